@@ -1,0 +1,38 @@
+# Carapace: build, test, demo, validation, bench.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+BIN       := bin/carapace
+# Static, stripped: no dynamic loader work at each of the runtime's starts.
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
+.PHONY: all build test unit e2e validation demo bench lint clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./libcarapace/...
+
+e2e: build
+	CARAPACE_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./tests/e2e/
+
+validation: build
+	tests/validation/run.sh -r $(CURDIR)/$(BIN) -s
+
+# The whole suite, as CI runs it.
+test: lint unit e2e validation
+
+demo: build
+	scripts/demo.sh
+
+bench: build
+	scripts/bench.sh
+
+clean:
+	rm -rf bin

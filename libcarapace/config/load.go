@@ -1,0 +1,102 @@
+// Package config loads an OCI bundle's config.json and checks it before
+// anything is done with it, so that bad input fails early, with an error that
+// names the field, and leaves nothing behind.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Name is the file every error about the configuration is reported against.
+const Name = "config.json"
+
+// FieldError names the field of config.json that is wrong and why.
+type FieldError struct {
+	Field  string // JSON path, e.g. linux.namespaces[2].type
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return Name + ": " + e.Reason
+	}
+	return Name + ": " + e.Field + ": " + e.Reason
+}
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Bundle is a loaded and validated bundle.
+type Bundle struct {
+	Dir    string // absolute bundle directory
+	Rootfs string // absolute root filesystem path
+	Spec   *specs.Spec
+	Raw    []byte // config.json as read, passed on to init unchanged
+}
+
+// Load reads dir/config.json, decodes it strictly enough to catch type
+// errors and validates it.
+func Load(dir string) (*Bundle, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %q: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("bundle %q: directory does not exist", dir)
+		}
+		return nil, fmt.Errorf("bundle %q: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("bundle %q: not a directory", dir)
+	}
+	raw, err := os.ReadFile(filepath.Join(abs, Name))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("bundle %q: %s not found", dir, Name)
+		}
+		return nil, fmt.Errorf("bundle %q: read %s: %w", dir, Name, err)
+	}
+	spec, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bundle{Dir: abs, Spec: spec, Raw: raw}
+	if err := Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Parse decodes config.json text. Syntax errors name the byte offset.
+func Parse(raw []byte) (*specs.Spec, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, &FieldError{Reason: "empty file"}
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, &FieldError{Reason: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)}
+		case errors.As(err, &te):
+			return nil, fieldErr(te.Field, "expected %s, got JSON %s", te.Type, te.Value)
+		default:
+			return nil, &FieldError{Reason: fmt.Sprintf("invalid JSON: %v", err)}
+		}
+	}
+	return &spec, nil
+}

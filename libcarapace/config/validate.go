@@ -1,0 +1,412 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/process"
+)
+
+// Validate checks everything in the bundle that can be checked before a
+// process is started. It fills in b.Rootfs.
+func Validate(b *Bundle) error {
+	s := b.Spec
+	checks := []func(*Bundle) error{
+		checkVersion, checkRoot, checkProcess, checkNamespaces, checkIDMappings,
+		checkUTS, checkTimeOffsets, checkSysctl, checkMounts, checkDevices,
+		checkHooks, checkPaths, checkPropagation,
+	}
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	for _, c := range checks {
+		if err := c(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkVersion accepts the 1.0 to 1.3 specs, whose Linux fields are a
+// compatible superset of each other.
+func checkVersion(b *Bundle) error {
+	v := b.Spec.Version
+	if v == "" {
+		return fieldErr("ociVersion", "missing")
+	}
+	core, _, _ := strings.Cut(v, "-")
+	core, _, _ = strings.Cut(core, "+")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return fieldErr("ociVersion", "%q is not a semantic version", v)
+	}
+	var n [3]int
+	for i, p := range parts {
+		x, err := strconv.Atoi(p)
+		if err != nil || x < 0 {
+			return fieldErr("ociVersion", "%q is not a semantic version", v)
+		}
+		n[i] = x
+	}
+	if n[0] != 1 || n[1] > 3 {
+		return fieldErr("ociVersion", "unsupported version %q (supported: 1.0.0 to 1.3.x)", v)
+	}
+	return nil
+}
+
+func checkRoot(b *Bundle) error {
+	r := b.Spec.Root
+	if r == nil {
+		return fieldErr("root", "missing")
+	}
+	if r.Path == "" {
+		return fieldErr("root.path", "empty")
+	}
+	p := r.Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(b.Dir, p)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fieldErr("root.path", "%q does not exist", r.Path)
+		}
+		return fieldErr("root.path", "%v", err)
+	}
+	if !fi.IsDir() {
+		return fieldErr("root.path", "%q is not a directory", r.Path)
+	}
+	b.Rootfs = filepath.Clean(p)
+	return nil
+}
+
+func checkProcess(b *Bundle) error {
+	p := b.Spec.Process
+	if p == nil {
+		return fieldErr("process", "missing")
+	}
+	if len(p.Args) == 0 || p.Args[0] == "" {
+		return fieldErr("process.args", "empty: the container needs a program to run")
+	}
+	if p.Cwd == "" {
+		return fieldErr("process.cwd", "empty")
+	}
+	if !path.IsAbs(p.Cwd) {
+		return fieldErr("process.cwd", "%q is not an absolute path", p.Cwd)
+	}
+	for i, e := range p.Env {
+		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") {
+			return fieldErr(fmt.Sprintf("process.env[%d]", i), "%q is not of the form NAME=VALUE", e)
+		}
+	}
+	seen := map[string]int{}
+	for i, r := range p.Rlimits {
+		f := fmt.Sprintf("process.rlimits[%d]", i)
+		if _, ok := process.RlimitByName(r.Type); !ok {
+			return fieldErr(f+".type", "unknown rlimit %q", r.Type)
+		}
+		if j, dup := seen[r.Type]; dup {
+			return fieldErr(f+".type", "%s already set by process.rlimits[%d]", r.Type, j)
+		}
+		seen[r.Type] = i
+		if r.Soft > r.Hard {
+			return fieldErr(f, "soft limit %d is above the hard limit %d", r.Soft, r.Hard)
+		}
+	}
+	if c := p.Capabilities; c != nil {
+		sets := []struct {
+			name  string
+			names []string
+		}{
+			{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
+			{"permitted", c.Permitted}, {"ambient", c.Ambient},
+		}
+		for _, set := range sets {
+			for i, n := range set.names {
+				if _, ok := process.CapabilityByName(n); !ok {
+					return fieldErr(fmt.Sprintf("process.capabilities.%s[%d]", set.name, i), "unknown capability %q", n)
+				}
+			}
+		}
+	}
+	if a := p.OOMScoreAdj; a != nil && (*a < -1000 || *a > 1000) {
+		return fieldErr("process.oomScoreAdj", "%d is outside -1000..1000", *a)
+	}
+	if p.ConsoleSize != nil && !p.Terminal {
+		return fieldErr("process.consoleSize", "set without process.terminal")
+	}
+	return nil
+}
+
+func checkNamespaces(b *Bundle) error {
+	seen := map[specs.LinuxNamespaceType]int{}
+	for i, ns := range b.Spec.Linux.Namespaces {
+		f := fmt.Sprintf("linux.namespaces[%d]", i)
+		if _, ok := namespaces.CloneFlag(ns.Type); !ok {
+			return fieldErr(f+".type", "%q: unknown namespace type", ns.Type)
+		}
+		if j, dup := seen[ns.Type]; dup {
+			return fieldErr(f+".type", "%q: duplicate, already given by linux.namespaces[%d]", ns.Type, j)
+		}
+		seen[ns.Type] = i
+		if ns.Path == "" {
+			continue
+		}
+		if !filepath.IsAbs(ns.Path) {
+			return fieldErr(f+".path", "%q is not an absolute path", ns.Path)
+		}
+		if _, err := os.Stat(ns.Path); err != nil {
+			return fieldErr(f+".path", "%q: %v", ns.Path, errors.Unwrap(err))
+		}
+	}
+	return nil
+}
+
+func checkIDMappings(b *Bundle) error {
+	l := b.Spec.Linux
+	plan := namespaces.NewPlan(l.Namespaces)
+	hasMaps := len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0
+	switch {
+	case plan.IsNew(specs.UserNamespace):
+		if len(l.UIDMappings) == 0 {
+			return fieldErr("linux.uidMappings", "a new user namespace needs uid mappings")
+		}
+		if len(l.GIDMappings) == 0 {
+			return fieldErr("linux.gidMappings", "a new user namespace needs gid mappings")
+		}
+	case hasMaps && plan.Has(specs.UserNamespace):
+		return fieldErr("linux.uidMappings", "mappings given for a user namespace joined by path; they can only be set on a new one")
+	case hasMaps:
+		return fieldErr("linux.uidMappings", "mappings given without a user namespace in linux.namespaces")
+	}
+	for name, maps := range map[string][]specs.LinuxIDMapping{"linux.uidMappings": l.UIDMappings, "linux.gidMappings": l.GIDMappings} {
+		for i, m := range maps {
+			if m.Size == 0 {
+				return fieldErr(fmt.Sprintf("%s[%d].size", name, i), "zero")
+			}
+			if uint64(m.ContainerID)+uint64(m.Size) > 1<<32-1 || uint64(m.HostID)+uint64(m.Size) > 1<<32-1 {
+				return fieldErr(fmt.Sprintf("%s[%d]", name, i), "range overflows 32-bit ids")
+			}
+		}
+	}
+	return nil
+}
+
+func checkUTS(b *Bundle) error {
+	plan := namespaces.NewPlan(b.Spec.Linux.Namespaces)
+	if b.Spec.Hostname != "" && !plan.Has(specs.UTSNamespace) {
+		return fieldErr("hostname", "set without a uts namespace in linux.namespaces: it would change the host's")
+	}
+	if b.Spec.Domainname != "" && !plan.Has(specs.UTSNamespace) {
+		return fieldErr("domainname", "set without a uts namespace in linux.namespaces: it would change the host's")
+	}
+	return nil
+}
+
+func checkTimeOffsets(b *Bundle) error {
+	l := b.Spec.Linux
+	if len(l.TimeOffsets) == 0 {
+		return nil
+	}
+	if !namespaces.NewPlan(l.Namespaces).IsNew(specs.TimeNamespace) {
+		return fieldErr("linux.timeOffsets", "set without a new time namespace in linux.namespaces")
+	}
+	for clock, off := range l.TimeOffsets {
+		if clock != "monotonic" && clock != "boottime" {
+			return fieldErr("linux.timeOffsets."+clock, "unknown clock (monotonic and boottime can be offset)")
+		}
+		if off.Nanosecs >= 1e9 {
+			return fieldErr("linux.timeOffsets."+clock+".nanosecs", "%d is not below one second", off.Nanosecs)
+		}
+	}
+	return nil
+}
+
+// checkSysctl allows only the sysctls that belong to a namespace the
+// container has of its own: others would change the host.
+func checkSysctl(b *Bundle) error {
+	plan := namespaces.NewPlan(b.Spec.Linux.Namespaces)
+	for k := range b.Spec.Linux.Sysctl {
+		f := "linux.sysctl." + k
+		if strings.Contains(k, "..") || strings.ContainsAny(k, " \x00") || strings.HasPrefix(k, "/") {
+			return fieldErr(f, "invalid name")
+		}
+		name := strings.ReplaceAll(k, "/", ".")
+		var ns specs.LinuxNamespaceType
+		switch {
+		case name == "kernel.sem" || name == "kernel.msgmax" || name == "kernel.msgmnb" ||
+			name == "kernel.msgmni" || name == "kernel.shmall" || name == "kernel.shmmax" ||
+			name == "kernel.shmmni" || name == "kernel.shm_rmid_forced" || strings.HasPrefix(name, "fs.mqueue."):
+			ns = specs.IPCNamespace
+		case strings.HasPrefix(name, "net."):
+			ns = specs.NetworkNamespace
+		case name == "kernel.hostname" || name == "kernel.domainname":
+			ns = specs.UTSNamespace
+		default:
+			return fieldErr(f, "not a namespaced sysctl: setting it would change the host")
+		}
+		if !plan.Has(ns) {
+			return fieldErr(f, "needs a %s namespace of the container's own", ns)
+		}
+	}
+	return nil
+}
+
+func cleanAbs(field, p string) error {
+	if p == "" {
+		return fieldErr(field, "empty")
+	}
+	if !path.IsAbs(p) {
+		return fieldErr(field, "%q is not an absolute path", p)
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == ".." {
+			return fieldErr(field, "%q contains \"..\"", p)
+		}
+	}
+	return nil
+}
+
+// procFilesBindable are the /proc files that may be overmounted by binds
+// (what lxcfs provides); any other mount on /proc could fake the files the
+// runtime writes there (CVE-2019-16884).
+var procFilesBindable = map[string]bool{
+	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true, "/proc/stat": true,
+	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
+}
+
+func checkMounts(b *Bundle) error {
+	for i, m := range b.Spec.Mounts {
+		f := fmt.Sprintf("mounts[%d]", i)
+		if err := cleanAbs(f+".destination", m.Destination); err != nil {
+			return err
+		}
+		dst := path.Clean(m.Destination)
+		bind := IsBind(m)
+		if dst == "/" {
+			return fieldErr(f+".destination", "cannot mount over the container's root")
+		}
+		if dst == "/proc" && m.Type != "proc" {
+			return fieldErr(f+".destination", "only a proc filesystem may be mounted on /proc (type is %q)", m.Type)
+		}
+		if strings.HasPrefix(dst, "/proc/") && !(bind && procFilesBindable[dst]) {
+			return fieldErr(f+".destination", "%q: mounts under /proc are not allowed, except binds over %s", dst, "/proc/{cpuinfo,meminfo,stat,uptime,diskstats,swaps,loadavg,slabinfo}")
+		}
+		if m.Type == "" && !bind {
+			return fieldErr(f+".type", "missing (only bind mounts may omit it)")
+		}
+		if bind {
+			if m.Source == "" {
+				return fieldErr(f+".source", "missing for a bind mount")
+			}
+			src := m.Source
+			if !filepath.IsAbs(src) {
+				src = filepath.Join(b.Dir, src)
+			}
+			if _, err := os.Stat(src); err != nil {
+				return fieldErr(f+".source", "%q: %v", m.Source, errors.Unwrap(err))
+			}
+		}
+		for j, o := range m.Options {
+			if o == "" {
+				return fieldErr(fmt.Sprintf("%s.options[%d]", f, j), "empty option")
+			}
+		}
+		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+			return fieldErr(f+".uidMappings", "idmapped mounts are not supported yet")
+		}
+	}
+	return nil
+}
+
+// IsBind reports whether a mount is a bind mount, by type or by option.
+func IsBind(m specs.Mount) bool {
+	if m.Type == "bind" || m.Type == "rbind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+func checkDevices(b *Bundle) error {
+	for i, d := range b.Spec.Linux.Devices {
+		f := fmt.Sprintf("linux.devices[%d]", i)
+		if err := cleanAbs(f+".path", d.Path); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(path.Clean(d.Path), "/dev/") {
+			return fieldErr(f+".path", "%q is not under /dev", d.Path)
+		}
+		switch d.Type {
+		case "c", "b", "u":
+		case "p":
+			continue
+		default:
+			return fieldErr(f+".type", "%q: unknown device type (c, b, u or p)", d.Type)
+		}
+		if d.Major < 0 || d.Minor < 0 {
+			return fieldErr(f, "negative major or minor number")
+		}
+	}
+	return nil
+}
+
+func checkHooks(b *Bundle) error {
+	h := b.Spec.Hooks
+	if h == nil {
+		return nil
+	}
+	kinds := []struct {
+		name  string
+		hooks []specs.Hook
+	}{
+		{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
+		{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop},
+	}
+	for _, k := range kinds {
+		for i, hk := range k.hooks {
+			f := fmt.Sprintf("hooks.%s[%d]", k.name, i)
+			if !path.IsAbs(hk.Path) {
+				return fieldErr(f+".path", "%q is not an absolute path", hk.Path)
+			}
+			if hk.Timeout != nil && *hk.Timeout <= 0 {
+				return fieldErr(f+".timeout", "%d is not a positive number of seconds", *hk.Timeout)
+			}
+		}
+	}
+	return nil
+}
+
+func checkPaths(b *Bundle) error {
+	for i, p := range b.Spec.Linux.MaskedPaths {
+		if err := cleanAbs(fmt.Sprintf("linux.maskedPaths[%d]", i), p); err != nil {
+			return err
+		}
+	}
+	for i, p := range b.Spec.Linux.ReadonlyPaths {
+		if err := cleanAbs(fmt.Sprintf("linux.readonlyPaths[%d]", i), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPropagation(b *Bundle) error {
+	switch b.Spec.Linux.RootfsPropagation {
+	case "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+		return nil
+	}
+	return fieldErr("linux.rootfsPropagation", "%q: unknown propagation", b.Spec.Linux.RootfsPropagation)
+}

@@ -1,0 +1,110 @@
+// Package console makes a container's pseudo-terminal and hands its master
+// to whoever asked for it through --console-socket.
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/securefs"
+)
+
+// Setup opens a pty in the container's devpts (run after pivot_root), binds
+// its peer over /dev/console and makes it the controlling terminal and
+// stdio of the calling process. It returns the master.
+//
+// The peer comes from the master itself (TIOCGPTPEER), never from a path
+// under /dev/pts, which the image could have made a symlink
+// (CVE-2025-52565).
+func Setup(size *specs.Box) (*os.File, error) {
+	root, err := securefs.OpenRoot("/")
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	master, err := root.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	m := os.NewFile(uintptr(master), "/dev/ptmx")
+	fail := func(err error) (*os.File, error) { m.Close(); return nil, err }
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fail(fmt.Errorf("unlock pty: %w", err))
+	}
+	// TIOCGPTPEER takes the open flags of the peer as its argument.
+	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if e != 0 {
+		return fail(fmt.Errorf("open pty peer: %w", e))
+	}
+	peer := int(r)
+	defer unix.Close(peer)
+	if size != nil {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, ws); err != nil {
+			return fail(fmt.Errorf("set console size: %w", err))
+		}
+	}
+	if err := bindConsole(root, peer); err != nil {
+		return fail(err)
+	}
+	if _, err := unix.Setsid(); err != nil {
+		return fail(fmt.Errorf("setsid: %w", err))
+	}
+	if err := unix.IoctlSetInt(peer, unix.TIOCSCTTY, 0); err != nil {
+		return fail(fmt.Errorf("set controlling terminal: %w", err))
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup2(peer, fd); err != nil {
+			return fail(fmt.Errorf("dup pty to fd %d: %w", fd, err))
+		}
+	}
+	return m, nil
+}
+
+func bindConsole(root *securefs.Root, peer int) error {
+	target, err := root.CreateFile("/dev/console", 0o600)
+	if err != nil {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	defer unix.Close(target)
+	var st unix.Stat_t
+	if err := unix.Fstat(target, &st); err != nil {
+		return err
+	}
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFCHR {
+		return errors.New("/dev/console exists and is neither a file nor a device")
+	}
+	tree, err := unix.OpenTree(peer, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("bind /dev/console: %w", err)
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("bind /dev/console: %w", err)
+	}
+	return nil
+}
+
+// SendMaster passes the pty master to the process listening on the unix
+// socket at path, as runc does: one message, the fd in SCM_RIGHTS.
+func SendMaster(path string, master *os.File) error {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer conn.Close()
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("console socket %s: not a unix socket", path)
+	}
+	name := []byte(master.Name())
+	if _, _, err := uc.WriteMsgUnix(name, unix.UnixRights(int(master.Fd())), nil); err != nil {
+		return fmt.Errorf("send pty master to %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,330 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/config"
+	"github.com/carapace-oci/carapace/libcarapace/console"
+	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/ipc"
+	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/sealexe"
+	"github.com/carapace-oci/carapace/libcarapace/state"
+)
+
+// Runtime is the runtime's side of every verb.
+type Runtime struct {
+	Store state.Store
+	Log   *slog.Logger
+}
+
+// CreateOptions are create's flags.
+type CreateOptions struct {
+	ID            string
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+	// Stdio is what the container's process gets as fds 0-2 (the
+	// caller's own when nil).
+	Stdio [3]*os.File
+	// OnConsole, when set, receives the pty master instead of the console
+	// socket (run in the foreground uses it).
+	OnConsole func(*os.File) error
+}
+
+// created is a container whose init is parked on the exec fifo.
+type created struct {
+	st   *state.State
+	proc *os.Process
+}
+
+// Create sets a container up and leaves its init waiting for start.
+func (r *Runtime) Create(o CreateOptions) error {
+	_, err := r.create(o)
+	return err
+}
+
+func (r *Runtime) create(o CreateOptions) (c *created, err error) {
+	if err := state.CheckID(o.ID); err != nil {
+		return nil, err
+	}
+	b, err := config.Load(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec := b.Spec
+	if spec.Process.Terminal && o.ConsoleSocket == "" && o.OnConsole == nil {
+		return nil, errors.New("process.terminal is true: --console-socket is required to receive the pty master")
+	}
+	if !spec.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	if err := r.Store.Reserve(o.ID); err != nil {
+		return nil, err
+	}
+	cleanups := []func(){func() { r.Store.Remove(o.ID) }}
+	defer func() {
+		if err != nil {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+		}
+	}()
+	if err := r.Store.MakeFifo(o.ID); err != nil {
+		return nil, err
+	}
+	plan := namespaces.NewPlan(spec.Linux.Namespaces)
+	cg, err := cgroups.NewManager(spec.Linux.CgroupsPath, o.ID)
+	if err != nil {
+		return nil, err
+	}
+
+	// Registered before init exists so that, run in reverse, it comes
+	// after init is killed.
+	cleanups = append(cleanups, func() { cg.Destroy() })
+
+	parent, child, err := ipc.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	proc, err := r.startInit(b, plan, child, o)
+	child.Close()
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() {
+		proc.Kill()
+		proc.Wait()
+	})
+	if err := cg.Apply(proc.Pid); err != nil {
+		return nil, err
+	}
+
+	startTime, _, err := state.ProcStartTime(proc.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("init exited at once: %w", err)
+	}
+	st := &state.State{
+		OCIVersion:  spec.Version,
+		ID:          o.ID,
+		Pid:         proc.Pid,
+		StartTime:   startTime,
+		Bundle:      b.Dir,
+		Rootfs:      b.Rootfs,
+		Created:     time.Now().UTC(),
+		Annotations: spec.Annotations,
+		Hooks:       spec.Hooks,
+		Cgroups:     cg.Dirs,
+		CgroupDirs:  cg.Created,
+		SharedPidNS: !plan.Has(specs.PIDNamespace),
+	}
+	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: state.Creating, Pid: proc.Pid, Bundle: b.Dir, Annotations: spec.Annotations}
+	cfg := InitConfig{
+		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.PreserveFDs,
+		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
+		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
+		MountNS:     plan.Has(specs.MountNamespace),
+		UserNS:      plan.Has(specs.UserNamespace),
+		UTSNS:       plan.Has(specs.UTSNamespace),
+		State:       hookState,
+	}
+	if err := parent.SendPayload(ipc.Bootstrap, cfg); err != nil {
+		return nil, err
+	}
+	if err := r.serveInit(parent, spec, hookState, o); err != nil {
+		return nil, err
+	}
+	if err := r.Store.Save(st); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, proc.Pid); err != nil {
+			return nil, err
+		}
+	}
+	return &created{st: st, proc: proc}, nil
+}
+
+// serveInit answers init's requests until it is ready or fails.
+func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.State, o CreateOptions) error {
+	for {
+		m, fds, err := conn.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return errors.New("container init exited during setup")
+			}
+			return fmt.Errorf("container init: %w", err)
+		}
+		switch m.Kind {
+		case ipc.Error:
+			return errors.New(m.Error)
+		case ipc.RunHooks:
+			// Both run in the runtime's namespaces, after the container's
+			// namespaces and mounts exist and before pivot_root.
+			err := hooks.Run(spec.Hooks, hooks.Prestart, hookState)
+			if err == nil {
+				err = hooks.Run(spec.Hooks, hooks.CreateRuntime, hookState)
+			}
+			if err != nil {
+				conn.SendError(err)
+				return err
+			}
+			if err := conn.Send(ipc.Message{Kind: ipc.HooksDone}); err != nil {
+				return err
+			}
+		case ipc.Console:
+			if len(fds) != 1 {
+				return errors.New("container init sent no pty master")
+			}
+			master := os.NewFile(uintptr(fds[0]), "/dev/ptmx")
+			if o.OnConsole != nil {
+				err = o.OnConsole(master)
+			} else {
+				err = console.SendMaster(o.ConsoleSocket, master)
+				master.Close()
+			}
+			if err != nil {
+				return err
+			}
+		case ipc.Ready:
+			return nil
+		default:
+			return fmt.Errorf("container init: unexpected message %q", m.Kind)
+		}
+	}
+}
+
+// startInit re-executes the runtime, sealed, as the container's init in its
+// new namespaces. Namespaces joined by path are entered on a locked thread
+// first, which the child inherits; that thread is then thrown away.
+func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.Conn, o CreateOptions) (*os.Process, error) {
+	exe, err := sealexe.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	fifo, err := os.OpenFile(r.Store.FifoPath(o.ID), unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	files := make([]*os.File, 0, 6+o.PreserveFDs)
+	for i, f := range o.Stdio {
+		if f == nil {
+			f = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
+		}
+		files = append(files, f)
+	}
+	for i := 0; i < o.PreserveFDs; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	syncFD := len(files)
+	files = append(files, child.File(), exe, fifo)
+	env := []string{fmt.Sprintf("%s=%d,%d,%d", initEnv, syncFD, syncFD+1, syncFD+2)}
+
+	spec := b.Spec
+	sys := &syscall.SysProcAttr{
+		// Cgroup and time namespaces are unshared by init itself: the first
+		// must start at the container's cgroup, the second needs its
+		// offsets written before any process is in it.
+		Cloneflags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+	}
+	if plan.IsNew(specs.UserNamespace) {
+		sys.UidMappings = idMaps(spec.Linux.UIDMappings)
+		sys.GidMappings = idMaps(spec.Linux.GIDMappings)
+		sys.GidMappingsEnableSetgroups = true
+	}
+	attr := &os.ProcAttr{Env: env, Files: files, Sys: sys}
+	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
+	args := []string{"carapace", "init"}
+	if len(plan.Joins) == 0 {
+		return os.StartProcess(path, args, attr)
+	}
+	type result struct {
+		p   *os.Process
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// Never unlocked: the thread's namespaces are the container's now,
+		// and Go ends a locked thread when its goroutine returns.
+		runtime.LockOSThread()
+		if err := joinNamespaces(plan.Joins); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		p, err := os.StartProcess(path, args, attr)
+		ch <- result{p, err}
+	}()
+	res := <-ch
+	return res.p, res.err
+}
+
+func joinNamespaces(joins []namespaces.Join) error {
+	for _, j := range joins {
+		switch j.Type {
+		case specs.UserNamespace, specs.TimeNamespace:
+			return fmt.Errorf("linux.namespaces: joining a %s namespace by path is not supported yet", j.Type)
+		case specs.MountNamespace:
+			// setns into a mount namespace needs a thread whose filesystem
+			// context is not shared with the others.
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return fmt.Errorf("unshare filesystem context: %w", err)
+			}
+		}
+		fd, err := unix.Open(j.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("linux.namespaces: %s path %s: %w", j.Type, j.Path, err)
+		}
+		err = unix.Setns(fd, int(j.Flag))
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("linux.namespaces: join %s namespace %s: %w", j.Type, j.Path, err)
+		}
+	}
+	return nil
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, x := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(x.ContainerID), HostID: int(x.HostID), Size: int(x.Size)}
+	}
+	return out
+}
+
+// writePidFile writes the bare pid, without a newline, atomically.
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,332 @@
+package container
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/config"
+	"github.com/carapace-oci/carapace/libcarapace/console"
+	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/ipc"
+	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/rootfs"
+)
+
+// IsInit reports whether this process was started as a container's init.
+func IsInit() bool { return os.Getenv(initEnv) != "" }
+
+// Init is the container's init: the runtime re-executed inside the new
+// namespaces. It sets the container up as the runtime tells it, waits on
+// the exec fifo for start, then execs the user's process. It never returns.
+//
+// It runs from the main package's init(), on the main thread, which it
+// keeps: namespaces unshared here and credentials set with raw syscalls
+// belong to this thread, and it is the one that execs.
+func Init() {
+	runtime.LockOSThread()
+	fds := strings.Split(os.Getenv(initEnv), ",")
+	os.Unsetenv(initEnv)
+	if len(fds) != 3 {
+		fmt.Fprintln(os.Stderr, "carapace init: bad", initEnv)
+		os.Exit(1)
+	}
+	syncFD, _ := strconv.Atoi(fds[0])
+	exeFD, _ := strconv.Atoi(fds[1])
+	fifoFD, _ := strconv.Atoi(fds[2])
+	// The sealed binary was only needed to exec this process.
+	unix.Close(exeFD)
+	for _, fd := range []int{syncFD, fifoFD} {
+		unix.CloseOnExec(fd)
+	}
+	conn := ipc.NewConn(os.NewFile(uintptr(syncFD), "sync"))
+	fifo, err := setup(conn, fifoFD)
+	if err != nil {
+		conn.SendError(err)
+		os.Exit(1)
+	}
+	// Only the fifo links init to the runtime now; errors go there.
+	if err := fifo.exec(); err != nil {
+		fifo.fail(err)
+	}
+}
+
+// waitingInit is init after setup: parked on the fifo until start.
+type waitingInit struct {
+	cfg     *InitConfig
+	spec    *specs.Spec
+	argv0   string
+	env     []string
+	opened  chan fifoResult
+	fifoOut *os.File
+}
+
+type fifoResult struct {
+	f   *os.File
+	err error
+}
+
+func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
+	msg, _, err := conn.Expect(ipc.Bootstrap)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	var cfg InitConfig
+	if err := json.Unmarshal(msg.Payload, &cfg); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	spec, err := config.Parse(cfg.Config)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	w := &waitingInit{cfg: &cfg, spec: spec, opened: make(chan fifoResult, 1)}
+
+	// Opening the fifo for writing blocks until start opens it for
+	// reading, so it happens on a thread of its own. It reopens init's
+	// O_PATH fd through the host's /proc (the container's user may not
+	// reach the state directory by path), held open here so that
+	// pivot_root cannot race the lookup.
+	hostProc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /proc: %w", err)
+	}
+	go func() {
+		fd, err := unix.Openat(hostProc, fmt.Sprintf("self/fd/%d", fifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		unix.Close(hostProc)
+		unix.Close(fifoFD)
+		if err != nil {
+			w.opened <- fifoResult{err: fmt.Errorf("open exec fifo: %w", err)}
+			return
+		}
+		w.opened <- fifoResult{f: os.NewFile(uintptr(fd), "exec.fifo")}
+	}()
+
+	p := spec.Process
+	if p.OOMScoreAdj != nil {
+		if err := process.SetOOMScoreAdj(*p.OOMScoreAdj); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.NewCgroupNS {
+		// Only now: the runtime has put init in its cgroup, which becomes
+		// the namespace's root.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return nil, fmt.Errorf("new cgroup namespace: %w", err)
+		}
+	}
+	if cfg.NewTimeNS {
+		if err := newTimeNS(spec.Linux.TimeOffsets); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.NoNewKeyring {
+		// Each container gets its own session keyring instead of the
+		// caller's; kernels or seccomp policies without keyrings are fine.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil &&
+			!errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+
+	fs := &rootfs.Setup{
+		Spec: spec, Rootfs: cfg.Rootfs, BundleDir: cfg.Bundle,
+		UserNS: cfg.UserNS, NoPivot: cfg.NoPivot, CgroupNS: cfg.NewCgroupNS,
+	}
+	if cfg.MountNS {
+		if err := fs.Prepare(); err != nil {
+			return nil, err
+		}
+	}
+	if len(hooks.Of(spec.Hooks, hooks.Prestart))+len(hooks.Of(spec.Hooks, hooks.CreateRuntime)) > 0 {
+		if err := conn.Send(ipc.Message{Kind: ipc.RunHooks}); err != nil {
+			return nil, err
+		}
+		if _, _, err := conn.Expect(ipc.HooksDone); err != nil {
+			return nil, err
+		}
+	}
+	if err := hooks.Run(spec.Hooks, hooks.CreateContainer, cfg.State); err != nil {
+		return nil, err
+	}
+	if cfg.MountNS {
+		if err := fs.Enter(); err != nil {
+			return nil, err
+		}
+	} else if err := unix.Chroot(cfg.Rootfs); err != nil {
+		return nil, fmt.Errorf("chroot %s: %w", cfg.Rootfs, err)
+	}
+	if cfg.UTSNS {
+		if err := setHostnames(spec); err != nil {
+			return nil, err
+		}
+	}
+	if err := rootfs.SetSysctls(spec.Linux.Sysctl); err != nil {
+		return nil, err
+	}
+	if p.Terminal {
+		master, err := console.Setup(p.ConsoleSize)
+		if err != nil {
+			return nil, fmt.Errorf("process.terminal: %w", err)
+		}
+		err = conn.Send(ipc.Message{Kind: ipc.Console}, int(master.Fd()))
+		master.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cfg.MountNS {
+		if err := rootfs.Finish(spec); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.dropPrivileges(); err != nil {
+		return nil, err
+	}
+	if err := conn.Send(ipc.Message{Kind: ipc.Ready}); err != nil {
+		return nil, err
+	}
+	conn.Close()
+	return w, nil
+}
+
+// dropPrivileges becomes the spec's user with the spec's capabilities,
+// enters the cwd and finds the program, so that every failure of these is
+// reported by create rather than by start.
+func (w *waitingInit) dropPrivileges() error {
+	p := w.spec.Process
+	caps := process.CapsFromSpec(p.Capabilities)
+	if err := process.DropBounding(caps.Bounding); err != nil {
+		return err
+	}
+	if err := process.SetUser(p.User, w.setgroupsAllowed()); err != nil {
+		return err
+	}
+	if err := process.Chdir(p.Cwd); err != nil {
+		return err
+	}
+	if err := caps.Apply(); err != nil {
+		return fmt.Errorf("process.capabilities: %w", err)
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+	}
+	w.env = withHome(p.Env, p.User.UID)
+	argv0, err := process.LookPath(p.Args[0], w.env)
+	if err != nil {
+		return err
+	}
+	w.argv0 = argv0
+	return nil
+}
+
+// setgroupsAllowed is false in a user namespace whose setgroups is denied.
+func (w *waitingInit) setgroupsAllowed() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err != nil || strings.TrimSpace(string(b)) != "deny"
+}
+
+// exec waits for start, runs the startContainer hooks and execs the
+// process. It returns only on failure.
+func (w *waitingInit) exec() error {
+	r := <-w.opened
+	if r.err != nil {
+		return r.err
+	}
+	w.fifoOut = r.f
+	// One byte tells start that init is past the fifo; the write end closes
+	// on exec, which start sees as EOF.
+	if _, err := w.fifoOut.Write([]byte{'0'}); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	if err := hooks.Run(w.spec.Hooks, hooks.StartContainer, w.cfg.State); err != nil {
+		return err
+	}
+	if err := process.SetRlimits(w.spec.Process.Rlimits); err != nil {
+		return err
+	}
+	// Nothing of the runtime's may reach the process: every descriptor
+	// above the preserved ones closes at exec, inherited or not
+	// (CVE-2024-21626).
+	if err := unix.CloseRange(uint(3+w.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close descriptors: %w", err)
+	}
+	err := syscall.Exec(w.argv0, w.spec.Process.Args, w.env)
+	return fmt.Errorf("exec %s: %w", w.argv0, err)
+}
+
+// fail reports a failure after create has returned: start reads it from the
+// fifo.
+func (w *waitingInit) fail(err error) {
+	if w.fifoOut != nil {
+		fmt.Fprint(w.fifoOut, err.Error())
+	}
+	os.Exit(1)
+}
+
+func newTimeNS(offsets map[string]specs.LinuxTimeOffset) error {
+	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+		return fmt.Errorf("new time namespace: %w", err)
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for clock, off := range offsets {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+	}
+	if err := os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0); err != nil {
+		return fmt.Errorf("linux.timeOffsets: %w", err)
+	}
+	return nil
+}
+
+func setHostnames(spec *specs.Spec) error {
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("hostname %q: %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("domainname %q: %w", spec.Domainname, err)
+		}
+	}
+	return nil
+}
+
+// withHome adds HOME from the container's /etc/passwd when the spec's
+// environment has none, as a login would.
+func withHome(env []string, uid uint32) []string {
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	home := "/"
+	if f, err := os.Open("/etc/passwd"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Split(sc.Text(), ":")
+			if len(fields) >= 6 && fields[2] == strconv.FormatUint(uint64(uid), 10) && fields[5] != "" {
+				home = fields[5]
+				break
+			}
+		}
+		f.Close()
+	}
+	return append(env[:len(env):len(env)], "HOME="+home)
+}

@@ -1,0 +1,32 @@
+// Package container is the runtime's lifecycle: create, start, state, kill,
+// delete and run on the runtime's side (this file's neighbours), and the
+// container's init on the other side of the re-exec (init.go).
+package container
+
+import (
+	"encoding/json"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// initEnv names the environment variable that tells the re-executed runtime
+// it is a container's init, and where its descriptors are.
+const initEnv = "_CARAPACE_INIT"
+
+// InitConfig is the bootstrap message: everything init needs that it cannot
+// read itself once inside the container's namespaces.
+type InitConfig struct {
+	ID           string          `json:"id"`
+	Bundle       string          `json:"bundle"`
+	Rootfs       string          `json:"rootfs"`
+	Config       json.RawMessage `json:"config"` // config.json as validated by the runtime
+	NoPivot      bool            `json:"noPivot,omitempty"`
+	NoNewKeyring bool            `json:"noNewKeyring,omitempty"`
+	PreserveFDs  int             `json:"preserveFds,omitempty"`
+	NewCgroupNS  bool            `json:"newCgroupNs,omitempty"`
+	NewTimeNS    bool            `json:"newTimeNs,omitempty"`
+	MountNS      bool            `json:"mountNs,omitempty"`
+	UserNS       bool            `json:"userNs,omitempty"`
+	UTSNS        bool            `json:"utsNs,omitempty"`
+	State        specs.State     `json:"state"` // for the createContainer and startContainer hooks
+}

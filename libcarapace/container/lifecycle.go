@@ -1,0 +1,267 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/state"
+)
+
+// State returns a container's OCI state.
+func (r *Runtime) State(id string) (specs.State, error) {
+	st, err := r.Store.Load(id)
+	if err != nil {
+		return specs.State{}, err
+	}
+	return r.Store.OCI(st), nil
+}
+
+// Start releases a created container's init, which execs the process.
+func (r *Runtime) Start(id string) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := r.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	if s := r.Store.Status(st); s != state.Created {
+		return fmt.Errorf("container %q is %s: only a created container can be started", id, s)
+	}
+	return r.start(st)
+}
+
+func (r *Runtime) start(st *state.State) error {
+	pidfd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("container %q: init is gone: %w", st.ID, err)
+	}
+	defer unix.Close(pidfd)
+	if !state.Alive(st.Pid, st.StartTime) {
+		return fmt.Errorf("container %q: init is gone", st.ID)
+	}
+	// Opening the fifo blocks until init opens the other end, which it
+	// already waits to do; a goroutine keeps a dead init from hanging us.
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.OpenFile(r.Store.FifoPath(st.ID), os.O_RDONLY, 0)
+		ch <- opened{f, err}
+	}()
+	var fifo *os.File
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return fmt.Errorf("open exec fifo: %w", o.err)
+		}
+		fifo = o.f
+	case <-waitPidfd(pidfd):
+		return fmt.Errorf("container %q: init exited before start", st.ID)
+	}
+	defer fifo.Close()
+	// init writes '0' once past the fifo, then anything it has to say about
+	// a failure; exec closes its end.
+	out, err := io.ReadAll(fifo)
+	if err != nil {
+		return fmt.Errorf("read exec fifo: %w", err)
+	}
+	os.Remove(r.Store.FifoPath(st.ID))
+	if len(out) == 0 {
+		return fmt.Errorf("container %q: init exited before start", st.ID)
+	}
+	if msg := strings.TrimSpace(string(out[1:])); msg != "" {
+		return fmt.Errorf("start container %q: %s", st.ID, msg)
+	}
+	r.runPoststart(st)
+	return nil
+}
+
+// runPoststart runs after the process was exec'd; the spec makes their
+// failure a warning.
+func (r *Runtime) runPoststart(st *state.State) {
+	oci := r.Store.OCI(st)
+	if err := hooks.Run(st.Hooks, hooks.Poststart, oci); err != nil {
+		r.Log.Warn("poststart hook failed", "id", st.ID, "error", err)
+	}
+}
+
+// waitPidfd returns a channel closed when the process behind pidfd exits.
+func waitPidfd(pidfd int) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		for {
+			_, err := unix.Poll(fds, -1)
+			if err == unix.EINTR {
+				continue
+			}
+			close(ch)
+			return
+		}
+	}()
+	return ch
+}
+
+// ErrNotRunning is returned for signals to a stopped container.
+var ErrNotRunning = errors.New("container is not running")
+
+// Kill sends a signal to the container's init, or with all to every
+// process in its cgroup.
+func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
+	st, err := r.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	if r.Store.Status(st) == state.Stopped {
+		return fmt.Errorf("container %q: %w", id, ErrNotRunning)
+	}
+	if all {
+		return r.killAll(st, sig)
+	}
+	return signalInit(st, sig)
+}
+
+// signalInit signals through a pidfd checked against the recorded start
+// time, so a recycled pid is never hit.
+func signalInit(st *state.State, sig unix.Signal) error {
+	pidfd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("container %q: %w", st.ID, ErrNotRunning)
+		}
+		return fmt.Errorf("pidfd_open %d: %w", st.Pid, err)
+	}
+	defer unix.Close(pidfd)
+	if !state.Alive(st.Pid, st.StartTime) {
+		return fmt.Errorf("container %q: %w", st.ID, ErrNotRunning)
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal container %q: %w", st.ID, err)
+	}
+	return nil
+}
+
+func (r *Runtime) killAll(st *state.State, sig unix.Signal) error {
+	m := &cgroups.Manager{Dirs: st.Cgroups}
+	pids, err := m.Pids()
+	if err != nil || len(pids) == 0 {
+		return signalInit(st, sig)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal pid %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// Delete removes a stopped container, or with force any container, killing
+// what runs in it.
+func (r *Runtime) Delete(id string, force bool) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		if force && errors.Is(err, state.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer unlock()
+	st, err := r.Store.Load(id)
+	if err != nil {
+		if errors.Is(err, state.ErrNotExist) {
+			// A directory without state: a create that died half-way.
+			if force {
+				return r.Store.Remove(id)
+			}
+		}
+		return err
+	}
+	status := r.Store.Status(st)
+	if status != state.Stopped {
+		if !force {
+			return fmt.Errorf("container %q is %s: stop it first or use --force", id, status)
+		}
+		if err := r.stop(st); err != nil {
+			return err
+		}
+	}
+	return r.destroy(st)
+}
+
+// stop kills everything in the container and waits for init to go.
+func (r *Runtime) stop(st *state.State) error {
+	if st.SharedPidNS {
+		r.killAll(st, unix.SIGKILL)
+	}
+	pidfd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(pidfd)
+	if !state.Alive(st.Pid, st.StartTime) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill container %q: %w", st.ID, err)
+	}
+	select {
+	case <-waitPidfd(pidfd):
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("container %q: init did not exit after SIGKILL", st.ID)
+	}
+	return nil
+}
+
+// destroy releases what a stopped container still holds and runs the
+// poststop hooks, whose failure the spec makes a warning.
+func (r *Runtime) destroy(st *state.State) error {
+	m := &cgroups.Manager{Dirs: st.Cgroups, Created: st.CgroupDirs}
+	if pids, _ := m.Pids(); len(pids) > 0 {
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	var errs []error
+	if err := m.Destroy(); err != nil {
+		errs = append(errs, err)
+	}
+	oci := r.Store.OCI(st)
+	if err := hooks.Run(st.Hooks, hooks.Poststop, oci); err != nil {
+		r.Log.Warn("poststop hook failed", "id", st.ID, "error", err)
+	}
+	if err := r.Store.Remove(st.ID); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// List returns the state of every container.
+func (r *Runtime) List() ([]*state.State, error) {
+	ids, err := r.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []*state.State
+	for _, id := range ids {
+		st, err := r.Store.Load(id)
+		if err != nil {
+			continue
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

@@ -1,0 +1,106 @@
+// Package hooks runs the spec's lifecycle hooks: each gets the container's
+// state JSON on stdin, its own args and env, and is killed at its timeout.
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Kinds of hook, named as in config.json.
+const (
+	Prestart        = "prestart"
+	CreateRuntime   = "createRuntime"
+	CreateContainer = "createContainer"
+	StartContainer  = "startContainer"
+	Poststart       = "poststart"
+	Poststop        = "poststop"
+)
+
+// Of returns the hooks of one kind.
+func Of(h *specs.Hooks, kind string) []specs.Hook {
+	if h == nil {
+		return nil
+	}
+	switch kind {
+	case Prestart:
+		return h.Prestart //nolint:staticcheck // deprecated in the spec, still run
+	case CreateRuntime:
+		return h.CreateRuntime
+	case CreateContainer:
+		return h.CreateContainer
+	case StartContainer:
+		return h.StartContainer
+	case Poststart:
+		return h.Poststart
+	case Poststop:
+		return h.Poststop
+	}
+	return nil
+}
+
+// Run runs the hooks of one kind in order and stops at the first failure.
+func Run(h *specs.Hooks, kind string, st specs.State) error {
+	list := Of(h, kind)
+	if len(list) == 0 {
+		return nil
+	}
+	in, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	for i, hk := range list {
+		if err := runOne(hk, in); err != nil {
+			return fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, hk.Path, err)
+		}
+	}
+	return nil
+}
+
+func runOne(h specs.Hook, stdin []byte) error {
+	ctx := context.Background()
+	if h.Timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, h.Path)
+	if len(h.Args) > 0 {
+		cmd.Args = h.Args
+	} else {
+		cmd.Args = []string{h.Path}
+	}
+	cmd.Env = h.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// A hook that leaves a child holding its output must not hold us.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("timed out after %ds", *h.Timeout)
+	}
+	msg := strings.TrimSpace(out.String())
+	if len(msg) > 512 {
+		msg = msg[:512] + "..."
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && msg != "" {
+		return fmt.Errorf("%v: %s", err, msg)
+	}
+	return err
+}

@@ -1,0 +1,177 @@
+// Package ipc is the typed message channel between the runtime and a
+// container's init: length-prefixed JSON messages over a unix socketpair,
+// with file descriptors passed alongside when a message carries them.
+package ipc
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind says what a message is.
+type Kind string
+
+// The protocol, in the order it runs for create (see docs/architecture.md).
+const (
+	Bootstrap Kind = "bootstrap"  // runtime → init: what to set up (payload: InitConfig)
+	RunHooks  Kind = "run-hooks"  // init → runtime: run prestart and createRuntime hooks now
+	HooksDone Kind = "hooks-done" // runtime → init: they ran (or Error says why not)
+	Console   Kind = "console"    // init → runtime: the pty master, as an fd
+	Ready     Kind = "ready"      // init → runtime: set up, now waiting for start
+	Error     Kind = "error"      // either way: what failed; the sender gives up
+)
+
+// Message is one unit on the channel.
+type Message struct {
+	Kind    Kind            `json:"kind"`
+	Error   string          `json:"error,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// maxMessage bounds a frame; config.json files are far smaller.
+const maxMessage = 64 << 20
+
+// Conn is one end of the channel.
+type Conn struct{ f *os.File }
+
+// NewConn wraps a connected unix stream socket.
+func NewConn(f *os.File) *Conn { return &Conn{f: f} }
+
+// Pair returns two connected ends, both close-on-exec.
+func Pair() (*Conn, *Conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return &Conn{os.NewFile(uintptr(fds[0]), "ipc-parent")}, &Conn{os.NewFile(uintptr(fds[1]), "ipc-child")}, nil
+}
+
+// File returns the underlying socket.
+func (c *Conn) File() *os.File { return c.f }
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.f.Close() }
+
+// Send writes a message, passing fds with it.
+func (c *Conn) Send(m Message, fds ...int) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	frame := make([]byte, 4+len(body))
+	binary.BigEndian.PutUint32(frame, uint32(len(body)))
+	copy(frame[4:], body)
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	fd := int(c.f.Fd())
+	for len(frame) > 0 {
+		n, err := unix.SendmsgN(fd, frame, oob, nil, unix.MSG_NOSIGNAL)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("send %s: %w", m.Kind, err)
+		}
+		frame, oob = frame[n:], nil
+	}
+	return nil
+}
+
+// SendPayload marshals v as the payload of a message of kind k.
+func (c *Conn) SendPayload(k Kind, v any) error {
+	p, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Send(Message{Kind: k, Payload: p})
+}
+
+// SendError reports a failure to the peer.
+func (c *Conn) SendError(err error) error {
+	return c.Send(Message{Kind: Error, Error: err.Error()})
+}
+
+// Recv reads one message and any fds that came with it (close-on-exec).
+// io.EOF means the peer closed the channel, usually because it died.
+func (c *Conn) Recv() (Message, []int, error) {
+	var m Message
+	fd := int(c.f.Fd())
+	hdr := make([]byte, 4)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	var fds []int
+	got := 0
+	for got < 4 {
+		n, oobn, _, _, err := unix.Recvmsg(fd, hdr[got:], oob, unix.MSG_CMSG_CLOEXEC)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return m, nil, err
+		}
+		if n == 0 {
+			return m, nil, io.EOF
+		}
+		if oobn > 0 {
+			more, err := parseRights(oob[:oobn])
+			if err != nil {
+				return m, nil, err
+			}
+			fds = append(fds, more...)
+		}
+		got += n
+	}
+	size := binary.BigEndian.Uint32(hdr)
+	if size > maxMessage {
+		return m, nil, fmt.Errorf("message of %d bytes is too large", size)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(c.f, body); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
+		return m, nil, err
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return m, nil, fmt.Errorf("decode message: %w", err)
+	}
+	return m, fds, nil
+}
+
+// Expect receives a message and checks its kind; a peer's Error message
+// becomes an error.
+func (c *Conn) Expect(k Kind) (Message, []int, error) {
+	m, fds, err := c.Recv()
+	if err != nil {
+		return m, nil, err
+	}
+	if m.Kind == Error {
+		return m, fds, errors.New(m.Error)
+	}
+	if m.Kind != k {
+		return m, fds, fmt.Errorf("protocol: got %q, want %q", m.Kind, k)
+	}
+	return m, fds, nil
+}
+
+func parseRights(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, cm := range msgs {
+		r, err := unix.ParseUnixRights(&cm)
+		if err == nil {
+			fds = append(fds, r...)
+		}
+	}
+	return fds, nil
+}

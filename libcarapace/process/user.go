@@ -1,0 +1,118 @@
+// Package process turns the spec's process fields into the credentials,
+// capabilities, limits and exec of a container's process.
+package process
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// SetUser switches the calling thread to the spec's user and groups with
+// raw syscalls: only the thread that will exec needs them, and Go's
+// all-threads variants are unavailable or costly here. Capabilities in the
+// permitted set survive (PR_SET_KEEPCAPS) for Caps.Apply to set.
+func SetUser(u specs.User, setgroups bool) error {
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("keep capabilities: %w", err)
+	}
+	if setgroups {
+		gids := make([]uint32, len(u.AdditionalGids))
+		copy(gids, u.AdditionalGids)
+		var p unsafe.Pointer
+		if len(gids) > 0 {
+			p = unsafe.Pointer(&gids[0])
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(p), 0); e != 0 {
+			return fmt.Errorf("process.user.additionalGids %v: setgroups: %w", u.AdditionalGids, e)
+		}
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("process.user.gid %d: setresgid: %w", u.GID, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("process.user.uid %d: setresuid: %w", u.UID, e)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("reset keep capabilities: %w", err)
+	}
+	umask := uint32(0o022)
+	if u.Umask != nil {
+		umask = *u.Umask
+	}
+	unix.Umask(int(umask))
+	return nil
+}
+
+// Chdir enters the process's cwd and checks it is inside the container's
+// root. A cwd such as /proc/self/fd/N could otherwise name a host directory
+// held open by the runtime (CVE-2024-21626).
+func Chdir(cwd string) error {
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("process.cwd %q: %w", cwd, err)
+	}
+	buf := make([]byte, 4096)
+	n, err := unix.Getcwd(buf)
+	if err != nil {
+		return fmt.Errorf("process.cwd %q: getcwd: %w", cwd, err)
+	}
+	if n > 0 && buf[n-1] == 0 {
+		n--
+	}
+	if got := string(buf[:n]); !strings.HasPrefix(got, "/") {
+		return fmt.Errorf("process.cwd %q resolves outside the container's root (%s): refusing to run", cwd, got)
+	}
+	return nil
+}
+
+// LookPath finds the program to exec the way execvp does, using the
+// container's PATH rather than the runtime's.
+func LookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	var firstErr error
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if fi.Mode().IsRegular() && unix.Access(p, unix.X_OK) == nil {
+			return p, nil
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("%s: permission denied", p)
+		}
+	}
+	if firstErr != nil {
+		return "", firstErr
+	}
+	return "", fmt.Errorf("process.args[0] %q: executable file not found in $PATH", file)
+}
+
+// ErrExec marks a failure of execve itself.
+var ErrExec = errors.New("exec failed")
+
+// SetOOMScoreAdj writes /proc/self/oom_score_adj.
+func SetOOMScoreAdj(v int) error {
+	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(fmt.Sprint(v)), 0); err != nil {
+		return fmt.Errorf("process.oomScoreAdj %d: %w", v, err)
+	}
+	return nil
+}

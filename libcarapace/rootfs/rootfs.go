@@ -1,0 +1,475 @@
+// Package rootfs builds a container's filesystem view inside its new mount
+// namespace: the spec's mounts, /dev, pivot_root (or chroot), masked and
+// read-only paths. Every destination is resolved through securefs and
+// mounted by fd, so nothing in the rootfs can redirect a mount to the host.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/config"
+	"github.com/carapace-oci/carapace/libcarapace/securefs"
+)
+
+// Setup is the filesystem part of one container's init.
+type Setup struct {
+	Spec      *specs.Spec
+	Rootfs    string // absolute, on the host
+	BundleDir string
+	// UserNS is true when the container has a user namespace of its own:
+	// device nodes cannot be made there, host ones are bound instead.
+	UserNS   bool
+	NoPivot  bool
+	CgroupNS bool // the container has a cgroup namespace of its own
+
+	root *securefs.Root
+}
+
+// Prepare runs in the container's mount namespace before pivot_root: it
+// stops mount events reaching the host, turns the rootfs into a mount,
+// mounts the spec's mounts and fills /dev.
+func (s *Setup) Prepare() error {
+	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := s.Spec.Linux.RootfsPropagation; p == "private" || p == "rprivate" {
+		prop = unix.MS_PRIVATE | unix.MS_REC
+	}
+	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("make / a slave mount: %w", err)
+	}
+	if err := unix.Mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs %s onto itself: %w", s.Rootfs, err)
+	}
+	root, err := securefs.OpenRoot(s.Rootfs)
+	if err != nil {
+		return err
+	}
+	s.root = root
+	for i, m := range s.Spec.Mounts {
+		if err := s.mount(m); err != nil {
+			return fmt.Errorf("%s: mounts[%d] (%s on %s): %w", config.Name, i, m.Type, m.Destination, err)
+		}
+	}
+	if s.needsDev() {
+		if err := s.setupDev(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// needsDev is false when /dev comes from a bind mount, which brings its own
+// nodes.
+func (s *Setup) needsDev() bool {
+	for _, m := range s.Spec.Mounts {
+		if path.Clean(m.Destination) == "/dev" && config.IsBind(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the rootfs fd (it is close-on-exec in any case).
+func (s *Setup) Close() {
+	if s.root != nil {
+		s.root.Close()
+		s.root = nil
+	}
+}
+
+func (s *Setup) mount(m specs.Mount) error {
+	opts := ParseOptions(m.Options)
+	bind := config.IsBind(m)
+	dst := path.Clean(m.Destination)
+	var resolve uint64
+	if m.Type == "proc" || m.Type == "sysfs" || dst == "/proc" || dst == "/sys" {
+		// The runtime later writes under /proc and /sys: they must be the
+		// real thing, not a symlink to somewhere the image chose.
+		resolve = unix.RESOLVE_NO_SYMLINKS
+	}
+	src := m.Source
+	if bind && !filepath.IsAbs(src) {
+		src = filepath.Join(s.BundleDir, src)
+	}
+	var dfd int
+	var err error
+	if bind {
+		fi, serr := os.Stat(src)
+		if serr != nil {
+			return fmt.Errorf("bind source: %w", serr)
+		}
+		if fi.IsDir() {
+			dfd, err = s.mkdir(dst, resolve)
+		} else {
+			dfd, err = s.root.CreateFile(dst, 0o644)
+		}
+	} else {
+		dfd, err = s.mkdir(dst, resolve)
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	if err := s.checkNotRoot(dfd, dst); err != nil {
+		return err
+	}
+	// After a filesystem is mounted on dfd, dfd still names the directory
+	// underneath; a new lookup from the root crosses into the new mount.
+	reopen := func() (int, error) { return s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve) }
+	switch {
+	case bind:
+		return bindMount(src, dfd, opts)
+	case m.Type == "cgroup" || m.Type == "cgroup2":
+		return mountCgroups(dfd, reopen, opts, s.CgroupNS)
+	default:
+		return fsMount(m.Source, m.Type, dfd, reopen, opts)
+	}
+}
+
+func (s *Setup) mkdir(dst string, resolve uint64) (int, error) {
+	if resolve == 0 {
+		return s.root.MkdirAll(dst, 0o755)
+	}
+	fd, err := s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve)
+	if errors.Is(err, unix.ENOENT) {
+		if fd, err = s.root.MkdirAll(dst, 0o755); err == nil {
+			unix.Close(fd)
+			fd, err = s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve)
+		}
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return -1, fmt.Errorf("%s is a symlink; refusing to mount through it", dst)
+	}
+	return fd, err
+}
+
+// checkNotRoot refuses a destination that resolved to the rootfs itself
+// (a symlink to "/"), which would hide the whole image.
+func (s *Setup) checkNotRoot(fd int, dst string) error {
+	var a, b unix.Stat_t
+	if err := unix.Fstat(fd, &a); err != nil {
+		return err
+	}
+	if err := unix.Fstat(s.root.FD(), &b); err != nil {
+		return err
+	}
+	if a.Dev == b.Dev && a.Ino == b.Ino {
+		return fmt.Errorf("destination %s resolves to the container's root (a symlink to /?)", dst)
+	}
+	return nil
+}
+
+// bindMount clones the source tree detached, sets its attributes, then
+// attaches it at the destination fd: nothing is visible half-configured.
+func bindMount(src string, dfd int, o Options) error {
+	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	if o.Recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	tree, err := unix.OpenTree(unix.AT_FDCWD, src, uint(flags))
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	defer unix.Close(tree)
+	if err := setAttrs(tree, o); err != nil {
+		return err
+	}
+	return moveMount(tree, dfd)
+}
+
+// setAttrs applies per-mount flags, recursive attributes and propagation
+// to the mount an fd refers to.
+func setAttrs(fd int, o Options) error {
+	set, clr := o.attrs()
+	if set != 0 || clr != 0 {
+		attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
+		if o.Flags&unix.MS_NOATIME != 0 {
+			attr.Attr_set |= unix.MOUNT_ATTR_NOATIME
+			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		} else if o.Flags&unix.MS_STRICTATIME != 0 {
+			attr.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		}
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+			return fmt.Errorf("mount_setattr: %w", err)
+		}
+	}
+	if o.RecSet != 0 || o.RecClr != 0 || o.RecAtimeSet {
+		attr := unix.MountAttr{Attr_set: o.RecSet, Attr_clr: o.RecClr}
+		if o.RecAtimeSet {
+			attr.Attr_set |= o.RecAtime
+			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		}
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			return fmt.Errorf("mount_setattr (recursive): %w", err)
+		}
+	}
+	if o.Propagation != 0 {
+		attr := unix.MountAttr{Propagation: uint64(o.Propagation &^ unix.MS_REC)}
+		flags := uint(unix.AT_EMPTY_PATH)
+		if o.Propagation&unix.MS_REC != 0 {
+			flags |= unix.AT_RECURSIVE
+		}
+		if err := unix.MountSetattr(fd, "", flags, &attr); err != nil {
+			return fmt.Errorf("set propagation: %w", err)
+		}
+	}
+	return nil
+}
+
+func moveMount(tree, dfd int) error {
+	if err := unix.MoveMount(tree, "", dfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount: %w", err)
+	}
+	return nil
+}
+
+// fsMount mounts a new filesystem instance on the destination fd. The
+// attributes that mount(2) cannot take with a new mount (propagation,
+// recursive ones) are set afterwards on the new mount itself.
+func fsMount(source, fstype string, dfd int, reopen func() (int, error), o Options) error {
+	if source == "" {
+		source = fstype
+	}
+	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	data := o.DataString()
+	target := securefs.ProcPath(dfd)
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		if errors.Is(err, unix.EINVAL) && data != "" {
+			return fmt.Errorf("mount %s with options %q: %w", fstype, data, err)
+		}
+		return fmt.Errorf("mount %s: %w", fstype, err)
+	}
+	if o.Propagation == 0 && o.RecSet == 0 && o.RecClr == 0 && !o.RecAtimeSet {
+		return nil
+	}
+	top, err := reopen()
+	if err != nil {
+		return fmt.Errorf("reopen new mount: %w", err)
+	}
+	defer unix.Close(top)
+	o.Flags, o.Cleared = 0, 0
+	return setAttrs(top, o)
+}
+
+// Root returns the opened rootfs; valid between Prepare and Enter.
+func (s *Setup) Root() *securefs.Root { return s.root }
+
+// Enter makes the rootfs the process's root: pivot_root, or with --no-pivot
+// a move over / and chroot (for ramfs roots, where pivot_root fails).
+func (s *Setup) Enter() error {
+	defer s.Close()
+	if s.NoPivot {
+		if err := unix.Chdir(s.Rootfs); err != nil {
+			return fmt.Errorf("chdir rootfs: %w", err)
+		}
+		if err := unix.Mount(s.Rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+			return fmt.Errorf("move rootfs to /: %w", err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return fmt.Errorf("chroot: %w", err)
+		}
+		return unix.Chdir("/")
+	}
+	if err := unix.Fchdir(s.root.FD()); err != nil {
+		// O_PATH fds can be fchdir'd into since Linux 3.5.
+		if err := unix.Chdir(s.Rootfs); err != nil {
+			return fmt.Errorf("chdir rootfs: %w", err)
+		}
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", s.Rootfs, err)
+	}
+	// The old root is now stacked under the new one at ".": keep its
+	// unmount from propagating to the host, then drop it.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root a slave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// Finish runs inside the new root: masked and read-only paths, a read-only
+// root, and the rootfs propagation the spec asks for.
+func Finish(spec *specs.Spec) error {
+	root, err := securefs.OpenRoot("/")
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := maskPaths(root, spec.Linux.MaskedPaths); err != nil {
+		return err
+	}
+	for i, p := range spec.Linux.ReadonlyPaths {
+		if err := readonlyPath(root, p); err != nil {
+			return fmt.Errorf("%s: linux.readonlyPaths[%d] %s: %w", config.Name, i, p, err)
+		}
+	}
+	if spec.Root.Readonly {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(root.FD(), "", unix.AT_EMPTY_PATH, &attr); err != nil {
+			return fmt.Errorf("make root read-only: %w", err)
+		}
+	}
+	if p, ok := propagationOpts[spec.Linux.RootfsPropagation]; ok {
+		if err := unix.Mount("", "/", "", p|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("%s: linux.rootfsPropagation %q: %w", config.Name, spec.Linux.RootfsPropagation, err)
+		}
+	}
+	return nil
+}
+
+func readonlyPath(root *securefs.Root, p string) error {
+	fd, err := root.Open(p, unix.O_PATH, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	defer unix.Close(fd)
+	tree, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("open_tree: %w", err)
+	}
+	defer unix.Close(tree)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("mount_setattr: %w", err)
+	}
+	return moveMount(tree, fd)
+}
+
+// maskPaths hides files behind /dev/null and directories behind an empty
+// read-only tmpfs. /dev/null is checked to be the real null device first:
+// an image that made it a symlink or a regular file would otherwise get a
+// writable view of what it points to mounted over the masked path
+// (CVE-2025-31133).
+func maskPaths(root *securefs.Root, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	null, err := root.Open("/dev/null", unix.O_PATH, unix.RESOLVE_NO_SYMLINKS)
+	if err != nil {
+		return fmt.Errorf("open /dev/null for masking: %w", err)
+	}
+	defer unix.Close(null)
+	var st unix.Stat_t
+	if err := unix.Fstat(null, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(uint64(st.Rdev)) != 1 || unix.Minor(uint64(st.Rdev)) != 3 {
+		return errors.New("/dev/null in the container is not the null device (1:3): refusing to mask paths with it")
+	}
+	var emptyDir int = -1
+	defer func() {
+		if emptyDir >= 0 {
+			unix.Close(emptyDir)
+		}
+	}()
+	for i, p := range paths {
+		fd, err := root.Open(p, unix.O_PATH, 0)
+		if err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return fmt.Errorf("%s: linux.maskedPaths[%d] %s: %w", config.Name, i, p, err)
+		}
+		err = func() error {
+			defer unix.Close(fd)
+			if err := unix.Fstat(fd, &st); err != nil {
+				return err
+			}
+			src := null
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				if emptyDir < 0 {
+					if emptyDir, err = emptyTmpfs(); err != nil {
+						return err
+					}
+				}
+				src = emptyDir
+			}
+			tree, err := unix.OpenTree(src, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+			if err != nil {
+				return fmt.Errorf("open_tree: %w", err)
+			}
+			defer unix.Close(tree)
+			if src == null {
+				attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+				if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+					return fmt.Errorf("mount_setattr: %w", err)
+				}
+			}
+			return moveMount(tree, fd)
+		}()
+		if err != nil {
+			return fmt.Errorf("%s: linux.maskedPaths[%d] %s: %w", config.Name, i, p, err)
+		}
+	}
+	return nil
+}
+
+// emptyTmpfs makes one detached, empty, read-only tmpfs that every masked
+// directory shares.
+func emptyTmpfs() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "size", "0"); err != nil {
+		return -1, fmt.Errorf("fsconfig tmpfs size: %w", err)
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("fsconfig create tmpfs: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsmount tmpfs: %w", err)
+	}
+	return mfd, nil
+}
+
+// SetSysctls writes linux.sysctl through the container's own /proc, refusing
+// a /proc/sys that is not procfs or a path through a symlink.
+func SetSysctls(sysctl map[string]string) error {
+	if len(sysctl) == 0 {
+		return nil
+	}
+	root, err := securefs.OpenRoot("/proc/sys")
+	if err != nil {
+		return fmt.Errorf("linux.sysctl needs /proc mounted: %w", err)
+	}
+	defer root.Close()
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(root.FD(), &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC {
+		return errors.New("linux.sysctl: /proc/sys is not procfs")
+	}
+	for k, v := range sysctl {
+		// Either separator is allowed; with "/" the dots are part of a name
+		// (an interface such as eth0.100).
+		p := k
+		if !strings.Contains(k, "/") {
+			p = strings.ReplaceAll(k, ".", "/")
+		}
+		fd, err := root.Open(p, unix.O_WRONLY|unix.O_TRUNC, unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
+		if err != nil {
+			return fmt.Errorf("%s: linux.sysctl.%s: %w", config.Name, k, err)
+		}
+		_, err = unix.Write(fd, []byte(v))
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("%s: linux.sysctl.%s = %q: %w", config.Name, k, v, err)
+		}
+	}
+	return nil
+}

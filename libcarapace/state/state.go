@@ -1,0 +1,268 @@
+// Package state keeps one directory per container under the runtime's root:
+// state.json, written atomically, and the exec fifo that holds a created
+// container's init until start. A container's status is derived from its
+// live process, never stored.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultRoot is where state lives without --root.
+const DefaultRoot = "/run/carapace"
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+)
+
+// ErrNotExist is returned for a container that is not in the store.
+var ErrNotExist = errors.New("container does not exist")
+
+// ErrExist is returned when creating a container whose id is taken.
+var ErrExist = errors.New("container already exists")
+
+// State is what the runtime remembers of a container between verbs.
+type State struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	StartTime   uint64            `json:"startTime"` // of Pid, in clock ticks since boot; guards against pid reuse
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
+	Cgroups     map[string]string `json:"cgroups,omitempty"`     // hierarchy mount point -> cgroup dir
+	CgroupDirs  []string          `json:"cgroupDirs,omitempty"`  // the directories create made, to remove on delete
+	SharedPidNS bool              `json:"sharedPidNS,omitempty"` // no pid namespace of its own: kill --all must signal every process
+	Owner       string            `json:"owner,omitempty"`
+}
+
+// Store is the state root directory.
+type Store struct{ Root string }
+
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("_+.-", rune(c))) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckID rejects ids that could escape the root or confuse tools.
+func CheckID(id string) error {
+	if id == "" {
+		return errors.New("container id is empty")
+	}
+	if len(id) > 1024 || !validIDChars(id) || id == "." || id == ".." {
+		return fmt.Errorf("container id %q: invalid (letters, digits and _+.- only, not starting with a symbol)", id)
+	}
+	return nil
+}
+
+// Dir is the container's state directory.
+func (s Store) Dir(id string) string { return filepath.Join(s.Root, id) }
+
+// FifoPath is the exec fifo of a container.
+func (s Store) FifoPath(id string) string { return filepath.Join(s.Root, id, fifoName) }
+
+// Reserve creates the container's directory, which claims the id: mkdir is
+// atomic, so two creates of one id cannot both win.
+func (s Store) Reserve(id string) error {
+	if err := CheckID(id); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.Root, 0o700); err != nil {
+		return fmt.Errorf("state root %s: %w", s.Root, err)
+	}
+	if err := os.Mkdir(s.Dir(id), 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("container %q: %w", id, ErrExist)
+		}
+		return fmt.Errorf("state dir: %w", err)
+	}
+	return nil
+}
+
+// MakeFifo creates the exec fifo; init opens it for writing and blocks.
+func (s Store) MakeFifo(id string) error {
+	if err := unix.Mkfifo(s.FifoPath(id), 0o600); err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
+	}
+	return nil
+}
+
+// Remove deletes the container's directory.
+func (s Store) Remove(id string) error {
+	return os.RemoveAll(s.Dir(id))
+}
+
+// Save writes state.json with one write and a rename, so readers never see
+// a partial file.
+func (s Store) Save(st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	dir := s.Dir(st.ID)
+	tmp := filepath.Join(dir, "."+stateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, stateFile)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// Load reads a container's state.
+func (s Store) Load(id string) (*State, error) {
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+		}
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("container %q: corrupt state: %w", id, err)
+	}
+	return &st, nil
+}
+
+// List returns the ids of all containers in the store.
+func (s Store) List() ([]string, error) {
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(s.Root, e.Name(), stateFile)); err == nil {
+				ids = append(ids, e.Name())
+			}
+		}
+	}
+	return ids, nil
+}
+
+// Lock takes an exclusive lock on the container's directory, held until the
+// returned function is called. Verbs that change a container hold it, so
+// two of them on one container cannot interleave.
+func (s Store) Lock(id string) (func(), error) {
+	fd, err := unix.Open(s.Dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+		}
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock container %q: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// Status values of the OCI state.
+const (
+	Creating = "creating"
+	Created  = "created"
+	Running  = "running"
+	Paused   = "paused"
+	Stopped  = "stopped"
+)
+
+// Status derives the container's status from its init process and the fifo.
+func (s Store) Status(st *State) string {
+	if !Alive(st.Pid, st.StartTime) {
+		return Stopped
+	}
+	if _, err := os.Lstat(s.FifoPath(st.ID)); err == nil {
+		return Created
+	}
+	if frozen(st) {
+		return Paused
+	}
+	return Running
+}
+
+// frozen reports a paused container; the freezer arrives with the cgroup
+// verbs, until then nothing is ever paused.
+var frozen = func(*State) bool { return false }
+
+// Alive reports whether pid is still the process that was started at
+// startTime (and is not a zombie).
+func Alive(pid int, startTime uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, state, err := ProcStartTime(pid)
+	if err != nil || state == 'Z' || state == 'X' {
+		return false
+	}
+	return startTime == 0 || st == startTime
+}
+
+// ProcStartTime reads a process's start time and state from /proc/pid/stat.
+func ProcStartTime(pid int) (uint64, byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name may contain spaces and parentheses: fields start
+	// after the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	t, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return t, f[0][0], nil
+}
+
+// OCI returns the state in the shape the runtime spec defines.
+func (s Store) OCI(st *State) specs.State {
+	status := s.Status(st)
+	pid := st.Pid
+	if status == Stopped {
+		pid = 0
+	}
+	return specs.State{
+		Version:     st.OCIVersion,
+		ID:          st.ID,
+		Status:      specs.ContainerState(status),
+		Pid:         pid,
+		Bundle:      st.Bundle,
+		Annotations: st.Annotations,
+	}
+}

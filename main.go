@@ -1,0 +1,124 @@
+// Command carapace is an OCI container runtime with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/carapace-oci/carapace/libcarapace/container"
+	"github.com/carapace-oci/carapace/libcarapace/logging"
+	"github.com/carapace-oci/carapace/libcarapace/state"
+)
+
+// version is set at build time (-ldflags -X main.version=...).
+var version = "0.1.0-dev"
+
+func init() {
+	// A container's init is this binary re-executed: it must not parse a
+	// command line or start anything else.
+	if container.IsInit() {
+		container.Init()
+	}
+}
+
+// exitError carries a process exit status out of a command (run).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+var logger = slog.New(slog.DiscardHandler)
+
+func main() {
+	// Every verb is a short-lived process: collecting garbage would only
+	// cost time.
+	debug.SetGCPercent(-1)
+	app := &cli.App{
+		Name:    "carapace",
+		Usage:   "an OCI container runtime",
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: state.DefaultRoot, Usage: "directory for container state"},
+			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd (not supported yet)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto"},
+			&cli.StringFlag{Name: "criu", Hidden: true},
+		},
+		Before: setup,
+		Commands: []*cli.Command{
+			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
+			runCommand, listCommand, specCommand,
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Printf("carapace version %s\nspec: %s\ngo: %s\n", c.App.Version, specs.Version, goVersion())
+	}
+	err := app.Run(os.Args)
+	if err == nil {
+		return
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	logging.Error(logger, err)
+	fmt.Fprintf(os.Stderr, "carapace: %v\n", err)
+	os.Exit(1)
+}
+
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return "unknown"
+}
+
+// setup opens the log before any command runs.
+func setup(c *cli.Context) error {
+	switch f := c.String("log-format"); f {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format %q: must be text or json", f)
+	}
+	if c.String("log") == "" {
+		return nil
+	}
+	l, _, err := logging.New(logging.Options{File: c.String("log"), Format: c.String("log-format"), Debug: c.Bool("debug")})
+	if err != nil {
+		return fmt.Errorf("--log %s: %w", c.String("log"), err)
+	}
+	logger = l
+	return nil
+}
+
+// newRuntime gives a command the runtime for the global flags.
+func newRuntime(c *cli.Context) (*container.Runtime, error) {
+	if c.Bool("systemd-cgroup") {
+		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the default cgroupfs driver")
+	}
+	l := logger
+	if c.String("log") == "" {
+		// Warnings (failed poststart hooks, ...) go to stderr.
+		l, _, _ = logging.New(logging.Options{Format: c.String("log-format"), Debug: c.Bool("debug")})
+	}
+	return &container.Runtime{Store: state.Store{Root: c.String("root")}, Log: l}, nil
+}
+
+// argID returns the single container id a command takes.
+func argID(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", fmt.Errorf("%s: a container id is required", c.Command.Name)
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", fmt.Errorf("%s: takes one container id, got %d arguments", c.Command.Name, c.NArg())
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing Carapace needs on Debian 12, as root.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(busybox-static make gcc git ca-certificates iproute2 util-linux)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+export PATH="/usr/local/go/bin:$PATH"
+if ! command -v go >/dev/null; then
+	echo "install-deps: Go 1.26 is needed at /usr/local/go (or on PATH)" >&2
+	exit 1
+fi
+go mod download
