@@ -50,8 +50,8 @@ type CreateOptions struct {
 
 // created is a container whose init is parked on the exec fifo.
 type created struct {
-	st   *state.State
-	proc *os.Process
+	st  *state.State
+	pid int // init, a child of this process
 }
 
 // Create sets a container up and leaves its init waiting for start.
@@ -104,27 +104,27 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	defer parent.Close()
-	proc, err := r.startInit(b, plan, child, o)
+	pid, err := r.startInit(b, plan, child, o)
 	child.Close()
 	if err != nil {
 		return nil, err
 	}
 	cleanups = append(cleanups, func() {
-		proc.Kill()
-		proc.Wait()
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
 	})
-	if err := cg.Apply(proc.Pid); err != nil {
+	if err := cg.Apply(pid); err != nil {
 		return nil, err
 	}
 
-	startTime, _, err := state.ProcStartTime(proc.Pid)
+	startTime, _, err := state.ProcStartTime(pid)
 	if err != nil {
 		return nil, fmt.Errorf("init exited at once: %w", err)
 	}
 	st := &state.State{
 		OCIVersion:  spec.Version,
 		ID:          o.ID,
-		Pid:         proc.Pid,
+		Pid:         pid,
 		StartTime:   startTime,
 		Bundle:      b.Dir,
 		Rootfs:      b.Rootfs,
@@ -135,7 +135,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		CgroupDirs:  cg.Created,
 		SharedPidNS: !plan.Has(specs.PIDNamespace),
 	}
-	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: state.Creating, Pid: proc.Pid, Bundle: b.Dir, Annotations: spec.Annotations}
+	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: state.Creating, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
 	cfg := InitConfig{
 		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.PreserveFDs,
@@ -156,11 +156,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	if o.PidFile != "" {
-		if err := writePidFile(o.PidFile, proc.Pid); err != nil {
+		if err := writePidFile(o.PidFile, pid); err != nil {
 			return nil, err
 		}
 	}
-	return &created{st: st, proc: proc}, nil
+	return &created{st: st, pid: pid}, nil
 }
 
 // serveInit answers init's requests until it is ready or fails.
@@ -215,30 +215,30 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 // startInit re-executes the runtime, sealed, as the container's init in its
 // new namespaces. Namespaces joined by path are entered on a locked thread
 // first, which the child inherits; that thread is then thrown away.
-func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.Conn, o CreateOptions) (*os.Process, error) {
+func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.Conn, o CreateOptions) (int, error) {
 	exe, err := sealexe.Open()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer exe.Close()
 	fifo, err := os.OpenFile(r.Store.FifoPath(o.ID), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("exec fifo: %w", err)
+		return 0, fmt.Errorf("exec fifo: %w", err)
 	}
 	defer fifo.Close()
 
-	files := make([]*os.File, 0, 6+o.PreserveFDs)
+	files := make([]uintptr, 0, 6+o.PreserveFDs)
 	for i, f := range o.Stdio {
 		if f == nil {
 			f = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
 		}
-		files = append(files, f)
+		files = append(files, f.Fd())
 	}
 	for i := 0; i < o.PreserveFDs; i++ {
-		files = append(files, os.NewFile(uintptr(3+i), "preserved"))
+		files = append(files, uintptr(3+i))
 	}
 	syncFD := len(files)
-	files = append(files, child.File(), exe, fifo)
+	files = append(files, child.File().Fd(), exe.Fd(), fifo.Fd())
 	env := []string{fmt.Sprintf("%s=%d,%d,%d", initEnv, syncFD, syncFD+1, syncFD+2)}
 
 	spec := b.Spec
@@ -253,14 +253,16 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.
 		sys.GidMappings = idMaps(spec.Linux.GIDMappings)
 		sys.GidMappingsEnableSetgroups = true
 	}
-	attr := &os.ProcAttr{Env: env, Files: files, Sys: sys}
+	// syscall.ForkExec rather than os.StartProcess: the latter probes
+	// pidfd support with an extra fork on first use.
+	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
 	args := []string{"carapace", "init"}
 	if len(plan.Joins) == 0 {
-		return os.StartProcess(path, args, attr)
+		return syscall.ForkExec(path, args, attr)
 	}
 	type result struct {
-		p   *os.Process
+		pid int
 		err error
 	}
 	ch := make(chan result, 1)
@@ -272,11 +274,11 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.
 			ch <- result{err: err}
 			return
 		}
-		p, err := os.StartProcess(path, args, attr)
-		ch <- result{p, err}
+		pid, err := syscall.ForkExec(path, args, attr)
+		ch <- result{pid, err}
 	}()
 	res := <-ch
-	return res.p, res.err
+	return res.pid, res.err
 }
 
 func joinNamespaces(joins []namespaces.Join) error {

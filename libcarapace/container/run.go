@@ -23,7 +23,7 @@ func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
 	}
 	sigs := make(chan os.Signal, 32)
 	if !detach {
-		signal.Notify(sigs)
+		signal.Notify(sigs, forwarded...)
 	}
 	c, err := r.create(o)
 	if err != nil {
@@ -42,11 +42,18 @@ func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
 		defer restore()
 	}
 	go forwardSignals(sigs, c.st.Pid, master)
-	status := waitInit(c.proc.Pid)
+	status := waitInit(c.pid)
 	if err := r.destroy(c.st); err != nil {
 		r.Log.Warn("remove container", "id", c.st.ID, "error", err)
 	}
 	return status, nil
+}
+
+// forwarded are the signals run passes on to the container, as a shell
+// would to its foreground job.
+var forwarded = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
+	unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGALRM,
 }
 
 // waitInit reaps children until init exits and returns its exit status.
