@@ -2,15 +2,17 @@
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 BIN       := bin/carapace
-# Static, stripped: no dynamic loader work at each of the runtime's starts.
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+# Static and stripped: no dynamic loader work at each of the runtime's
+# starts. cgo only for the nsenter constructor (user/time namespace joins).
+GOFLAGS_BUILD := -trimpath -tags netgo,osusergo \
+	-ldflags "-s -w -X main.version=$(VERSION) -linkmode external -extldflags -static"
 
 .PHONY: all build test unit e2e validation demo bench lint clean
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/carapace-oci/carapace/libcarapace/container"
 	"github.com/carapace-oci/carapace/libcarapace/logging"
+	_ "github.com/carapace-oci/carapace/libcarapace/nsenter"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 

@@ -21,6 +21,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/nsenter"
 	"github.com/carapace-oci/carapace/libcarapace/sealexe"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -104,7 +105,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	defer parent.Close()
-	pid, err := r.startInit(b, plan, child, o)
+	pid, err := r.startInit(b, plan, parent, child, o)
 	child.Close()
 	if err != nil {
 		return nil, err
@@ -214,8 +215,10 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 
 // startInit re-executes the runtime, sealed, as the container's init in its
 // new namespaces. Namespaces joined by path are entered on a locked thread
-// first, which the child inherits; that thread is then thrown away.
-func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.Conn, o CreateOptions) (int, error) {
+// first, which the child inherits; that thread is then thrown away. User
+// and time namespaces, which only a single-threaded process can join, are
+// left to the nsenter constructor in the child.
+func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, parent, child *ipc.Conn, o CreateOptions) (int, error) {
 	exe, err := sealexe.Open()
 	if err != nil {
 		return 0, err
@@ -227,7 +230,7 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.
 	}
 	defer fifo.Close()
 
-	files := make([]uintptr, 0, 6+o.PreserveFDs)
+	files := make([]uintptr, 0, 8+o.PreserveFDs)
 	for i, f := range o.Stdio {
 		if f == nil {
 			f = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
@@ -252,41 +255,100 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, child *ipc.
 		sys.UidMappings = idMaps(spec.Linux.UIDMappings)
 		sys.GidMappings = idMaps(spec.Linux.GIDMappings)
 		sys.GidMappingsEnableSetgroups = true
+		// Init is the namespace's root once the maps are written; it
+		// would otherwise keep host ids the namespace does not map.
+		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	}
+
+	threadJoins, childJoins := splitJoins(plan.Joins)
+	forks := false
+	if len(childJoins) > 0 {
+		if !nsenter.Supported {
+			return 0, fmt.Errorf("linux.namespaces: joining a %s namespace by path needs a carapace built with cgo", childJoins[0].Type)
+		}
+		var unshare uintptr
+		if plan.Has(specs.UserNamespace) {
+			// Namespaces made after joining the user namespace belong to
+			// it; made by clone, they would belong to the host's.
+			unshare = sys.Cloneflags
+			sys.Cloneflags = 0
+			forks = unshare&unix.CLONE_NEWPID != 0
+		}
+		spec := fmt.Sprintf("%d;%d;", syncFD, unshare)
+		for i, j := range childJoins {
+			f, err := os.Open(j.Path)
+			if err != nil {
+				return 0, fmt.Errorf("linux.namespaces: %s path: %w", j.Type, err)
+			}
+			defer f.Close()
+			if i > 0 {
+				spec += ","
+			}
+			spec += fmt.Sprintf("%d:%d", len(files), j.Flag)
+			files = append(files, f.Fd())
+		}
+		env = append(env, "_CARAPACE_NSENTER="+spec)
 	}
 	// syscall.ForkExec rather than os.StartProcess: the latter probes
 	// pidfd support with an extra fork on first use.
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
 	args := []string{"carapace", "init"}
-	if len(plan.Joins) == 0 {
-		return syscall.ForkExec(path, args, attr)
-	}
-	type result struct {
-		pid int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread's namespaces are the container's now,
-		// and Go ends a locked thread when its goroutine returns.
-		runtime.LockOSThread()
-		if err := joinNamespaces(plan.Joins); err != nil {
-			ch <- result{err: err}
-			return
+	var pid int
+	if len(threadJoins) == 0 {
+		pid, err = syscall.ForkExec(path, args, attr)
+	} else {
+		type result struct {
+			pid int
+			err error
 		}
-		pid, err := syscall.ForkExec(path, args, attr)
-		ch <- result{pid, err}
-	}()
-	res := <-ch
-	return res.pid, res.err
+		ch := make(chan result, 1)
+		go func() {
+			// Never unlocked: the thread's namespaces are the container's
+			// now, and Go ends a locked thread when its goroutine returns.
+			runtime.LockOSThread()
+			if err := joinNamespaces(threadJoins); err != nil {
+				ch <- result{err: err}
+				return
+			}
+			pid, err := syscall.ForkExec(path, args, attr)
+			ch <- result{pid, err}
+		}()
+		res := <-ch
+		pid, err = res.pid, res.err
+	}
+	if err != nil || !forks {
+		return pid, err
+	}
+	// nsenter forked init into the new pid namespace; the first child only
+	// reports init's pid.
+	m, _, err := parent.Expect(ipc.Pid)
+	unix.Wait4(pid, nil, 0, nil)
+	if err != nil {
+		return 0, err
+	}
+	return m.Pid, nil
+}
+
+// splitJoins separates the joins a locked Go thread can make from those
+// only a single-threaded process can (user and time).
+func splitJoins(joins []namespaces.Join) (thread, child []namespaces.Join) {
+	for _, j := range joins {
+		switch j.Type {
+		case specs.UserNamespace:
+			child = append([]namespaces.Join{j}, child...)
+		case specs.TimeNamespace:
+			child = append(child, j)
+		default:
+			thread = append(thread, j)
+		}
+	}
+	return thread, child
 }
 
 func joinNamespaces(joins []namespaces.Join) error {
 	for _, j := range joins {
-		switch j.Type {
-		case specs.UserNamespace, specs.TimeNamespace:
-			return fmt.Errorf("linux.namespaces: joining a %s namespace by path is not supported yet", j.Type)
-		case specs.MountNamespace:
+		if j.Type == specs.MountNamespace {
 			// setns into a mount namespace needs a thread whose filesystem
 			// context is not shared with the others.
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {

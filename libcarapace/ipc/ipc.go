@@ -25,12 +25,16 @@ const (
 	Console   Kind = "console"    // init → runtime: the pty master, as an fd
 	Ready     Kind = "ready"      // init → runtime: set up, now waiting for start
 	Error     Kind = "error"      // either way: what failed; the sender gives up
+	// Pid comes first from nsenter when it forked to enter a new pid
+	// namespace: the pid of the real init (see libcarapace/nsenter).
+	Pid Kind = "pid"
 )
 
 // Message is one unit on the channel.
 type Message struct {
 	Kind    Kind            `json:"kind"`
 	Error   string          `json:"error,omitempty"`
+	Pid     int             `json:"pid,omitempty"`
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 

@@ -99,8 +99,15 @@ func (s Store) Reserve(id string) error {
 }
 
 // MakeFifo creates the exec fifo; init opens it for writing and blocks.
+// It is writable by all: init may run as a user-namespaced root that owns
+// nothing here, and it reaches the fifo only through an fd the runtime
+// hands it (the state directory itself stays 0700).
 func (s Store) MakeFifo(id string) error {
-	if err := unix.Mkfifo(s.FifoPath(id), 0o600); err != nil {
+	p := s.FifoPath(id)
+	if err := unix.Mkfifo(p, 0o622); err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
+	}
+	if err := unix.Chmod(p, 0o622); err != nil {
 		return fmt.Errorf("exec fifo: %w", err)
 	}
 	return nil

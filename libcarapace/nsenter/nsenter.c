@@ -1,0 +1,114 @@
+// Joins the namespaces a multithreaded Go process cannot: user and time
+// namespaces need a single-threaded caller, so this runs as a constructor,
+// before the Go runtime starts any thread, in a container's init only.
+//
+// _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FD:TYPE,FD:TYPE,...": the fds to
+// setns into (already open, in the order to join), then the CLONE_NEW*
+// flags to unshare afterwards, so that new namespaces are owned by the
+// joined user namespace. With CLONE_NEWPID the process forks once, as only
+// children enter a new pid namespace; the child becomes init and the
+// parent reports its pid and exits.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+// send writes one ipc frame: a 4-byte big-endian length, then JSON.
+static void send_frame(int fd, const char *json) {
+	size_t n = strlen(json);
+	unsigned char hdr[4] = {n >> 24, n >> 16, n >> 8, n};
+	if (write(fd, hdr, 4) != 4 || write(fd, json, n) != (ssize_t)n)
+		_exit(1);
+}
+
+static void fail(int syncfd, const char *fmt, ...) {
+	char msg[512], esc[1100], json[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	size_t j = 0;
+	for (size_t i = 0; msg[i] && j < sizeof esc - 2; i++) {
+		if (msg[i] == '"' || msg[i] == '\\')
+			esc[j++] = '\\';
+		esc[j++] = (msg[i] < 0x20) ? ' ' : msg[i];
+	}
+	esc[j] = 0;
+	snprintf(json, sizeof json, "{\"kind\":\"error\",\"error\":\"%s\"}", esc);
+	send_frame(syncfd, json);
+	_exit(1);
+}
+
+static const char *ns_name(long type) {
+	switch (type) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWTIME: return "time";
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWNET: return "network";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWCGROUP: return "cgroup";
+	}
+	return "unknown";
+}
+
+__attribute__((constructor)) static void carapace_nsenter(void) {
+	const char *spec = getenv("_CARAPACE_NSENTER");
+	if (spec == NULL)
+		return;
+	char *end;
+	int syncfd = (int)strtol(spec, &end, 10);
+	if (*end != ';')
+		_exit(1);
+	long unshare_flags = strtol(end + 1, &end, 10);
+	if (*end != ';')
+		fail(syncfd, "nsenter: bad spec");
+	const char *p = end + 1;
+	while (*p) {
+		int fd = (int)strtol(p, &end, 10);
+		if (*end != ':')
+			fail(syncfd, "nsenter: bad spec");
+		long type = strtol(end + 1, &end, 10);
+		if (setns(fd, (int)type) < 0)
+			fail(syncfd, "linux.namespaces: join %s namespace: %s", ns_name(type), strerror(errno));
+		close(fd);
+		if (type == CLONE_NEWUSER) {
+			// Become the namespace's root: the host ids this process had
+			// are not mapped there, and files made with them could not be.
+			if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+				fail(syncfd, "linux.namespaces: become root in the joined user namespace (is 0 mapped?): %s", strerror(errno));
+		}
+		p = (*end == ',') ? end + 1 : end;
+	}
+	if (unshare_flags & ~CLONE_NEWPID) {
+		if (unshare((int)(unshare_flags & ~CLONE_NEWPID)) < 0)
+			fail(syncfd, "linux.namespaces: create namespaces in the joined user namespace: %s", strerror(errno));
+	}
+	unsetenv("_CARAPACE_NSENTER");
+	if (!(unshare_flags & CLONE_NEWPID))
+		return;
+	if (unshare(CLONE_NEWPID) < 0)
+		fail(syncfd, "linux.namespaces: create pid namespace in the joined user namespace: %s", strerror(errno));
+	// CLONE_PARENT keeps init a child of the runtime, which waits for it.
+	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		fail(syncfd, "nsenter: clone: %s", strerror(errno));
+	if (pid == 0)
+		return;
+	char json[64];
+	snprintf(json, sizeof json, "{\"kind\":\"pid\",\"pid\":%ld}", pid);
+	send_frame(syncfd, json);
+	_exit(0);
+}
