@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"strconv"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/carapace-oci/carapace/libcarapace/container"
@@ -46,5 +49,19 @@ func createOptions(c *cli.Context) (container.CreateOptions, *container.Runtime,
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),
+		ListenFDs:     listenFDs(),
 	}, rt, nil
+}
+
+// listenFDs counts the socket-activation fds systemd passed us (LISTEN_FDS,
+// for this very process per LISTEN_PID).
+func listenFDs() int {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	if pid, err := strconv.Atoi(os.Getenv("LISTEN_PID")); err != nil || pid != os.Getpid() {
+		return 0
+	}
+	return n
 }

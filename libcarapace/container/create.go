@@ -41,6 +41,9 @@ type CreateOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
+	// ListenFDs are socket-activation fds (LISTEN_FDS) passed at 3.., before
+	// the preserved ones; the process gets LISTEN_FDS and LISTEN_PID=1.
+	ListenFDs int
 	// Stdio is what the container's process gets as fds 0-2 (the
 	// caller's own when nil).
 	Stdio [3]*os.File
@@ -139,13 +142,16 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: state.Creating, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
 	cfg := InitConfig{
 		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.PreserveFDs,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountNS:     plan.Has(specs.MountNamespace),
 		UserNS:      plan.Has(specs.UserNamespace),
 		UTSNS:       plan.Has(specs.UTSNamespace),
 		State:       hookState,
+	}
+	if o.ListenFDs > 0 {
+		cfg.ExtraEnv = []string{fmt.Sprintf("LISTEN_FDS=%d", o.ListenFDs), "LISTEN_PID=1"}
 	}
 	if err := parent.SendPayload(ipc.Bootstrap, cfg); err != nil {
 		return nil, err
@@ -230,14 +236,15 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, parent, chi
 	}
 	defer fifo.Close()
 
-	files := make([]uintptr, 0, 8+o.PreserveFDs)
+	preserve := o.ListenFDs + o.PreserveFDs
+	files := make([]uintptr, 0, 8+preserve)
 	for i, f := range o.Stdio {
 		if f == nil {
 			f = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
 		}
 		files = append(files, f.Fd())
 	}
-	for i := 0; i < o.PreserveFDs; i++ {
+	for i := 0; i < preserve; i++ {
 		files = append(files, uintptr(3+i))
 	}
 	syncFD := len(files)

@@ -224,7 +224,7 @@ func (w *waitingInit) dropPrivileges() error {
 			return fmt.Errorf("process.noNewPrivileges: %w", err)
 		}
 	}
-	w.env = withHome(p.Env, p.User.UID)
+	w.env = withHome(append(p.Env[:len(p.Env):len(p.Env)], w.cfg.ExtraEnv...), p.User.UID)
 	argv0, err := process.LookPath(p.Args[0], w.env)
 	if err != nil {
 		return err

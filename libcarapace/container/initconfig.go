@@ -28,5 +28,6 @@ type InitConfig struct {
 	MountNS      bool            `json:"mountNs,omitempty"`
 	UserNS       bool            `json:"userNs,omitempty"`
 	UTSNS        bool            `json:"utsNs,omitempty"`
-	State        specs.State     `json:"state"` // for the createContainer and startContainer hooks
+	ExtraEnv     []string        `json:"extraEnv,omitempty"` // added to process.env (LISTEN_FDS)
+	State        specs.State     `json:"state"`              // for the createContainer and startContainer hooks
 }
