@@ -139,7 +139,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		CgroupDirs:  cg.Created,
 		SharedPidNS: !plan.Has(specs.PIDNamespace),
 	}
-	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: state.Creating, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
+	// The hooks that run during create see the environment as created,
+	// which is what it is by then (and what runtime-tools checks).
+	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: specs.StateCreated, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
 	cfg := InitConfig{
 		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,

@@ -93,10 +93,13 @@ func (r *Runtime) start(st *state.State) error {
 // runPoststart runs after the process was exec'd; the spec makes their
 // failure a warning.
 func (r *Runtime) runPoststart(st *state.State) {
+	// The process may be gone already; the hooks still see the container
+	// as it was when they were due: running, with its pid.
 	oci := r.Store.OCI(st)
-	if err := hooks.Run(st.Hooks, hooks.Poststart, oci); err != nil {
+	oci.Status, oci.Pid = specs.StateRunning, st.Pid
+	hooks.RunAll(st.Hooks, hooks.Poststart, oci, func(err error) {
 		r.Log.Warn("poststart hook failed", "id", st.ID, "error", err)
-	}
+	})
 }
 
 // waitPidfd returns a channel closed when the process behind pidfd exits.
@@ -240,9 +243,10 @@ func (r *Runtime) destroy(st *state.State) error {
 		errs = append(errs, err)
 	}
 	oci := r.Store.OCI(st)
-	if err := hooks.Run(st.Hooks, hooks.Poststop, oci); err != nil {
+	oci.Status, oci.Pid = specs.StateStopped, 0
+	hooks.RunAll(st.Hooks, hooks.Poststop, oci, func(err error) {
 		r.Log.Warn("poststop hook failed", "id", st.ID, "error", err)
-	}
+	})
 	if err := r.Store.Remove(st.ID); err != nil {
 		errs = append(errs, err)
 	}

@@ -65,6 +65,25 @@ func Run(h *specs.Hooks, kind string, st specs.State) error {
 	return nil
 }
 
+// RunAll runs every hook of one kind, reporting each failure to warn and
+// going on: poststart and poststop failures must not stop the lifecycle.
+func RunAll(h *specs.Hooks, kind string, st specs.State, warn func(error)) {
+	list := Of(h, kind)
+	if len(list) == 0 {
+		return
+	}
+	in, err := json.Marshal(st)
+	if err != nil {
+		warn(err)
+		return
+	}
+	for i, hk := range list {
+		if err := runOne(hk, in); err != nil {
+			warn(fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, hk.Path, err))
+		}
+	}
+}
+
 func runOne(h specs.Hook, stdin []byte) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
