@@ -4,7 +4,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.
 BIN       := bin/carapace
 # Static and stripped: no dynamic loader work at each of the runtime's
 # starts. cgo only for the nsenter constructor (user/time namespace joins).
-GOFLAGS_BUILD := -trimpath -tags netgo,osusergo \
+GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -linkmode external -extldflags -static"
 
 .PHONY: all build test unit e2e validation demo bench lint clean

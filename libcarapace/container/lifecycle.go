@@ -3,7 +3,6 @@ package container
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -51,43 +50,60 @@ func (r *Runtime) start(st *state.State) error {
 	if !state.Alive(st.Pid, st.StartTime) {
 		return fmt.Errorf("container %q: init is gone", st.ID)
 	}
-	// Opening the fifo blocks until init opens the other end, which it
-	// already waits to do; a goroutine keeps a dead init from hanging us.
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan opened, 1)
-	go func() {
-		f, err := os.OpenFile(r.Store.FifoPath(st.ID), os.O_RDONLY, 0)
-		ch <- opened{f, err}
-	}()
-	var fifo *os.File
-	select {
-	case o := <-ch:
-		if o.err != nil {
-			return fmt.Errorf("open exec fifo: %w", o.err)
-		}
-		fifo = o.f
-	case <-waitPidfd(pidfd):
-		return fmt.Errorf("container %q: init exited before start", st.ID)
-	}
-	defer fifo.Close()
-	// init writes '0' once past the fifo, then anything it has to say about
-	// a failure; exec closes its end.
-	out, err := io.ReadAll(fifo)
+	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd)
 	if err != nil {
-		return fmt.Errorf("read exec fifo: %w", err)
+		return fmt.Errorf("container %q: %w", st.ID, err)
 	}
 	os.Remove(r.Store.FifoPath(st.ID))
-	if len(out) == 0 {
-		return fmt.Errorf("container %q: init exited before start", st.ID)
-	}
 	if msg := strings.TrimSpace(string(out[1:])); msg != "" {
 		return fmt.Errorf("start container %q: %s", st.ID, msg)
 	}
 	r.runPoststart(st)
 	return nil
+}
+
+// readFifo releases init and reads what it says until the exec closes its
+// end. The fifo is opened without blocking, which already lets init's
+// blocked open for writing complete; a dead init shows as an exited pidfd
+// with nothing ever written.
+func readFifo(path string, pidfd int) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
+	var out []byte
+	buf := make([]byte, 4096)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return nil, fmt.Errorf("poll exec fifo: %w", err)
+		}
+		if fds[0].Revents != 0 {
+			n, err := unix.Read(fd, buf)
+			switch {
+			case err == unix.EAGAIN || err == unix.EINTR:
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("read exec fifo: %w", err)
+			case n == 0:
+				if len(out) == 0 {
+					return nil, errors.New("init exited before start")
+				}
+				return out, nil
+			}
+			out = append(out, buf[:n]...)
+			// Once init is past the fifo, only its end closing matters.
+			fds = fds[:1]
+			continue
+		}
+		if len(fds) > 1 && fds[1].Revents != 0 {
+			return nil, errors.New("init exited before start")
+		}
+	}
 }
 
 // runPoststart runs after the process was exec'd; the spec makes their
