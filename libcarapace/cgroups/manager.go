@@ -60,7 +60,7 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 			p = path.Join(base, cgroupsPath)
 		}
 		rel := strings.TrimPrefix(p, h.Root)
-		if h.Root != "/" && !strings.HasPrefix(p, h.Root) {
+		if h.Root != "/" && p != h.Root && !strings.HasPrefix(p, h.Root+"/") {
 			// The mount shows only a sub-tree that does not hold the path
 			// (the runtime itself runs inside a cgroup namespace).
 			rel = p

@@ -109,7 +109,7 @@ func (c *Conn) Recv() (Message, []int, error) {
 	var m Message
 	fd := int(c.f.Fd())
 	hdr := make([]byte, 4)
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(16*4))
 	var fds []int
 	got := 0
 	for got < 4 {

@@ -35,6 +35,14 @@ var capByName = func() map[string]int {
 	return m
 }()
 
+// capName names capability c, also one newer than this table.
+func capName(c int) string {
+	if c < len(capNames) {
+		return capNames[c]
+	}
+	return fmt.Sprintf("capability %d", c)
+}
+
 // CapabilityNames returns every capability name Carapace knows.
 func CapabilityNames() []string { return append([]string(nil), capNames...) }
 
@@ -97,7 +105,7 @@ func DropBounding(keep CapSet) error {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop %s from the bounding set: %w", capNames[c], err)
+			return fmt.Errorf("drop %s from the bounding set: %w", capName(c), err)
 		}
 	}
 	return nil
@@ -129,7 +137,7 @@ func (c Caps) Apply() error {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
-			return fmt.Errorf("raise ambient %s: %w", capNames[n], err)
+			return fmt.Errorf("raise ambient %s: %w", capName(n), err)
 		}
 	}
 	return nil

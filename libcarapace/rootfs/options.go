@@ -92,11 +92,12 @@ var recursiveOpts = map[string]recOpt{
 }
 
 var recursiveAtime = map[string]uint64{
-	"rrelatime":    unix.MOUNT_ATTR_RELATIME,
-	"rnorelatime":  unix.MOUNT_ATTR_STRICTATIME,
-	"rnoatime":     unix.MOUNT_ATTR_NOATIME,
-	"ratime":       unix.MOUNT_ATTR_RELATIME,
-	"rstrictatime": unix.MOUNT_ATTR_STRICTATIME,
+	"rrelatime":      unix.MOUNT_ATTR_RELATIME,
+	"rnorelatime":    unix.MOUNT_ATTR_STRICTATIME,
+	"rnoatime":       unix.MOUNT_ATTR_NOATIME,
+	"ratime":         unix.MOUNT_ATTR_RELATIME,
+	"rstrictatime":   unix.MOUNT_ATTR_STRICTATIME,
+	"rnostrictatime": unix.MOUNT_ATTR_RELATIME,
 }
 
 // ParseOptions splits a spec mount's options into flags and data. Options

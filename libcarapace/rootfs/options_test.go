@@ -119,12 +119,6 @@ var specMountOptions = []string{
 	"strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable", "idmap", "ridmap",
 }
 
-func runBugTests(t *testing.T, note string) {
-	t.Helper()
-	if os.Getenv("CARAPACE_RUN_BUG_TESTS") == "" {
-		t.Skip("bug: " + note + " (set CARAPACE_RUN_BUG_TESTS=1 to run)")
-	}
-}
 
 func TestParseOptionsSpecTable(t *testing.T) {
 	for _, o := range specMountOptions {
@@ -138,7 +132,6 @@ func TestParseOptionsSpecTable(t *testing.T) {
 }
 
 func TestParseOptionsRnostrictatime(t *testing.T) {
-	runBugTests(t, `options.go:94-100 recursiveAtime lacks the spec's "rnostrictatime" (SHOULD), so it is passed to the filesystem as data`)
 	got := ParseOptions([]string{"rnostrictatime"})
 	if len(got.Data) != 0 || !got.RecAtimeSet {
 		t.Errorf(`ParseOptions("rnostrictatime") = %+v, want a recursive atime setting and no data`, got)
@@ -237,7 +230,6 @@ func TestSetAttrsBind(t *testing.T) {
 }
 
 func TestSetAttrsBindAtime(t *testing.T) {
-	runBugTests(t, `rootfs.go:191-199 setAttrs applies atime options to a bind mount only when attrs() returned some bit, and "relatime" never: options ["bind","noatime"] leave the mount without noatime, and ["bind","rw","relatime"] on a noatime mount leave it noatime`)
 	t.Run("bind,noatime", func(t *testing.T) {
 		fd := detachedBind(t)
 		if err := setAttrs(fd, ParseOptions([]string{"bind", "noatime"})); err != nil {

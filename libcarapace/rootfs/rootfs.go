@@ -188,15 +188,17 @@ func bindMount(src string, dfd int, o Options) error {
 // to the mount an fd refers to.
 func setAttrs(fd int, o Options) error {
 	set, clr := o.attrs()
+	// The atime mode is one field: whichever option asked for one sets it.
+	switch {
+	case o.Flags&unix.MS_NOATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_NOATIME, clr|unix.MOUNT_ATTR__ATIME
+	case o.Flags&unix.MS_STRICTATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_STRICTATIME, clr|unix.MOUNT_ATTR__ATIME
+	case o.Flags&unix.MS_RELATIME != 0 || o.Cleared&(unix.MS_NOATIME|unix.MS_STRICTATIME) != 0:
+		set, clr = set|unix.MOUNT_ATTR_RELATIME, clr|unix.MOUNT_ATTR__ATIME
+	}
 	if set != 0 || clr != 0 {
 		attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-		if o.Flags&unix.MS_NOATIME != 0 {
-			attr.Attr_set |= unix.MOUNT_ATTR_NOATIME
-			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		} else if o.Flags&unix.MS_STRICTATIME != 0 {
-			attr.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
-			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		}
 		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 			return fmt.Errorf("mount_setattr: %w", err)
 		}

@@ -44,8 +44,9 @@ func rtOffset(orig, rest string, base, dir int) (unix.Signal, error) {
 	if dir < 0 {
 		sign = "-"
 	}
-	n, err := strconv.Atoi(strings.TrimPrefix(rest, sign))
-	if err != nil || !strings.HasPrefix(rest, sign) || n < 0 || n > 30 {
+	digits, ok := strings.CutPrefix(rest, sign)
+	n, err := strconv.Atoi(digits)
+	if err != nil || !ok || digits == "" || digits[0] < '0' || digits[0] > '9' || n > 30 {
 		return 0, fmt.Errorf("signal %q: unknown signal", orig)
 	}
 	return unix.Signal(base + dir*n), nil
