@@ -93,7 +93,11 @@ func Parse(raw []byte) (*specs.Spec, error) {
 		case errors.As(err, &se):
 			return nil, &FieldError{Reason: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)}
 		case errors.As(err, &te):
-			return nil, fieldErr(te.Field, "expected %s, got JSON %s", te.Type, te.Value)
+			field := te.Field
+			if p := pathAt(raw, te.Offset); p != "" {
+				field = p
+			}
+			return nil, fieldErr(field, "expected %s, got JSON %s", te.Type, te.Value)
 		default:
 			return nil, &FieldError{Reason: fmt.Sprintf("invalid JSON: %v", err)}
 		}

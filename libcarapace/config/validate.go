@@ -20,9 +20,10 @@ import (
 func Validate(b *Bundle) error {
 	s := b.Spec
 	checks := []func(*Bundle) error{
-		checkVersion, checkRoot, checkProcess, checkNamespaces, checkIDMappings,
-		checkUTS, checkTimeOffsets, checkSysctl, checkMounts, checkDevices,
-		checkHooks, checkPaths, checkPropagation,
+		checkVersion, checkRoot, checkProcess, checkNamespaceTypes, checkIDMappings,
+		checkNamespacePaths, checkUTS, checkTimeOffsets, checkSysctl, checkMounts,
+		checkDevices, checkHooks, checkPaths, checkPropagation, checkProcessExtras,
+		checkSeccomp,
 	}
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
@@ -146,7 +147,7 @@ func checkProcess(b *Bundle) error {
 	return nil
 }
 
-func checkNamespaces(b *Bundle) error {
+func checkNamespaceTypes(b *Bundle) error {
 	seen := map[specs.LinuxNamespaceType]int{}
 	for i, ns := range b.Spec.Linux.Namespaces {
 		f := fmt.Sprintf("linux.namespaces[%d]", i)
@@ -157,14 +158,21 @@ func checkNamespaces(b *Bundle) error {
 			return fieldErr(f+".type", "%q: duplicate, already given by linux.namespaces[%d]", ns.Type, j)
 		}
 		seen[ns.Type] = i
+	}
+	return nil
+}
+
+func checkNamespacePaths(b *Bundle) error {
+	for i, ns := range b.Spec.Linux.Namespaces {
 		if ns.Path == "" {
 			continue
 		}
+		f := fmt.Sprintf("linux.namespaces[%d].path", i)
 		if !filepath.IsAbs(ns.Path) {
-			return fieldErr(f+".path", "%q is not an absolute path", ns.Path)
+			return fieldErr(f, "%q is not an absolute path", ns.Path)
 		}
 		if _, err := os.Stat(ns.Path); err != nil {
-			return fieldErr(f+".path", "%q: %v", ns.Path, errors.Unwrap(err))
+			return fieldErr(f, "%q: %v", ns.Path, errors.Unwrap(err))
 		}
 	}
 	return nil
@@ -187,14 +195,103 @@ func checkIDMappings(b *Bundle) error {
 	case hasMaps:
 		return fieldErr("linux.uidMappings", "mappings given without a user namespace in linux.namespaces")
 	}
-	for name, maps := range map[string][]specs.LinuxIDMapping{"linux.uidMappings": l.UIDMappings, "linux.gidMappings": l.GIDMappings} {
-		for i, m := range maps {
-			if m.Size == 0 {
-				return fieldErr(fmt.Sprintf("%s[%d].size", name, i), "zero")
+	if err := checkMaps("linux.uidMappings", l.UIDMappings); err != nil {
+		return err
+	}
+	if err := checkMaps("linux.gidMappings", l.GIDMappings); err != nil {
+		return err
+	}
+	if !plan.IsNew(specs.UserNamespace) || b.Spec.Process == nil {
+		return nil
+	}
+	// The process's ids must exist in the new namespace, or setuid fails
+	// with an error that names nothing.
+	u := b.Spec.Process.User
+	if !mapped(l.UIDMappings, u.UID) {
+		return fieldErr("process.user.uid", "%d is not mapped by linux.uidMappings", u.UID)
+	}
+	if !mapped(l.GIDMappings, u.GID) {
+		return fieldErr("process.user.gid", "%d is not mapped by linux.gidMappings", u.GID)
+	}
+	for i, g := range u.AdditionalGids {
+		if !mapped(l.GIDMappings, g) {
+			return fieldErr(fmt.Sprintf("process.user.additionalGids[%d]", i), "%d is not mapped by linux.gidMappings", g)
+		}
+	}
+	return nil
+}
+
+func checkMaps(name string, maps []specs.LinuxIDMapping) error {
+	for i, m := range maps {
+		f := fmt.Sprintf("%s[%d]", name, i)
+		if m.Size == 0 {
+			return fieldErr(f+".size", "zero")
+		}
+		if uint64(m.ContainerID)+uint64(m.Size) > 1<<32-1 || uint64(m.HostID)+uint64(m.Size) > 1<<32-1 {
+			return fieldErr(f, "range overflows 32-bit ids")
+		}
+		for j, o := range maps[:i] {
+			if overlap(m.ContainerID, o.ContainerID, m.Size, o.Size) {
+				return fieldErr(f, "container ids %d-%d overlap %s[%d]", m.ContainerID, m.ContainerID+m.Size-1, name, j)
 			}
-			if uint64(m.ContainerID)+uint64(m.Size) > 1<<32-1 || uint64(m.HostID)+uint64(m.Size) > 1<<32-1 {
-				return fieldErr(fmt.Sprintf("%s[%d]", name, i), "range overflows 32-bit ids")
+			if overlap(m.HostID, o.HostID, m.Size, o.Size) {
+				return fieldErr(f, "host ids %d-%d overlap %s[%d]", m.HostID, m.HostID+m.Size-1, name, j)
 			}
+		}
+	}
+	return nil
+}
+
+func overlap(a, b, na, nb uint32) bool {
+	return uint64(a) < uint64(b)+uint64(nb) && uint64(b) < uint64(a)+uint64(na)
+}
+
+func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
+	for _, m := range maps {
+		if id >= m.ContainerID && uint64(id) < uint64(m.ContainerID)+uint64(m.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkProcessExtras validates the scheduling and execution-domain fields.
+func checkProcessExtras(b *Bundle) error {
+	p := b.Spec.Process
+	if io := p.IOPriority; io != nil {
+		if _, ok := process.IOPriorityClasses[io.Class]; !ok {
+			return fieldErr("process.ioPriority.class", "%q: unknown class (IOPRIO_CLASS_RT, _BE or _IDLE)", io.Class)
+		}
+		if io.Priority < 0 || io.Priority > 7 {
+			return fieldErr("process.ioPriority.priority", "%d is outside 0..7", io.Priority)
+		}
+	}
+	if s := p.Scheduler; s != nil {
+		if _, ok := process.SchedPolicies[s.Policy]; !ok {
+			return fieldErr("process.scheduler.policy", "%q: unknown policy", s.Policy)
+		}
+		for i, fl := range s.Flags {
+			if _, ok := process.SchedFlags[fl]; !ok {
+				return fieldErr(fmt.Sprintf("process.scheduler.flags[%d]", i), "%q: unknown flag", fl)
+			}
+		}
+		if s.Nice < -20 || s.Nice > 19 {
+			return fieldErr("process.scheduler.nice", "%d is outside -20..19", s.Nice)
+		}
+		rt := s.Policy == "SCHED_FIFO" || s.Policy == "SCHED_RR"
+		if rt && (s.Priority < 1 || s.Priority > 99) {
+			return fieldErr("process.scheduler.priority", "%d is outside 1..99 for %s", s.Priority, s.Policy)
+		}
+		if !rt && s.Priority != 0 {
+			return fieldErr("process.scheduler.priority", "must be 0 for %s", s.Policy)
+		}
+	}
+	if per := b.Spec.Linux.Personality; per != nil {
+		if _, ok := process.Personalities[per.Domain]; !ok {
+			return fieldErr("linux.personality.domain", "%q: unknown domain (LINUX or LINUX32)", per.Domain)
+		}
+		if len(per.Flags) > 0 {
+			return fieldErr("linux.personality.flags", "no flags are defined")
 		}
 	}
 	return nil

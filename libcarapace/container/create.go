@@ -22,6 +22,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/nsenter"
+	"github.com/carapace-oci/carapace/libcarapace/process"
 	"github.com/carapace-oci/carapace/libcarapace/sealexe"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -73,6 +74,12 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	spec := b.Spec
+	if err := process.CheckRlimits(spec.Process.Rlimits); err != nil {
+		return nil, fmt.Errorf("%s: %w", config.Name, err)
+	}
+	if spec.Linux.Seccomp != nil {
+		r.Log.Warn("linux.seccomp is validated but not enforced by this version of carapace", "id", o.ID)
+	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.OnConsole == nil {
 		return nil, errors.New("process.terminal is true: --console-socket is required to receive the pty master")
 	}

@@ -206,6 +206,23 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 // reported by create rather than by start.
 func (w *waitingInit) dropPrivileges() error {
 	p := w.spec.Process
+	// These may need privileges (CAP_SYS_NICE for real-time policies) that
+	// the process is about to lose.
+	if per := w.spec.Linux.Personality; per != nil {
+		if err := process.SetPersonality(per); err != nil {
+			return err
+		}
+	}
+	if p.IOPriority != nil {
+		if err := process.SetIOPriority(p.IOPriority); err != nil {
+			return err
+		}
+	}
+	if p.Scheduler != nil {
+		if err := process.SetScheduler(p.Scheduler); err != nil {
+			return err
+		}
+	}
 	caps := process.CapsFromSpec(p.Capabilities)
 	if err := process.DropBounding(caps.Bounding); err != nil {
 		return err

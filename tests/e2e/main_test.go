@@ -1,0 +1,533 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// runtimeBin is the absolute path of the runtime under test.
+	runtimeBin string
+	// skipReason, when set, makes every container test skip (not root, no
+	// binary at the default path).
+	skipReason string
+	// globalRoot holds every test's bundles, state roots and host dirs, so
+	// that the final leak check has a single prefix to look for.
+	globalRoot string
+	// templateDir is the busybox rootfs that each bundle copies.
+	templateDir string
+
+	idsMu  sync.Mutex
+	allIDs []string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		skipReason = "the e2e tests need root"
+		return m.Run()
+	}
+	bin, explicit := os.LookupEnv("CARAPACE_BINARY")
+	if !explicit || bin == "" {
+		bin = filepath.Join("..", "..", "bin", "carapace")
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	runtimeBin = abs
+	if _, err := os.Stat(runtimeBin); err != nil {
+		if explicit {
+			fmt.Fprintf(os.Stderr, "e2e: CARAPACE_BINARY=%s: %v\n", bin, err)
+			return 1
+		}
+		skipReason = fmt.Sprintf("runtime binary %s not found: build it or set CARAPACE_BINARY", runtimeBin)
+		return m.Run()
+	}
+
+	// Orphaned container processes are re-parented to us instead of PID 1
+	// (which does not reap on these machines).
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: PR_SET_CHILD_SUBREAPER: %v\n", err)
+		return 1
+	}
+	go reaper()
+
+	globalRoot, err = os.MkdirTemp("", "carapace-e2e-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	templateDir = filepath.Join(globalRoot, "template")
+	err = os.Chmod(globalRoot, 0o755) // traversable by user-namespaced containers
+	if err == nil {
+		err = os.Mkdir(filepath.Join(globalRoot, "cmd-out"), 0o755)
+	}
+	if err == nil {
+		err = buildTemplate(templateDir)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: preparing %s: %v\n", globalRoot, err)
+		_ = os.RemoveAll(globalRoot)
+		return 1
+	}
+
+	code := m.Run()
+
+	leaks := globalLeaks()
+	if len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: LEAK CHECK FAILED: the run left %d thing(s) behind:\n", len(leaks))
+		for _, l := range leaks {
+			fmt.Fprintf(os.Stderr, "  - %s\n", l)
+		}
+		code = 1
+		killOurChildren()
+		reclaimIDs(ids(), nil)
+	}
+	if err := safeRemoveAll(globalRoot); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: not removing %s: %v\n", globalRoot, err)
+		code = 1
+	}
+	return code
+}
+
+// ---- subreaper --------------------------------------------------------------
+
+var (
+	procMu  sync.Mutex
+	tracked = map[int]bool{}
+)
+
+// startTracked starts cmd so that the background reaper leaves it to
+// cmd.Wait. Every process the tests start must go through it (or through
+// runCmd), else the reaper could steal its exit status.
+func startTracked(cmd *exec.Cmd) error {
+	procMu.Lock()
+	defer procMu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	tracked[cmd.Process.Pid] = true
+	return nil
+}
+
+func waitTracked(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	procMu.Lock()
+	delete(tracked, cmd.Process.Pid)
+	procMu.Unlock()
+	return err
+}
+
+// siginfoChld is siginfo_t as filled for SIGCHLD/waitid on Linux.
+type siginfoChld struct {
+	Signo  int32
+	Errno  int32
+	Code   int32
+	_      int32
+	Pid    int32
+	UID    uint32
+	Status int32
+	_      [100]byte
+}
+
+// reaper peeks at exited children (WNOWAIT) and reaps those that no
+// exec.Cmd is waiting for: orphaned container processes re-parented to us.
+func reaper() {
+	for {
+		var si siginfoChld
+		_, _, errno := unix.Syscall6(unix.SYS_WAITID, unix.P_ALL, 0,
+			uintptr(unsafe.Pointer(&si)), unix.WEXITED|unix.WNOWAIT, 0, 0)
+		switch {
+		case errno == unix.EINTR:
+			continue
+		case errno != 0: // ECHILD: nothing to wait for yet
+			time.Sleep(50 * time.Millisecond)
+			continue
+		case si.Pid == 0:
+			continue
+		}
+		pid := int(si.Pid)
+		procMu.Lock()
+		mine := tracked[pid]
+		if !mine {
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+		procMu.Unlock()
+		if mine {
+			// Its exec.Cmd will reap it very soon.
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// ---- rootfs template -----------------------------------------------------
+
+func buildTemplate(dir string) error {
+	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "home/e2e"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+		return err
+	}
+	if err := os.Chown(filepath.Join(dir, "home/e2e"), 1000, 1000); err != nil {
+		return err
+	}
+	if err := copyFile("/bin/busybox", filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+		return err
+	}
+	out, err := hostOutput("/bin/busybox", "--list")
+	if err != nil {
+		return fmt.Errorf("busybox --list: %w", err)
+	}
+	for _, applet := range strings.Fields(string(out)) {
+		if applet == "busybox" {
+			continue
+		}
+		if err := os.Symlink("/bin/busybox", filepath.Join(dir, "bin", applet)); err != nil {
+			return err
+		}
+	}
+	files := map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n" +
+			"e2e:x:1000:1000:e2e test user:/home/e2e:/bin/sh\n" +
+			"nobody:x:65534:65534:nobody:/:/bin/false\n",
+		"etc/group": "root:x:0:\nwheel:x:10:\ntty:x:5:\nusers:x:100:\n" +
+			"e2e:x:1000:\nnogroup:x:65534:\n",
+		"etc/hostname":      "template\n",
+		"e2e-rootfs-marker": "inside the container rootfs\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, mode)
+}
+
+// copyTree copies a tree of dirs, regular files and symlinks.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		switch {
+		case d.IsDir():
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			if err := os.Chmod(target, info.Mode()&(os.ModePerm|os.ModeSticky)); err != nil {
+				return err
+			}
+		case info.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			if err := copyFile(path, target, info.Mode().Perm()); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("copyTree: %s: unsupported file type %v", path, info.Mode())
+		}
+		return os.Lchown(target, int(st.Uid), int(st.Gid))
+	})
+}
+
+// ---- leak checks -------------------------------------------------------------
+
+func registerID(id string) {
+	idsMu.Lock()
+	allIDs = append(allIDs, id)
+	idsMu.Unlock()
+}
+
+// mountsUnder returns the mountinfo lines whose mount point, root or source
+// names something under any of prefixes.
+func mountsUnder(prefixes ...string) []string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return []string{"reading mountinfo: " + err.Error()}
+	}
+	var found []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" {
+			continue
+		}
+		for _, p := range prefixes {
+			if p != "" && strings.Contains(unescapeMountinfo(line), p) {
+				found = append(found, "mount: "+line)
+				break
+			}
+		}
+	}
+	return found
+}
+
+// mountPointsUnder returns mount points (deepest first) under prefix.
+func mountPointsUnder(prefix string) []string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var mps []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(f[4])
+		if mp == prefix || strings.HasPrefix(mp, prefix+"/") {
+			mps = append(mps, mp)
+		}
+	}
+	for i, j := 0, len(mps)-1; i < j; i, j = i+1, j-1 {
+		mps[i], mps[j] = mps[j], mps[i]
+	}
+	return mps
+}
+
+func unescapeMountinfo(s string) string {
+	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	return r.Replace(s)
+}
+
+// cgroupDirsNamed returns cgroup directories, in any hierarchy, whose name
+// contains id.
+func cgroupDirsNamed(ids ...string) []string {
+	var found []string
+	_ = filepath.WalkDir("/sys/fs/cgroup", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		for _, id := range ids {
+			if strings.Contains(d.Name(), id) {
+				found = append(found, "cgroup: "+path)
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	return found
+}
+
+// procsOf returns live processes whose cwd or root is under one of dirs, or
+// whose cgroup path names one of ids.
+func procsOf(dirs, ids []string) []string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return []string{"reading /proc: " + err.Error()}
+	}
+	self := os.Getpid()
+	var found []string
+	for _, e := range ents {
+		pid := 0
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == self {
+			continue
+		}
+		if isZombie(pid) {
+			continue
+		}
+		why := ""
+		for _, l := range []string{"cwd", "root"} {
+			target, err := os.Readlink(fmt.Sprintf("/proc/%d/%s", pid, l))
+			if err != nil {
+				continue
+			}
+			for _, d := range dirs {
+				if d != "" && (target == d || strings.HasPrefix(target, d+"/")) {
+					why = l + "=" + target
+				}
+			}
+		}
+		if why == "" && len(ids) > 0 {
+			if cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err == nil {
+				for _, id := range ids {
+					if strings.Contains(string(cg), "/"+id) {
+						why = "cgroup names " + id
+					}
+				}
+			}
+		}
+		if why != "" {
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			found = append(found, fmt.Sprintf("process %d (%s): %s", pid,
+				strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")), why))
+		}
+	}
+	return found
+}
+
+func isZombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // gone
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
+}
+
+// ourChildren lists live processes whose parent is this test binary.
+func ourChildren() []int {
+	ents, _ := os.ReadDir("/proc")
+	self := os.Getpid()
+	var kids []int
+	for _, e := range ents {
+		pid := 0
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		var state string
+		var ppid int
+		if _, err := fmt.Sscanf(s[i+2:], "%s %d", &state, &ppid); err != nil {
+			continue
+		}
+		if ppid == self && state != "Z" && state != "X" {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
+}
+
+func killOurChildren() {
+	for _, pid := range ourChildren() {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func ids() []string {
+	idsMu.Lock()
+	defer idsMu.Unlock()
+	return append([]string(nil), allIDs...)
+}
+
+// reclaimIDs cleans up after a leak was reported, so that a buggy runtime
+// does not pollute the machine: it kills the processes of the containers
+// (those in their cgroups or living in dirs) and removes their cgroups.
+func reclaimIDs(ids, dirs []string) {
+	for _, p := range procsOf(dirs, ids) {
+		var pid int
+		if _, err := fmt.Sscanf(p, "process %d", &pid); err == nil && pid > 1 {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var left []string
+		for _, cg := range cgroupDirsNamed(ids...) {
+			dir := strings.TrimPrefix(cg, "cgroup: ")
+			// Children first.
+			var sub []string
+			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+				if err == nil && d.IsDir() {
+					sub = append(sub, p)
+				}
+				return nil
+			})
+			for i := len(sub) - 1; i >= 0; i-- {
+				if err := unix.Rmdir(sub[i]); err != nil {
+					left = append(left, sub[i])
+				}
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func globalLeaks() []string {
+	ids := ids()
+
+	var leaks []string
+	// Give the reaper and the kernel a moment to settle.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		leaks = leaks[:0]
+		ents, _ := os.ReadDir(globalRoot)
+		for _, e := range ents {
+			if e.Name() != "template" && e.Name() != "cmd-out" {
+				leaks = append(leaks, "test dir not cleaned up: "+filepath.Join(globalRoot, e.Name()))
+			}
+		}
+		leaks = append(leaks, mountsUnder(globalRoot)...)
+		leaks = append(leaks, cgroupDirsNamed(ids...)...)
+		leaks = append(leaks, procsOf([]string{globalRoot}, ids)...)
+		procMu.Lock()
+		inflight := len(tracked)
+		procMu.Unlock()
+		if inflight == 0 {
+			for _, pid := range ourChildren() {
+				cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				leaks = append(leaks, fmt.Sprintf("orphaned child process %d (%s)", pid,
+					strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))))
+			}
+		}
+		if len(leaks) == 0 || time.Now().After(deadline) {
+			return leaks
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// safeRemoveAll removes dir unless something is still mounted under it
+// (os.RemoveAll would cross into a leaked bind mount of a host directory).
+func safeRemoveAll(dir string) error {
+	if mps := mountPointsUnder(dir); len(mps) > 0 {
+		return fmt.Errorf("still mounted under it: %s", strings.Join(mps, ", "))
+	}
+	err := os.RemoveAll(dir)
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
