@@ -119,7 +119,6 @@ var specMountOptions = []string{
 	"strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable", "idmap", "ridmap",
 }
 
-
 func TestParseOptionsSpecTable(t *testing.T) {
 	for _, o := range specMountOptions {
 		if o == "rnostrictatime" {
