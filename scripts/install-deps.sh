@@ -2,7 +2,7 @@
 # Installs what building and testing Carapace needs on Debian 12, as root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(busybox-static make gcc git ca-certificates iproute2 util-linux)
+pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
