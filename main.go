@@ -1,4 +1,10 @@
 // Command carapace is an OCI container runtime with runc's command line.
+//
+// Every process of it lives for milliseconds: the Go runtime is told not to
+// size itself from cgroup CPU limits, nor to watch them.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (

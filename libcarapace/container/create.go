@@ -258,7 +258,9 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, parent, chi
 	}
 	syncFD := len(files)
 	files = append(files, child.File().Fd(), exe.Fd(), fifo.Fd())
-	env := []string{fmt.Sprintf("%s=%d,%d,%d", initEnv, syncFD, syncFD+1, syncFD+2)}
+	// init lives a few milliseconds on one thread of work: one P and no
+	// garbage collector keep the Go runtime from starting helpers.
+	env := []string{fmt.Sprintf("%s=%d,%d,%d", initEnv, syncFD, syncFD+1, syncFD+2), "GOMAXPROCS=1", "GOGC=off"}
 
 	spec := b.Spec
 	sys := &syscall.SysProcAttr{
