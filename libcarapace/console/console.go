@@ -5,7 +5,6 @@ package console
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -91,19 +90,19 @@ func bindConsole(root *securefs.Root, peer int) error {
 }
 
 // SendMaster passes the pty master to the process listening on the unix
-// socket at path, as runc does: one message, the fd in SCM_RIGHTS.
+// socket at path, as runc does: one message, the fd in SCM_RIGHTS. (Raw
+// syscalls rather than package net, whose initialisation every start of
+// the runtime would otherwise pay.)
 func SendMaster(path string, master *os.File) error {
-	conn, err := net.Dial("unix", path)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return fmt.Errorf("console socket: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		return fmt.Errorf("console socket %s: %w", path, err)
 	}
-	defer conn.Close()
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return fmt.Errorf("console socket %s: not a unix socket", path)
-	}
-	name := []byte(master.Name())
-	if _, _, err := uc.WriteMsgUnix(name, unix.UnixRights(int(master.Fd())), nil); err != nil {
+	if err := unix.Sendmsg(fd, []byte(master.Name()), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
 		return fmt.Errorf("send pty master to %s: %w", path, err)
 	}
 	return nil
