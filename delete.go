@@ -1,6 +1,10 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/carapace-oci/carapace/libcarapace/container"
+)
 
 var deleteCommand = &cli.Command{
 	Name:      "delete",
@@ -9,15 +13,7 @@ var deleteCommand = &cli.Command{
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it runs; succeed if it does not exist"},
 	},
-	Action: func(c *cli.Context) error {
-		id, err := argID(c)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
+	Action: forContainer(func(rt *container.Runtime, id string, c *cli.Context) error {
 		return rt.Delete(id, c.Bool("force"))
-	},
+	}),
 }

@@ -119,6 +119,21 @@ func newRuntime(c *cli.Context) (*container.Runtime, error) {
 	return &container.Runtime{Store: state.Store{Root: c.String("root")}, Log: l}, nil
 }
 
+// forContainer is the action of a verb that takes one container id.
+func forContainer(f func(rt *container.Runtime, id string, c *cli.Context) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		id, err := argID(c)
+		if err != nil {
+			return err
+		}
+		rt, err := newRuntime(c)
+		if err != nil {
+			return err
+		}
+		return f(rt, id, c)
+	}
+}
+
 // argID returns the single container id a command takes.
 func argID(c *cli.Context) (string, error) {
 	switch c.NArg() {

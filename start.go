@@ -1,20 +1,16 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/carapace-oci/carapace/libcarapace/container"
+)
 
 var startCommand = &cli.Command{
 	Name:      "start",
 	Usage:     "run the process of a created container",
 	ArgsUsage: "<container-id>",
-	Action: func(c *cli.Context) error {
-		id, err := argID(c)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
+	Action: forContainer(func(rt *container.Runtime, id string, _ *cli.Context) error {
 		return rt.Start(id)
-	},
+	}),
 }

@@ -5,21 +5,15 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/carapace-oci/carapace/libcarapace/container"
 )
 
 var stateCommand = &cli.Command{
 	Name:      "state",
 	Usage:     "print a container's state as JSON",
 	ArgsUsage: "<container-id>",
-	Action: func(c *cli.Context) error {
-		id, err := argID(c)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
+	Action: forContainer(func(rt *container.Runtime, id string, _ *cli.Context) error {
 		st, err := rt.State(id)
 		if err != nil {
 			return err
@@ -27,5 +21,5 @@ var stateCommand = &cli.Command{
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
-	},
+	}),
 }
