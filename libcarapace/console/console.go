@@ -66,18 +66,38 @@ func Setup(size *specs.Box) (*os.File, error) {
 }
 
 func bindConsole(root *securefs.Root, peer int) error {
-	target, err := root.CreateFile("/dev/console", 0o600)
+	dev, err := root.MkdirAll("/dev", 0o755)
 	if err != nil {
-		return fmt.Errorf("create /dev/console: %w", err)
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer unix.Close(dev)
+	// The pty is bound over the image's /dev/console if that is a file or
+	// a device; anything else, a symlink above all, is replaced by an
+	// empty file of ours, so the pty goes there and nowhere else
+	// (CVE-2025-52565).
+	var st unix.Stat_t
+	err = unix.Fstatat(dev, "console", &st, unix.AT_SYMLINK_NOFOLLOW)
+	if t := st.Mode & unix.S_IFMT; err == nil && t != unix.S_IFREG && t != unix.S_IFCHR {
+		if t == unix.S_IFDIR {
+			return errors.New("/dev/console is a directory")
+		}
+		if err := unix.Unlinkat(dev, "console", 0); err != nil {
+			return fmt.Errorf("replace /dev/console: %w", err)
+		}
+		err = unix.ENOENT
+	}
+	if err == unix.ENOENT {
+		f, err := unix.Openat(dev, "console", unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return fmt.Errorf("create /dev/console: %w", err)
+		}
+		unix.Close(f)
+	}
+	target, err := unix.Openat(dev, "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/console: %w", err)
 	}
 	defer unix.Close(target)
-	var st unix.Stat_t
-	if err := unix.Fstat(target, &st); err != nil {
-		return err
-	}
-	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFCHR {
-		return errors.New("/dev/console exists and is neither a file nor a device")
-	}
 	tree, err := unix.OpenTree(peer, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return fmt.Errorf("bind /dev/console: %w", err)

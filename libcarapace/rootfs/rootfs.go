@@ -280,17 +280,23 @@ func (s *Setup) Enter() error {
 		}
 		return unix.Chdir("/")
 	}
+	oldRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open old root: %w", err)
+	}
+	defer unix.Close(oldRoot)
 	if err := unix.Fchdir(s.root.FD()); err != nil {
-		// O_PATH fds can be fchdir'd into since Linux 3.5.
-		if err := unix.Chdir(s.Rootfs); err != nil {
-			return fmt.Errorf("chdir rootfs: %w", err)
-		}
+		return fmt.Errorf("chdir rootfs: %w", err)
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return fmt.Errorf("pivot_root %s: %w", s.Rootfs, err)
 	}
-	// The old root is now stacked under the new one at ".": keep its
-	// unmount from propagating to the host, then drop it.
+	// The old root is now stacked with the new one at "/". Step onto it
+	// (not the new root, whose mounts keep the propagation the spec gave
+	// them), stop its unmount from reaching the host, and drop it.
+	if err := unix.Fchdir(oldRoot); err != nil {
+		return fmt.Errorf("chdir old root: %w", err)
+	}
 	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make old root a slave: %w", err)
 	}
