@@ -61,7 +61,8 @@ func main() {
 		Before: setup,
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
-			runCommand, listCommand, specCommand,
+			runCommand, listCommand, specCommand, pauseCommand, resumeCommand, psCommand,
+			updateCommand, eventsCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

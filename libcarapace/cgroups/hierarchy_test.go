@@ -290,8 +290,8 @@ func TestNewManager(t *testing.T) {
 				if !strings.HasPrefix(own[h.Name()], h.Root) && h.Root != "/" {
 					continue // runtime outside the mount's sub-tree: see TestNewManagerSubtree
 				}
-				if got, want := m.Dirs[h.Mountpoint], tc.want(h); got != want {
-					t.Errorf("Dirs[%s] = %q, want %q", h.Mountpoint, got, want)
+				if got, want := m.Dirs[h.Name()], tc.want(h); got != want {
+					t.Errorf("Dirs[%s] = %q, want %q", h.Name(), got, want)
 				}
 			}
 			if len(m.Dirs) != n || len(m.Created) != 0 {
@@ -335,13 +335,19 @@ func TestNewManagerSubtreeChild(t *testing.T) {
 	must(unix.Unmount(mp, unix.MNT_DETACH))
 	must(unix.Mount(tmp, mp, "", unix.MS_MOVE, ""))
 	out := map[string]string{}
+	hs, err := Hierarchies()
+	must(err)
+	name := ""
+	for _, h := range hs {
+		if h.Mountpoint == mp {
+			name = h.Name()
+		}
+	}
 	for _, p := range strings.Split(os.Getenv("CARAPACE_CG_PATHS"), ",") {
 		m, err := NewManager(p, "ctr1")
 		must(err)
-		out[p] = m.Dirs[mp]
+		out[p] = m.Dirs[name]
 	}
-	hs, err := Hierarchies()
-	must(err)
 	for _, h := range hs {
 		if h.Mountpoint == mp {
 			out["root"] = h.Root

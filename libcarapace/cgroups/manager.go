@@ -11,17 +11,20 @@ import (
 	"strings"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// Manager is one container's cgroup in every hierarchy of the host.
+// Manager is one container's cgroup in every hierarchy of the host. It is
+// saved in the container's state and rebuilt from it by later verbs.
 type Manager struct {
-	// Dirs maps each hierarchy's mount point to the container's cgroup
-	// directory in it.
-	Dirs map[string]string
-	// Created lists the directories this container made, deepest last, so
+	Mode Mode `json:"mode"`
+	// Dirs maps each hierarchy's name (its v1 controllers, "cpu" or
+	// "name=systemd"; "" for cgroup2) to the container's directory in it.
+	Dirs map[string]string `json:"dirs"`
+	// Created lists the directories this container made, parents first, so
 	// that removal takes away exactly those.
-	Created []string
+	Created []string `json:"created,omitempty"`
 }
 
 // NewManager resolves cgroupsPath the way runc reads it: absolute paths are
@@ -47,7 +50,7 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 			return nil, fmt.Errorf("linux.cgroupsPath %q: contains \"..\"", cgroupsPath)
 		}
 	}
-	m := &Manager{Dirs: map[string]string{}}
+	m := &Manager{Mode: DetectMode(hs), Dirs: map[string]string{}}
 	for _, h := range hs {
 		var p string
 		if path.IsAbs(cgroupsPath) {
@@ -65,42 +68,72 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 			// (the runtime itself runs inside a cgroup namespace).
 			rel = p
 		}
-		m.Dirs[h.Mountpoint] = filepath.Join(h.Mountpoint, rel)
+		m.Dirs[h.Name()] = filepath.Join(h.Mountpoint, rel)
+	}
+	if len(m.Dirs) == 0 {
+		return nil, errors.New("no cgroup hierarchy is mounted")
 	}
 	return m, nil
 }
 
-// Apply creates the cgroup in every hierarchy and moves pid into it.
-func (m *Manager) Apply(pid int) error {
-	mounts := make([]string, 0, len(m.Dirs))
-	for mp := range m.Dirs {
-		mounts = append(mounts, mp)
+// V2Dir is the container's cgroup2 directory, or "" on a host without one.
+func (m *Manager) V2Dir() string { return m.Dirs[""] }
+
+// Dir returns the directory that holds a v1 controller's files; on a pure
+// v2 host, the single directory.
+func (m *Manager) Dir(controller string) (string, bool) {
+	if m.Mode == ModeV2 {
+		return m.Dirs[""], true
 	}
-	slices.Sort(mounts)
-	for _, mp := range mounts {
-		dir := m.Dirs[mp]
-		if err := m.mkdirAll(mp, dir); err != nil {
-			return err
+	for name, dir := range m.Dirs {
+		if name == "" {
+			continue
 		}
-		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+		for _, c := range strings.Split(name, ",") {
+			if c == controller {
+				return dir, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Create makes the container's directories and, on cgroup v2, enables the
+// controllers it needs in every ancestor, so that limits can be written
+// before any process joins.
+func (m *Manager) Create() error {
+	names := make([]string, 0, len(m.Dirs))
+	for n := range m.Dirs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if err := m.mkdirAll(n, m.Dirs[n]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (m *Manager) mkdirAll(mountpoint, dir string) error {
-	rel, err := filepath.Rel(mountpoint, dir)
+func (m *Manager) mkdirAll(name, dir string) error {
+	mp := mountpointOf(name, dir)
+	rel, err := filepath.Rel(mp, dir)
 	if err != nil || rel == "." {
 		return err
 	}
-	cpuset := strings.Contains(filepath.Base(mountpoint), "cpuset")
-	cur := mountpoint
+	cpuset := slices.Contains(strings.Split(name, ","), "cpuset")
+	v2 := name == ""
+	cur := mp
 	for _, c := range strings.Split(rel, "/") {
 		parent := cur
 		cur = filepath.Join(cur, c)
-		err := os.Mkdir(cur, 0o755)
-		if errors.Is(err, os.ErrExist) {
+		if v2 {
+			if err := enableControllers(parent); err != nil {
+				return err
+			}
+		}
+		err := unix.Mkdir(cur, 0o755)
+		if err == unix.EEXIST {
 			continue
 		}
 		if err != nil {
@@ -111,10 +144,9 @@ func (m *Manager) mkdirAll(mountpoint, dir string) error {
 			// A new v1 cpuset starts empty and refuses tasks until it has
 			// cpus and mems: inherit the parent's.
 			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-				if v, err := os.ReadFile(filepath.Join(cur, f)); err == nil && len(strings.TrimSpace(string(v))) == 0 {
-					pv, err := os.ReadFile(filepath.Join(parent, f))
-					if err == nil {
-						if err := writeFile(cur, f, strings.TrimSpace(string(pv))); err != nil {
+				if v, err := readFile(cur, f); err == nil && v == "" {
+					if pv, err := readFile(parent, f); err == nil {
+						if err := writeFile(cur, f, pv); err != nil {
 							return err
 						}
 					}
@@ -123,6 +155,130 @@ func (m *Manager) mkdirAll(mountpoint, dir string) error {
 		}
 	}
 	return nil
+}
+
+// mountpointOf finds the hierarchy's mount point above dir.
+func mountpointOf(name, dir string) string {
+	if name == "" {
+		if strings.HasPrefix(dir, "/sys/fs/cgroup/unified/") {
+			return "/sys/fs/cgroup/unified"
+		}
+	}
+	hs, err := Hierarchies()
+	if err == nil {
+		for _, h := range hs {
+			if h.Name() == name && (dir == h.Mountpoint || strings.HasPrefix(dir, h.Mountpoint+"/")) {
+				return h.Mountpoint
+			}
+		}
+	}
+	return filepath.Dir(dir)
+}
+
+// enableControllers turns on, in dir's cgroup.subtree_control, every
+// controller dir has: its children then get their interface files.
+func enableControllers(dir string) error {
+	avail, err := readFile(dir, "cgroup.controllers")
+	if err != nil {
+		return nil
+	}
+	on, _ := readFile(dir, "cgroup.subtree_control")
+	var want []string
+	for _, c := range strings.Fields(avail) {
+		if !slices.Contains(strings.Fields(on), c) {
+			want = append(want, "+"+c)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if err := writeFile(dir, "cgroup.subtree_control", strings.Join(want, " ")); err != nil {
+		// Some controllers cannot be enabled where processes live in the
+		// cgroup itself ("no internal processes"); enable what can be.
+		for _, c := range want {
+			writeFile(dir, "cgroup.subtree_control", c)
+		}
+	}
+	return nil
+}
+
+// Apply moves pid into the container's cgroup in every hierarchy (on v2
+// hosts init is normally born there with CLONE_INTO_CGROUP instead).
+func (m *Manager) Apply(pid int) error {
+	for _, dir := range m.Dirs {
+		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Set writes linux.resources. Every value is computed and checked against
+// the host first; then they are written in order.
+func (m *Manager) Set(r *specs.LinuxResources) error {
+	if r == nil {
+		return nil
+	}
+	var ws []Write
+	var err error
+	if m.Mode == ModeV2 {
+		ws, err = V2Writes(r)
+	} else {
+		ws, err = V1Writes(r)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Mode != ModeV2 {
+		dw, err := V1DeviceWrites(r.Devices)
+		if err != nil {
+			return err
+		}
+		ws = append(dw, ws...)
+	}
+	for i := 0; i < len(ws); i++ {
+		x := ws[i]
+		dir, ok := m.Dir(x.Controller)
+		if !ok && x.Controller == "hugetlb" && m.V2Dir() != "" {
+			// Hybrid hosts may have hugetlb on the cgroup2 mount only.
+			dir, ok = m.V2Dir(), true
+			x.File = strings.TrimSuffix(x.File, ".limit_in_bytes") + ".max"
+		}
+		if !ok {
+			return fmt.Errorf("%s: this host has no %s cgroup controller", x.Field, x.Controller)
+		}
+		err := m.write(dir, x)
+		if err != nil && x.File == "memory.limit_in_bytes" && errors.Is(err, unix.EINVAL) && i+1 < len(ws) && ws[i+1].File == "memory.memsw.limit_in_bytes" {
+			// Raising the limit above the current memory+swap limit: the
+			// swap limit must go first.
+			if err = m.write(dir, ws[i+1]); err == nil {
+				err = m.write(dir, x)
+				i++
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) write(dir string, x Write) error {
+	files := append([]string{x.File}, x.Alt...)
+	for i, f := range files {
+		v := x.Value
+		if i > 0 && x.AltValue != "" {
+			v = x.AltValue
+		}
+		err := writeFile(dir, f, v)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("%s: %w", x.Field, err)
+		}
+	}
+	return fmt.Errorf("%s: %s does not exist in %s: the controller is not enabled, or this kernel lacks the feature", x.Field, x.File, dir)
 }
 
 // Destroy removes the directories the container created, deepest first. A
@@ -152,26 +308,40 @@ func rmdir(dir string) error {
 	return fmt.Errorf("remove cgroup %s: %w", dir, err)
 }
 
+// writeFile writes one value with raw syscalls: os.File would try, and
+// fail, to register every cgroup file with the poller.
 func writeFile(dir, name, val string) error {
 	p := filepath.Join(dir, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	_, err = f.WriteString(val)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	_, err = unix.Write(fd, []byte(val))
+	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("write %q to %s: %w", val, p, err)
 	}
 	return nil
 }
 
-// Pids lists the processes in the container's cgroup, from the first
-// hierarchy that has it.
+func readFile(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	return strings.TrimSpace(string(b)), err
+}
+
+// Pids lists the processes in the container's cgroup.
 func (m *Manager) Pids() ([]int, error) {
-	for _, dir := range m.Dirs {
+	dirs := []string{m.V2Dir()}
+	if d, ok := m.Dir("pids"); ok {
+		dirs = append([]string{d}, dirs...)
+	}
+	for _, d := range m.Dirs {
+		dirs = append(dirs, d)
+	}
+	for _, dir := range dirs {
+		if dir == "" {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		if err != nil {
 			continue

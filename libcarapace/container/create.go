@@ -109,13 +109,21 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	// Registered before init exists so that, run in reverse, it comes
 	// after init is killed.
 	cleanups = append(cleanups, func() { cg.Destroy() })
+	if err := cg.Create(); err != nil {
+		return nil, err
+	}
+	// Limits are in place before init joins: nothing of the container
+	// ever runs unlimited.
+	if err := cg.Set(cgroupResources(spec)); err != nil {
+		return nil, fmt.Errorf("%s: %w", config.Name, err)
+	}
 
 	parent, child, err := ipc.Pair()
 	if err != nil {
 		return nil, err
 	}
 	defer parent.Close()
-	pid, err := r.startInit(b, plan, parent, child, o)
+	pid, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {
 		return nil, err
@@ -124,8 +132,10 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 	})
-	if err := cg.Apply(pid); err != nil {
-		return nil, err
+	if cg.Mode != cgroups.ModeV2 {
+		if err := cg.Apply(pid); err != nil {
+			return nil, err
+		}
 	}
 
 	startTime, _, err := state.ProcStartTime(pid)
@@ -142,8 +152,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		Created:     time.Now().UTC(),
 		Annotations: spec.Annotations,
 		Hooks:       spec.Hooks,
-		Cgroups:     cg.Dirs,
-		CgroupDirs:  cg.Created,
+		Cgroup:      cg,
 		SharedPidNS: !plan.Has(specs.PIDNamespace),
 	}
 	// The hooks that run during create see the environment as created,
@@ -233,7 +242,7 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 // first, which the child inherits; that thread is then thrown away. User
 // and time namespaces, which only a single-threaded process can join, are
 // left to the nsenter constructor in the child.
-func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, parent, child *ipc.Conn, o CreateOptions) (int, error) {
+func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups.Manager, parent, child *ipc.Conn, o CreateOptions) (int, error) {
 	exe, err := sealexe.Open()
 	if err != nil {
 		return 0, err
@@ -268,6 +277,16 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, parent, chi
 		// must start at the container's cgroup, the second needs its
 		// offsets written before any process is in it.
 		Cloneflags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+	}
+	if cg.Mode == cgroups.ModeV2 {
+		// Born in its cgroup (clone3 CLONE_INTO_CGROUP): no window in which
+		// init runs outside its limits, and no cgroup.procs write.
+		dir, err := os.Open(cg.V2Dir())
+		if err != nil {
+			return 0, fmt.Errorf("open cgroup: %w", err)
+		}
+		defer dir.Close()
+		sys.UseCgroupFD, sys.CgroupFD = true, int(dir.Fd())
 	}
 	if plan.IsNew(specs.UserNamespace) {
 		sys.UidMappings = idMaps(spec.Linux.UIDMappings)
@@ -346,6 +365,17 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, parent, chi
 		return 0, err
 	}
 	return m.Pid, nil
+}
+
+// cgroupResources is linux.resources with the device rules completed: the
+// defaults every container gets and its linux.devices.
+func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
+	var r specs.LinuxResources
+	if spec.Linux.Resources != nil {
+		r = *spec.Linux.Resources
+	}
+	r.Devices = cgroups.DeviceRules(r.Devices, spec.Linux.Devices)
+	return &r
 }
 
 // splitJoins separates the joins a locked Go thread can make from those

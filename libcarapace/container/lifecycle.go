@@ -10,7 +10,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -175,8 +174,18 @@ func signalInit(st *state.State, sig unix.Signal) error {
 }
 
 func (r *Runtime) killAll(st *state.State, sig unix.Signal) error {
-	m := &cgroups.Manager{Dirs: st.Cgroups}
-	pids, err := m.Pids()
+	cg := st.Cgroup
+	if cg == nil {
+		return signalInit(st, sig)
+	}
+	if sig == unix.SIGKILL && cg.Kill() {
+		return nil
+	}
+	// Frozen, nothing in the cgroup can fork a process the loop misses.
+	if frozenHere := cg.Freeze(true) == nil; frozenHere {
+		defer cg.Freeze(false)
+	}
+	pids, err := cg.Pids()
 	if err != nil || len(pids) == 0 {
 		return signalInit(st, sig)
 	}
@@ -248,15 +257,16 @@ func (r *Runtime) stop(st *state.State) error {
 // destroy releases what a stopped container still holds and runs the
 // poststop hooks, whose failure the spec makes a warning.
 func (r *Runtime) destroy(st *state.State) error {
-	m := &cgroups.Manager{Dirs: st.Cgroups, Created: st.CgroupDirs}
-	if pids, _ := m.Pids(); len(pids) > 0 {
-		for _, pid := range pids {
-			unix.Kill(pid, unix.SIGKILL)
-		}
-	}
 	var errs []error
-	if err := m.Destroy(); err != nil {
-		errs = append(errs, err)
+	if m := st.Cgroup; m != nil {
+		if pids, _ := m.Pids(); len(pids) > 0 {
+			for _, pid := range pids {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		if err := m.Destroy(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	oci := r.Store.OCI(st)
 	oci.Status, oci.Pid = specs.StateStopped, 0

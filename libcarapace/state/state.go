@@ -16,6 +16,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 )
 
 // DefaultRoot is where state lives without --root.
@@ -43,8 +45,7 @@ type State struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
-	Cgroups     map[string]string `json:"cgroups,omitempty"`     // hierarchy mount point -> cgroup dir
-	CgroupDirs  []string          `json:"cgroupDirs,omitempty"`  // the directories create made, to remove on delete
+	Cgroup      *cgroups.Manager  `json:"cgroup,omitempty"`
 	SharedPidNS bool              `json:"sharedPidNS,omitempty"` // no pid namespace of its own: kill --all must signal every process
 	Owner       string            `json:"owner,omitempty"`
 }
@@ -210,15 +211,11 @@ func (s Store) Status(st *State) string {
 	if _, err := os.Lstat(s.FifoPath(st.ID)); err == nil {
 		return Created
 	}
-	if frozen(st) {
+	if st.Cgroup != nil && st.Cgroup.Frozen() {
 		return Paused
 	}
 	return Running
 }
-
-// frozen reports a paused container; the freezer arrives with the cgroup
-// verbs, until then nothing is ever paused.
-var frozen = func(*State) bool { return false }
 
 // Alive reports whether pid is still the process that was started at
 // startTime (and is not a zombie).

@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,8 +105,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		Created:     time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC),
 		Annotations: map[string]string{"a": "b"},
 		Hooks:       &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Args: []string{"true"}}}},
-		Cgroups:     map[string]string{"/sys/fs/cgroup/memory": "/sys/fs/cgroup/memory/c1"},
-		CgroupDirs:  []string{"/sys/fs/cgroup/memory/c1"},
+		Cgroup:      &cgroups.Manager{Mode: cgroups.ModeV1, Dirs: map[string]string{"memory": "/sys/fs/cgroup/memory/c1"}, Created: []string{"/sys/fs/cgroup/memory/c1"}},
 		SharedPidNS: true,
 		Owner:       "root",
 	}

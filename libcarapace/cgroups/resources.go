@@ -1,0 +1,335 @@
+package cgroups
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Write is one value for one cgroup file: the whole of linux.resources
+// becomes a list of these, computed before anything is written, so a field
+// the host cannot take is refused before any other is applied.
+type Write struct {
+	Controller string   // v1: the controller whose hierarchy has the file; v2: ""
+	File       string   // e.g. memory.limit_in_bytes
+	Alt        []string // files to try, in order, if File does not exist (bfq variants)
+	Value      string
+	AltValue   string // the value for the Alt files when their scale differs
+	Field      string // the spec field, for errors: linux.resources.memory.limit
+}
+
+func w(ctrl, file, value, field string) Write {
+	return Write{Controller: ctrl, File: file, Value: value, Field: "linux.resources." + field}
+}
+
+func i64(v int64) string  { return strconv.FormatInt(v, 10) }
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// V1Writes maps linux.resources to cgroup v1 files (Documentation/admin-guide/cgroup-v1).
+func V1Writes(r *specs.LinuxResources) ([]Write, error) {
+	if r == nil {
+		return nil, nil
+	}
+	if len(r.Unified) > 0 {
+		return nil, fmt.Errorf("linux.resources.unified: needs a cgroup v2 host; this host has cgroup v1 controllers")
+	}
+	var ws []Write
+	if m := r.Memory; m != nil {
+		// With both a limit and a swap limit, the order that works depends
+		// on the current values (memsw may never be below the limit);
+		// Manager.Set retries the pair in the other order.
+		if m.Limit != nil {
+			ws = append(ws, w("memory", "memory.limit_in_bytes", i64(*m.Limit), "memory.limit"))
+		}
+		if m.Swap != nil {
+			ws = append(ws, w("memory", "memory.memsw.limit_in_bytes", i64(*m.Swap), "memory.swap"))
+		}
+		if m.Reservation != nil {
+			ws = append(ws, w("memory", "memory.soft_limit_in_bytes", i64(*m.Reservation), "memory.reservation"))
+		}
+		if m.Kernel != nil {
+			ws = append(ws, w("memory", "memory.kmem.limit_in_bytes", i64(*m.Kernel), "memory.kernel"))
+		}
+		if m.KernelTCP != nil {
+			ws = append(ws, w("memory", "memory.kmem.tcp.limit_in_bytes", i64(*m.KernelTCP), "memory.kernelTCP"))
+		}
+		if m.Swappiness != nil {
+			if *m.Swappiness > 100 {
+				return nil, fmt.Errorf("linux.resources.memory.swappiness: %d is above 100", *m.Swappiness)
+			}
+			ws = append(ws, w("memory", "memory.swappiness", u64(*m.Swappiness), "memory.swappiness"))
+		}
+		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
+			ws = append(ws, w("memory", "memory.oom_control", "1", "memory.disableOOMKiller"))
+		}
+	}
+	if c := r.CPU; c != nil {
+		if c.Shares != nil {
+			ws = append(ws, w("cpu", "cpu.shares", u64(*c.Shares), "cpu.shares"))
+		}
+		// The period first: a quota is checked against the current period.
+		if c.Period != nil {
+			ws = append(ws, w("cpu", "cpu.cfs_period_us", u64(*c.Period), "cpu.period"))
+		}
+		if c.Quota != nil {
+			ws = append(ws, w("cpu", "cpu.cfs_quota_us", i64(*c.Quota), "cpu.quota"))
+		}
+		if c.Burst != nil {
+			ws = append(ws, w("cpu", "cpu.cfs_burst_us", u64(*c.Burst), "cpu.burst"))
+		}
+		if c.RealtimePeriod != nil {
+			ws = append(ws, w("cpu", "cpu.rt_period_us", u64(*c.RealtimePeriod), "cpu.realtimePeriod"))
+		}
+		if c.RealtimeRuntime != nil {
+			ws = append(ws, w("cpu", "cpu.rt_runtime_us", i64(*c.RealtimeRuntime), "cpu.realtimeRuntime"))
+		}
+		if c.Idle != nil {
+			ws = append(ws, w("cpu", "cpu.idle", i64(*c.Idle), "cpu.idle"))
+		}
+		if c.Cpus != "" {
+			ws = append(ws, w("cpuset", "cpuset.cpus", c.Cpus, "cpu.cpus"))
+		}
+		if c.Mems != "" {
+			ws = append(ws, w("cpuset", "cpuset.mems", c.Mems, "cpu.mems"))
+		}
+	}
+	if p := r.Pids; p != nil && p.Limit != nil {
+		ws = append(ws, w("pids", "pids.max", pidsMax(*p.Limit), "pids.limit"))
+	}
+	if b := r.BlockIO; b != nil {
+		if b.Weight != nil {
+			x := w("blkio", "blkio.weight", strconv.Itoa(int(*b.Weight)), "blockIO.weight")
+			x.Alt = []string{"blkio.bfq.weight"}
+			ws = append(ws, x)
+		}
+		if b.LeafWeight != nil {
+			ws = append(ws, w("blkio", "blkio.leaf_weight", strconv.Itoa(int(*b.LeafWeight)), "blockIO.leafWeight"))
+		}
+		for i, d := range b.WeightDevice {
+			f := fmt.Sprintf("blockIO.weightDevice[%d]", i)
+			if d.Weight != nil {
+				x := w("blkio", "blkio.weight_device", fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.Weight), f+".weight")
+				x.Alt = []string{"blkio.bfq.weight_device"}
+				ws = append(ws, x)
+			}
+			if d.LeafWeight != nil {
+				ws = append(ws, w("blkio", "blkio.leaf_weight_device", fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.LeafWeight), f+".leafWeight"))
+			}
+		}
+		for _, t := range []struct {
+			field, file string
+			devs        []specs.LinuxThrottleDevice
+		}{
+			{"throttleReadBpsDevice", "blkio.throttle.read_bps_device", b.ThrottleReadBpsDevice},
+			{"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", b.ThrottleWriteBpsDevice},
+			{"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", b.ThrottleReadIOPSDevice},
+			{"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", b.ThrottleWriteIOPSDevice},
+		} {
+			for i, d := range t.devs {
+				ws = append(ws, w("blkio", t.file, fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.Rate), fmt.Sprintf("blockIO.%s[%d]", t.field, i)))
+			}
+		}
+	}
+	for i, h := range r.HugepageLimits {
+		ws = append(ws, w("hugetlb", "hugetlb."+h.Pagesize+".limit_in_bytes", u64(h.Limit), fmt.Sprintf("hugepageLimits[%d]", i)))
+	}
+	if n := r.Network; n != nil {
+		if n.ClassID != nil {
+			ws = append(ws, w("net_cls", "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10), "network.classID"))
+		}
+		for i, p := range n.Priorities {
+			ws = append(ws, w("net_prio", "net_prio.ifpriomap", fmt.Sprintf("%s %d", p.Name, p.Priority), fmt.Sprintf("network.priorities[%d]", i)))
+		}
+	}
+	ws = append(ws, rdmaWrites(r.Rdma, "rdma")...)
+	return ws, nil
+}
+
+func pidsMax(limit int64) string {
+	if limit <= 0 {
+		return "max"
+	}
+	return i64(limit)
+}
+
+func rdmaWrites(rdma map[string]specs.LinuxRdma, ctrl string) []Write {
+	names := make([]string, 0, len(rdma))
+	for n := range rdma {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var ws []Write
+	for _, n := range names {
+		l := rdma[n]
+		var parts []string
+		if l.HcaHandles != nil {
+			parts = append(parts, fmt.Sprintf("hca_handle=%d", *l.HcaHandles))
+		}
+		if l.HcaObjects != nil {
+			parts = append(parts, fmt.Sprintf("hca_object=%d", *l.HcaObjects))
+		}
+		if len(parts) > 0 {
+			ctl := "rdma"
+			if ctrl == "" {
+				ctl = ""
+			}
+			ws = append(ws, w(ctl, "rdma.max", n+" "+strings.Join(parts, " "), "rdma."+n))
+		}
+	}
+	return ws
+}
+
+// CPUWeight converts cgroup v1 cpu.shares (2..262144) to v2 cpu.weight
+// (1..10000), the mapping runc and crun use.
+func CPUWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 0
+	}
+	if shares < 2 {
+		shares = 2
+	}
+	if shares > 262144 {
+		shares = 262144
+	}
+	return 1 + ((shares-2)*9999)/262142
+}
+
+// IOWeight converts blkio.weight (10..1000) to io.weight (1..10000).
+func IOWeight(weight uint16) uint64 {
+	if weight == 0 {
+		return 0
+	}
+	return 1 + (uint64(weight)-10)*9999/990
+}
+
+// V2Writes maps linux.resources to cgroup v2 files (Documentation/admin-guide/cgroup-v2.rst).
+func V2Writes(r *specs.LinuxResources) ([]Write, error) {
+	if r == nil {
+		return nil, nil
+	}
+	var ws []Write
+	if m := r.Memory; m != nil {
+		if m.Limit != nil {
+			ws = append(ws, w("", "memory.max", maxOr(*m.Limit), "memory.limit"))
+		}
+		if m.Swap != nil {
+			// The spec's swap is v1's memory+swap; v2 limits swap alone.
+			v := "max"
+			if *m.Swap >= 0 {
+				if m.Limit == nil || *m.Limit < 0 {
+					return nil, fmt.Errorf("linux.resources.memory.swap: on cgroup v2 a swap limit needs a memory limit too")
+				}
+				if *m.Swap < *m.Limit {
+					return nil, fmt.Errorf("linux.resources.memory.swap: %d is below the memory limit %d (swap is memory+swap)", *m.Swap, *m.Limit)
+				}
+				v = i64(*m.Swap - *m.Limit)
+			}
+			ws = append(ws, w("", "memory.swap.max", v, "memory.swap"))
+		}
+		if m.Reservation != nil {
+			ws = append(ws, w("", "memory.low", maxOr(*m.Reservation), "memory.reservation"))
+		}
+		if m.Swappiness != nil && *m.Swappiness != 0 {
+			return nil, fmt.Errorf("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness")
+		}
+		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
+			return nil, fmt.Errorf("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer")
+		}
+		// kernel and kernelTCP: v2 accounts kernel memory in memory.max;
+		// the spec marks them deprecated. Nothing to write.
+	}
+	if c := r.CPU; c != nil {
+		if c.Shares != nil {
+			ws = append(ws, w("", "cpu.weight", u64(CPUWeight(*c.Shares)), "cpu.shares"))
+		}
+		if c.Quota != nil || c.Period != nil {
+			quota, period := "max", uint64(100000)
+			if c.Quota != nil && *c.Quota > 0 {
+				quota = i64(*c.Quota)
+			}
+			if c.Period != nil && *c.Period != 0 {
+				period = *c.Period
+			}
+			ws = append(ws, w("", "cpu.max", quota+" "+u64(period), "cpu.quota"))
+		}
+		if c.Burst != nil {
+			ws = append(ws, w("", "cpu.max.burst", u64(*c.Burst), "cpu.burst"))
+		}
+		if c.Idle != nil {
+			ws = append(ws, w("", "cpu.idle", i64(*c.Idle), "cpu.idle"))
+		}
+		if (c.RealtimeRuntime != nil && *c.RealtimeRuntime != 0) || (c.RealtimePeriod != nil && *c.RealtimePeriod != 0) {
+			return nil, fmt.Errorf("linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time CPU bandwidth control")
+		}
+		if c.Cpus != "" {
+			ws = append(ws, w("", "cpuset.cpus", c.Cpus, "cpu.cpus"))
+		}
+		if c.Mems != "" {
+			ws = append(ws, w("", "cpuset.mems", c.Mems, "cpu.mems"))
+		}
+	}
+	if p := r.Pids; p != nil && p.Limit != nil {
+		ws = append(ws, w("", "pids.max", pidsMax(*p.Limit), "pids.limit"))
+	}
+	if b := r.BlockIO; b != nil {
+		if b.Weight != nil {
+			x := w("", "io.bfq.weight", strconv.Itoa(int(*b.Weight)), "blockIO.weight")
+			// io.weight takes the v2 range; only used when bfq is absent.
+			x.Alt, x.AltValue = []string{"io.weight"}, "default "+u64(IOWeight(*b.Weight))
+			ws = append(ws, x)
+		}
+		if b.LeafWeight != nil && *b.LeafWeight != 0 {
+			return nil, fmt.Errorf("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight")
+		}
+		for i, d := range b.WeightDevice {
+			if d.Weight != nil {
+				x := w("", "io.bfq.weight", fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.Weight), fmt.Sprintf("blockIO.weightDevice[%d].weight", i))
+				x.Alt = []string{"io.weight"}
+				x.AltValue = fmt.Sprintf("%d:%d %d", d.Major, d.Minor, IOWeight(*d.Weight))
+				ws = append(ws, x)
+			}
+		}
+		for _, t := range []struct {
+			field, key string
+			devs       []specs.LinuxThrottleDevice
+		}{
+			{"throttleReadBpsDevice", "rbps", b.ThrottleReadBpsDevice},
+			{"throttleWriteBpsDevice", "wbps", b.ThrottleWriteBpsDevice},
+			{"throttleReadIOPSDevice", "riops", b.ThrottleReadIOPSDevice},
+			{"throttleWriteIOPSDevice", "wiops", b.ThrottleWriteIOPSDevice},
+		} {
+			for i, d := range t.devs {
+				ws = append(ws, w("", "io.max", fmt.Sprintf("%d:%d %s=%d", d.Major, d.Minor, t.key, d.Rate), fmt.Sprintf("blockIO.%s[%d]", t.field, i)))
+			}
+		}
+	}
+	for i, h := range r.HugepageLimits {
+		ws = append(ws, w("", "hugetlb."+h.Pagesize+".max", u64(h.Limit), fmt.Sprintf("hugepageLimits[%d]", i)))
+	}
+	if n := r.Network; n != nil && (n.ClassID != nil || len(n.Priorities) > 0) {
+		return nil, fmt.Errorf("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers (use eBPF or tc)")
+	}
+	ws = append(ws, rdmaWrites(r.Rdma, "")...)
+	keys := make([]string, 0, len(r.Unified))
+	for k := range r.Unified {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.Contains(k, "/") || strings.HasPrefix(k, ".") || !strings.Contains(k, ".") {
+			return nil, fmt.Errorf("linux.resources.unified.%s: not a cgroup interface file name", k)
+		}
+		ws = append(ws, w("", k, r.Unified[k], "unified."+k))
+	}
+	return ws, nil
+}
+
+func maxOr(v int64) string {
+	if v < 0 {
+		return "max"
+	}
+	return i64(v)
+}

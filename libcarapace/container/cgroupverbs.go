@@ -1,0 +1,155 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/state"
+)
+
+// loadWithCgroup loads a container that must have a cgroup.
+func (r *Runtime) loadWithCgroup(id string) (*state.State, error) {
+	st, err := r.Store.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Cgroup == nil {
+		return nil, fmt.Errorf("container %q has no cgroup", id)
+	}
+	return st, nil
+}
+
+// Pause freezes every process of a running container.
+func (r *Runtime) Pause(id string) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := r.loadWithCgroup(id)
+	if err != nil {
+		return err
+	}
+	if s := r.Store.Status(st); s != state.Running && s != state.Created {
+		return fmt.Errorf("container %q is %s: only a running container can be paused", id, s)
+	}
+	return st.Cgroup.Freeze(true)
+}
+
+// Resume thaws a paused container.
+func (r *Runtime) Resume(id string) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := r.loadWithCgroup(id)
+	if err != nil {
+		return err
+	}
+	if s := r.Store.Status(st); s != state.Paused {
+		return fmt.Errorf("container %q is %s: only a paused container can be resumed", id, s)
+	}
+	return st.Cgroup.Freeze(false)
+}
+
+// Pids lists the host pids of a container's processes.
+func (r *Runtime) Pids(id string) ([]int, error) {
+	st, err := r.loadWithCgroup(id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Store.Status(st) == state.Stopped {
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotRunning)
+	}
+	return st.Cgroup.Pids()
+}
+
+// Update changes a live container's resource limits.
+func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := r.loadWithCgroup(id)
+	if err != nil {
+		return err
+	}
+	if r.Store.Status(st) == state.Stopped {
+		return fmt.Errorf("container %q: %w", id, ErrNotRunning)
+	}
+	if m := res.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil {
+		if s, err := st.Cgroup.Stats(); err == nil && *m.Limit > 0 && uint64(*m.Limit) < s.Memory.Usage.Usage {
+			return fmt.Errorf("linux.resources.memory.limit: %d is below the current usage %d (checkBeforeUpdate)", *m.Limit, s.Memory.Usage.Usage)
+		}
+	}
+	// Device rules are only changed when given; others keep their value.
+	if res.Devices != nil {
+		res.Devices = cgroups.DeviceRules(res.Devices, nil)
+	}
+	return st.Cgroup.Set(res)
+}
+
+// Event is one line of `events`, in runc's shape.
+type Event struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Data any    `json:"data,omitempty"`
+}
+
+// Events writes a stats event every interval and an oom event whenever the
+// OOM killer strikes, until the container stops. With statsOnce it writes
+// one stats event and returns.
+func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io.Writer) error {
+	st, err := r.loadWithCgroup(id)
+	if err != nil {
+		return err
+	}
+	if r.Store.Status(st) == state.Stopped {
+		return fmt.Errorf("container %q: %w", id, ErrNotRunning)
+	}
+	enc := json.NewEncoder(w)
+	emitStats := func() error {
+		s, err := st.Cgroup.Stats()
+		if err != nil {
+			return err
+		}
+		return enc.Encode(Event{Type: "stats", ID: id, Data: s})
+	}
+	if statsOnce {
+		return emitStats()
+	}
+	if interval <= 0 {
+		return errors.New("events: --interval must be positive")
+	}
+	ooms := st.Cgroup.OOMKills()
+	next := time.Now()
+	// OOM kills are looked for often; stats come at the interval.
+	tick := time.NewTicker(min(interval, 100*time.Millisecond))
+	defer tick.Stop()
+	for {
+		if n := st.Cgroup.OOMKills(); n > ooms {
+			ooms = n
+			if err := enc.Encode(Event{Type: "oom", ID: id}); err != nil {
+				return err
+			}
+		}
+		if !state.Alive(st.Pid, st.StartTime) {
+			return nil
+		}
+		if !time.Now().Before(next) {
+			if err := emitStats(); err != nil {
+				return err
+			}
+			next = time.Now().Add(interval)
+		}
+		<-tick.C
+	}
+}
