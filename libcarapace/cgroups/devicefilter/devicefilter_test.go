@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -503,7 +504,7 @@ func requireRoot(t *testing.T) {
 // rule sets into the kernel.
 func TestVerifier(t *testing.T) {
 	requireRoot(t)
-	tests := semanticsTests
+	tests := slices.Clone(semanticsTests)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 200 {
 		tests = append(tests, struct {
