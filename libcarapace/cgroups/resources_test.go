@@ -1,0 +1,217 @@
+package cgroups
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func p64(v int64) *int64    { return &v }
+func pu64(v uint64) *uint64 { return &v }
+func pu16(v uint16) *uint16 { return &v }
+func pu32(v uint32) *uint32 { return &v }
+func pb(v bool) *bool       { return &v }
+
+// wantWrite is "file=value" (v2) or "controller:file=value" (v1).
+func render(ws []Write) []string {
+	var out []string
+	for _, x := range ws {
+		s := x.File + "=" + x.Value
+		if x.Controller != "" {
+			s = x.Controller + ":" + s
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestV1Writes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    specs.LinuxResources
+		want []string
+		err  string
+	}{
+		{"memory", specs.LinuxResources{Memory: &specs.LinuxMemory{
+			Limit: p64(64 << 20), Swap: p64(128 << 20), Reservation: p64(32 << 20), Kernel: p64(1 << 20),
+			KernelTCP: p64(1 << 19), Swappiness: pu64(10), DisableOOMKiller: pb(true)}},
+			[]string{"memory:memory.limit_in_bytes=67108864", "memory:memory.memsw.limit_in_bytes=134217728",
+				"memory:memory.soft_limit_in_bytes=33554432", "memory:memory.kmem.limit_in_bytes=1048576",
+				"memory:memory.kmem.tcp.limit_in_bytes=524288", "memory:memory.swappiness=10", "memory:memory.oom_control=1"}, ""},
+		{"unlimited memory", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1)}},
+			[]string{"memory:memory.limit_in_bytes=-1"}, ""},
+		{"swappiness too high", specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: pu64(101)}}, nil,
+			"linux.resources.memory.swappiness"},
+		{"cpu", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: pu64(512), Quota: p64(50000), Period: pu64(100000),
+			Burst: pu64(1000), RealtimeRuntime: p64(950), RealtimePeriod: pu64(1000), Cpus: "0-1", Mems: "0", Idle: p64(1)}},
+			[]string{"cpu:cpu.shares=512", "cpu:cpu.cfs_period_us=100000", "cpu:cpu.cfs_quota_us=50000",
+				"cpu:cpu.cfs_burst_us=1000", "cpu:cpu.rt_period_us=1000", "cpu:cpu.rt_runtime_us=950",
+				"cpu:cpu.idle=1", "cpuset:cpuset.cpus=0-1", "cpuset:cpuset.mems=0"}, ""},
+		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(64)}}, []string{"pids:pids.max=64"}, ""},
+		{"pids unlimited", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(0)}}, []string{"pids:pids.max=max"}, ""},
+		{"blkio", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: pu16(500), LeafWeight: pu16(300),
+			WeightDevice:            []specs.LinuxWeightDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Weight: pu16(200)}},
+			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Rate: 1048576}},
+			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 16}, Rate: 100}}}},
+			[]string{"blkio:blkio.weight=500", "blkio:blkio.leaf_weight=300", "blkio:blkio.weight_device=8:0 200",
+				"blkio:blkio.throttle.read_bps_device=8:0 1048576", "blkio:blkio.throttle.write_iops_device=8:16 100"}, ""},
+		{"hugetlb", specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}},
+			[]string{"hugetlb:hugetlb.2MB.limit_in_bytes=4194304"}, ""},
+		{"network", specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: pu32(0x100001),
+			Priorities: []specs.LinuxInterfacePriority{{Name: "eth0", Priority: 5}}}},
+			[]string{"net_cls:net_cls.classid=1048577", "net_prio:net_prio.ifpriomap=eth0 5"}, ""},
+		{"rdma", specs.LinuxResources{Rdma: map[string]specs.LinuxRdma{"mlx5_0": {HcaHandles: pu32(3), HcaObjects: pu32(1000)}}},
+			[]string{"rdma:rdma.max=mlx5_0 hca_handle=3 hca_object=1000"}, ""},
+		{"unified refused", specs.LinuxResources{Unified: map[string]string{"memory.high": "1G"}}, nil, "linux.resources.unified"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, err := V1Writes(&tc.r)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(render(ws), "\n"); got != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestV2Writes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    specs.LinuxResources
+		want []string
+		err  string
+	}{
+		{"memory", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(96 << 20), Reservation: p64(32 << 20)}},
+			[]string{"memory.max=67108864", "memory.swap.max=33554432", "memory.low=33554432"}, ""},
+		{"unlimited", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1), Swap: p64(-1)}},
+			[]string{"memory.max=max", "memory.swap.max=max"}, ""},
+		{"swap below limit", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(32 << 20)}}, nil,
+			"linux.resources.memory.swap"},
+		{"swappiness", specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: pu64(10)}}, nil, "linux.resources.memory.swappiness"},
+		{"disable oom killer", specs.LinuxResources{Memory: &specs.LinuxMemory{DisableOOMKiller: pb(true)}}, nil,
+			"linux.resources.memory.disableOOMKiller"},
+		{"cpu", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: pu64(1024), Quota: p64(50000), Period: pu64(100000),
+			Burst: pu64(1000), Cpus: "0", Mems: "0", Idle: p64(0)}},
+			[]string{"cpu.weight=39", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpu.idle=0", "cpuset.cpus=0", "cpuset.mems=0"}, ""},
+		{"cpu quota unlimited", specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: p64(-1)}}, []string{"cpu.max=max 100000"}, ""},
+		{"realtime", specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimeRuntime: p64(950)}}, nil, "linux.resources.cpu.realtimeRuntime"},
+		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(10)}}, []string{"pids.max=10"}, ""},
+		{"io", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: pu16(500),
+			ThrottleReadBpsDevice:  []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Rate: 1048576}},
+			ThrottleWriteBpsDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Rate: 2048}}}},
+			[]string{"io.bfq.weight=500", "io.max=8:0 rbps=1048576", "io.max=8:0 wbps=2048"}, ""},
+		{"leaf weight", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{LeafWeight: pu16(300)}}, nil, "linux.resources.blockIO.leafWeight"},
+		{"hugetlb", specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "1GB", Limit: 1 << 30}}},
+			[]string{"hugetlb.1GB.max=1073741824"}, ""},
+		{"network", specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: pu32(1)}}, nil, "linux.resources.network"},
+		{"unified", specs.LinuxResources{Unified: map[string]string{"memory.high": "1073741824", "io.weight": "default 200"}},
+			[]string{"io.weight=default 200", "memory.high=1073741824"}, ""},
+		{"unified path", specs.LinuxResources{Unified: map[string]string{"../memory.max": "1"}}, nil, "linux.resources.unified"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, err := V2Writes(&tc.r)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(render(ws), "\n"); got != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestWeightConversions(t *testing.T) {
+	for shares, want := range map[uint64]uint64{2: 1, 1024: 39, 262144: 10000, 0: 0, 1: 1, 500000: 10000} {
+		if got := CPUWeight(shares); got != want {
+			t.Errorf("CPUWeight(%d) = %d, want %d", shares, got, want)
+		}
+	}
+	for w, want := range map[uint16]uint64{10: 1, 1000: 10000, 500: 4950, 0: 0} {
+		if got := IOWeight(w); got != want {
+			t.Errorf("IOWeight(%d) = %d, want %d", w, got, want)
+		}
+	}
+}
+
+func TestDeviceRules(t *testing.T) {
+	rules := DeviceRules([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+		[]specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}})
+	ws, err := V1DeviceWrites(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := render(ws)
+	if got[0] != "devices:devices.deny=a *:* rwm" {
+		t.Errorf("first rule %q, want the spec's deny-all", got[0])
+	}
+	for _, want := range []string{"devices:devices.allow=c 1:3 rwm", "devices:devices.allow=c 136:* rwm", "devices:devices.allow=c *:* m"} {
+		found := false
+		for _, g := range got {
+			found = found || g == want
+		}
+		if !found {
+			t.Errorf("missing default %q in %v", want, got)
+		}
+	}
+	if last := got[len(got)-1]; last != "devices:devices.allow=c 10:229 rwm" {
+		t.Errorf("last rule %q, want linux.devices' node", last)
+	}
+	for _, bad := range []specs.LinuxDeviceCgroup{{Type: "x"}, {Type: "c", Access: "rwx"}} {
+		if _, err := V1DeviceWrites([]specs.LinuxDeviceCgroup{bad}); err == nil || !strings.Contains(err.Error(), "linux.resources.devices[0]") {
+			t.Errorf("%+v: err = %v", bad, err)
+		}
+	}
+}
+
+// TestSetV2FakeTree drives Manager.Set against a fake cgroup v2 directory:
+// this machine is hybrid, so the v2 writer is checked here on files, and
+// for real in the VM leg (tests/cgroupv2).
+func TestSetV2FakeTree(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"memory.max", "memory.swap.max", "cpu.weight", "cpu.max", "pids.max", "io.weight"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Manager{Mode: ModeV2, Dirs: map[string]string{"": dir}}
+	r := &specs.LinuxResources{
+		Memory:  &specs.LinuxMemory{Limit: p64(4 << 20), Swap: p64(4 << 20)},
+		CPU:     &specs.LinuxCPU{Shares: pu64(2048), Quota: p64(20000)},
+		Pids:    &specs.LinuxPids{Limit: p64(5)},
+		BlockIO: &specs.LinuxBlockIO{Weight: pu16(1000)},
+	}
+	if err := m.Set(r); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{
+		"memory.max": "4194304", "memory.swap.max": "0", "cpu.weight": "79", "cpu.max": "20000 100000",
+		"pids.max": "5", "io.weight": "default 10000",
+	} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		if string(b) != want {
+			t.Errorf("%s = %q, want %q", f, b, want)
+		}
+	}
+	// A file the kernel does not have is an error naming the field.
+	err := m.Set(&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}})
+	if err == nil || !strings.Contains(err.Error(), "linux.resources.hugepageLimits[0]") {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
