@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/cgroups/devicefilter"
 )
 
 // Manager is one container's cgroup in every hierarchy of the host. It is
@@ -215,12 +217,11 @@ func (m *Manager) Apply(pid int) error {
 
 // Set writes linux.resources. Every value is computed and checked against
 // the host first; then they are written in order.
-func (m *Manager) Set(r *specs.LinuxResources) error {
+func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 	if r == nil {
 		return nil
 	}
 	var ws []Write
-	var err error
 	if m.Mode == ModeV2 {
 		ws, err = V2Writes(r)
 	} else {
@@ -235,6 +236,20 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 			return err
 		}
 		ws = append(dw, ws...)
+	} else if r.Devices != nil {
+		for i, d := range r.Devices {
+			if err := CheckDeviceRule(d); err != nil {
+				return fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
+			}
+		}
+		defer func() {
+			// cgroup v2 has no device files: an eBPF program decides.
+			if err == nil {
+				if err = devicefilter.Attach(m.V2Dir(), r.Devices); err != nil {
+					err = fmt.Errorf("linux.resources.devices: %w", err)
+				}
+			}
+		}()
 	}
 	for i := 0; i < len(ws); i++ {
 		x := ws[i]

@@ -8,7 +8,7 @@
 // last matching rule wins and anything no rule matches is denied. A rule
 // matches a device when its type matches ("a" or "" match any type, "c" char
 // devices, "b" block devices) and its major and minor numbers match (nil or
-// -1 is a wildcard).
+// a negative number, usually -1, is a wildcard).
 //
 // Access is decided per access bit (m = mknod, r = read, w = write): for
 // every bit the kernel asks for, the last rule that matches the device and
@@ -74,8 +74,8 @@ const wildcard = -1
 type rule struct {
 	allow  bool
 	typ    int   // 0 (any), devBlock or devChar
-	major  int64 // wildcard or 0..MaxUint32
-	minor  int64 // wildcard or 0..MaxUint32
+	major  int64 // wildcard (-1) or 0..MaxUint32
+	minor  int64 // wildcard (-1) or 0..MaxUint32
 	access int32 // non-empty subset of accAll
 }
 
@@ -100,10 +100,10 @@ func parseRule(d specs.LinuxDeviceCgroup) (rule, error) {
 		in   *int64
 		out  *int64
 	}{{"major", d.Major, &r.major}, {"minor", d.Minor, &r.minor}} {
-		if n.in == nil || *n.in == wildcard {
+		if n.in == nil || *n.in < 0 {
 			continue
 		}
-		if *n.in < 0 || *n.in > math.MaxUint32 {
+		if *n.in > math.MaxUint32 {
 			return rule{}, fmt.Errorf("invalid device %s number %d", n.what, *n.in)
 		}
 		*n.out = *n.in

@@ -29,8 +29,8 @@ import (
 
 func num(n int64) *int64 { return &n }
 
-// dev builds a rule; major or minor -2 stands for nil (wildcard), -1 is kept
-// as the explicit wildcard value.
+// dev builds a rule; major or minor -2 (star) stands for nil, other
+// negative numbers (wildcards too) are kept.
 func dev(allow bool, typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
 	r := specs.LinuxDeviceCgroup{Allow: allow, Type: typ, Access: access}
 	if major != -2 {
@@ -61,10 +61,10 @@ func allowed(rules []specs.LinuxDeviceCgroup, typ byte, major, minor int64, acce
 		if r.Type != "" && r.Type != "a" && r.Type[0] != typ {
 			return false
 		}
-		if r.Major != nil && *r.Major != -1 && *r.Major != major {
+		if r.Major != nil && *r.Major >= 0 && *r.Major != major {
 			return false
 		}
-		if r.Minor != nil && *r.Minor != -1 && *r.Minor != minor {
+		if r.Minor != nil && *r.Minor >= 0 && *r.Minor != minor {
 			return false
 		}
 		return true
@@ -313,6 +313,9 @@ var semanticsTests = []struct {
 		{'b', 8, 7, "r", true}, {'b', 259, 7, "r", true}, {'b', 8, 6, "r", false}, {'b', 8, 7, "w", false},
 		{'c', 4, 64, "w", true}, {'c', 4, 64, "r", false}, {'c', 5, 64, "w", false},
 	}},
+	{"negative numbers are wildcards", []specs.LinuxDeviceCgroup{{Allow: true, Type: "c", Major: num(-5), Minor: num(math.MinInt64), Access: "r"}}, []check{
+		{'c', 1, 3, "r", true}, {'c', 99, 0, "r", true}, {'c', 1, 3, "w", false},
+	}},
 	{"wildcard major", []specs.LinuxDeviceCgroup{allow("c", star, 3, "r")}, []check{
 		{'c', 1, 3, "r", true}, {'c', 99, 3, "r", true}, {'c', 1, 4, "r", false},
 	}},
@@ -471,7 +474,6 @@ func TestInvalidRules(t *testing.T) {
 		{Allow: true, Type: "p"},
 		{Allow: true, Type: "cc"},
 		{Allow: true, Type: "c", Access: "rwx"},
-		{Allow: true, Type: "c", Major: num(-2)},
 		{Allow: true, Type: "c", Minor: num(math.MaxUint32 + 1)},
 	} {
 		if _, err := Program([]specs.LinuxDeviceCgroup{allow("c", 1, 3, ""), r}); err == nil || !strings.Contains(err.Error(), "device rule 1") {
