@@ -293,6 +293,9 @@ func (m *Manager) write(dir string, x Write) error {
 			return fmt.Errorf("%s: %w", x.Field, err)
 		}
 	}
+	if x.Optional {
+		return nil
+	}
 	return fmt.Errorf("%s: %s does not exist in %s: the controller is not enabled, or this kernel lacks the feature", x.Field, x.File, dir)
 }
 

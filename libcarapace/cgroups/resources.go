@@ -18,6 +18,7 @@ type Write struct {
 	Alt        []string // files to try, in order, if File does not exist (bfq variants)
 	Value      string
 	AltValue   string // the value for the Alt files when their scale differs
+	Optional   bool   // skipped where the kernel lacks the file
 	Field      string // the spec field, for errors: linux.resources.memory.limit
 }
 
@@ -307,7 +308,13 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 		}
 	}
 	for i, h := range r.HugepageLimits {
-		ws = append(ws, w("", "hugetlb."+h.Pagesize+".max", u64(h.Limit), fmt.Sprintf("hugepageLimits[%d]", i)))
+		f := fmt.Sprintf("hugepageLimits[%d]", i)
+		ws = append(ws, w("", "hugetlb."+h.Pagesize+".max", u64(h.Limit), f))
+		// Reservations count too (Linux 5.7+): a limit must also hold for
+		// pages reserved by mmap and not yet touched.
+		rsvd := w("", "hugetlb."+h.Pagesize+".rsvd.max", u64(h.Limit), f)
+		rsvd.Optional = true
+		ws = append(ws, rsvd)
 	}
 	if n := r.Network; n != nil && (n.ClassID != nil || len(n.Priorities) > 0) {
 		return nil, fmt.Errorf("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers (use eBPF or tc)")

@@ -113,7 +113,7 @@ func TestV2Writes(t *testing.T) {
 			[]string{"io.bfq.weight=500", "io.max=8:0 rbps=1048576", "io.max=8:0 wbps=2048"}, ""},
 		{"leaf weight", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{LeafWeight: pu16(300)}}, nil, "linux.resources.blockIO.leafWeight"},
 		{"hugetlb", specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "1GB", Limit: 1 << 30}}},
-			[]string{"hugetlb.1GB.max=1073741824"}, ""},
+			[]string{"hugetlb.1GB.max=1073741824", "hugetlb.1GB.rsvd.max=1073741824"}, ""},
 		{"network", specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: pu32(1)}}, nil, "linux.resources.network"},
 		{"unified", specs.LinuxResources{Unified: map[string]string{"memory.high": "1073741824", "io.weight": "default 200"}},
 			[]string{"io.weight=default 200", "memory.high=1073741824"}, ""},
