@@ -7,7 +7,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e validation demo bench lint clean
+.PHONY: all build test unit e2e validation test-v2 demo bench lint clean
 
 all: build
 
@@ -27,10 +27,16 @@ e2e: build
 validation: build
 	tests/validation/run.sh -r $(CURDIR)/$(BIN) -s
 
+# The cgroup v2 leg: the same binary in a VM with a pure cgroup v2
+# hierarchy (this host is hybrid). See tests/vm/README.md.
+test-v2: build
+	tests/vm/cgroupv2.sh
+
 # The whole suite, as CI runs it. make stops at the first suite that fails,
-# so reaching the last line means all four (lint, unit, e2e, validation) passed.
-test: lint unit e2e validation
-	@echo "suites: 4 passed, 0 failed"
+# so reaching the last line means all five (lint, unit, e2e, validation,
+# cgroup v2 in a VM) passed.
+test: lint unit e2e validation test-v2
+	@echo "suites: 5 passed, 0 failed"
 
 demo: build
 	scripts/demo.sh

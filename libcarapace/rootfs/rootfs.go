@@ -400,9 +400,20 @@ func maskPaths(root *securefs.Root, paths []string) error {
 			src := null
 			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 				if emptyDir < 0 {
-					if emptyDir, err = emptyTmpfs(); err != nil {
+					// The first masked directory gets a new empty tmpfs;
+					// the others clone it once it is attached (kernels
+					// before 6.x cannot clone a mount that is not).
+					mnt, err := emptyTmpfs()
+					if err != nil {
 						return err
 					}
+					err = moveMount(mnt, fd)
+					unix.Close(mnt)
+					if err != nil {
+						return err
+					}
+					emptyDir, err = root.Open(p, unix.O_PATH|unix.O_DIRECTORY, 0)
+					return err
 				}
 				src = emptyDir
 			}
@@ -426,8 +437,8 @@ func maskPaths(root *securefs.Root, paths []string) error {
 	return nil
 }
 
-// emptyTmpfs makes one detached, empty, read-only tmpfs that every masked
-// directory shares.
+// emptyTmpfs makes a detached, empty, read-only tmpfs for masking
+// directories.
 func emptyTmpfs() (int, error) {
 	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {

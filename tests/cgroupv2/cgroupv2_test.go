@@ -1,0 +1,276 @@
+package cgroupv2
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+const mib = 1 << 20
+
+// ---- (a) the host -------------------------------------------------------------
+
+// TestHostIsPureV2 checks the premise of everything else: a single cgroup2
+// hierarchy at /sys/fs/cgroup with the controllers the tests use.
+func TestHostIsPureV2(t *testing.T) {
+	if notV2 != "" {
+		t.Skip(skipReason)
+	}
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == cgroupMount {
+			t.Logf("mount: %s", line)
+			if !strings.Contains(line, "nsdelegate") {
+				t.Logf("note: cgroup2 is mounted without nsdelegate")
+			}
+		}
+	}
+	ctrls := strings.Fields(readCgroupFile(t, cgroupMount, "cgroup.controllers"))
+	t.Logf("root cgroup.controllers: %v; subtree_control: %q", ctrls, readCgroupFile(t, cgroupMount, "cgroup.subtree_control"))
+	for _, want := range []string{"cpu", "memory", "pids"} {
+		if !slices.Contains(ctrls, want) {
+			t.Errorf("the %s controller is not available in the root cgroup", want)
+		}
+	}
+	own, err := procCgroup("self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the tests (and so the runtime) run in cgroup %s", own)
+}
+
+// ---- (b) a container and its cgroup ------------------------------------------------
+
+// TestRunInCgroupNamespace: with a cgroup namespace the container sees its
+// own cgroup as the root, and /sys/fs/cgroup is a cgroup2 mount of it.
+func TestRunInCgroupNamespace(t *testing.T) {
+	c := newCtr(t, "sh", "-c", "cat /proc/self/cgroup; echo ---; grep ' /sys/fs/cgroup ' /proc/self/mountinfo")
+	r := c.run()
+	if !r.ok() {
+		t.Fatalf("run failed: %s", r)
+	}
+	cg, mnt, _ := strings.Cut(r.Stdout, "---\n")
+	if cg != "0::/\n" {
+		t.Errorf("/proc/self/cgroup in the container is %q, want \"0::/\\n\" (a cgroup namespace rooted at the container's cgroup)\n%s", cg, r)
+	}
+	if f := strings.Fields(mnt); len(f) < 5 || f[3] != "/" || !strings.Contains(mnt, " - cgroup2 ") {
+		t.Errorf("/sys/fs/cgroup in the container is not the cgroup2 root of its namespace: %q", mnt)
+	}
+}
+
+// TestRunWithoutCgroupNamespace: without one, /proc/self/cgroup shows the
+// container's cgroup: the container id under the runtime's cgroup.
+func TestRunWithoutCgroupNamespace(t *testing.T) {
+	c := newCtr(t, "cat", "/proc/self/cgroup")
+	c.Spec.Linux.Namespaces = slices.DeleteFunc(c.Spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+		return n.Type == specs.CgroupNamespace
+	})
+	r := c.run()
+	if !r.ok() {
+		t.Fatalf("run failed: %s", r)
+	}
+	want := "0::" + filepath.Join(ownCgroup, c.ID) + "\n"
+	if r.Stdout != want {
+		t.Errorf("/proc/self/cgroup in the container is %q, want %q", r.Stdout, want)
+	}
+}
+
+// TestCgroupLifecycle: the cgroup exists from create (with init in it)
+// through start, and is gone after delete.
+func TestCgroupLifecycle(t *testing.T) {
+	c := newCtr(t, "sleep", "600")
+	dir := c.createdCgroup()
+	s, _ := c.state()
+	t.Logf("created: pid %d in %s", s.Pid, dir)
+	if s.Status != "created" {
+		t.Errorf("status after create is %q, want created", s.Status)
+	}
+	if !strings.Contains(filepath.Base(dir), c.ID) {
+		t.Errorf("the container's cgroup %s is not named after its id %s", dir, c.ID)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the container's cgroup dir after create: %v", err)
+	}
+	if procs := strings.Fields(readCgroupFile(t, dir, "cgroup.procs")); !slices.Contains(procs, strconv.Itoa(s.Pid)) {
+		t.Errorf("init %d is not in %s/cgroup.procs: %v", s.Pid, dir, procs)
+	}
+	t.Logf("cgroup.controllers: %q", readCgroupFile(t, dir, "cgroup.controllers"))
+
+	if r := c.runtime("start", c.ID); !r.ok() {
+		t.Fatalf("start failed: %s", r)
+	}
+	s = c.waitStatus("running")
+	if got := c.cgroupDir(s.Pid); got != dir {
+		t.Errorf("running: init is in %s, want %s", got, dir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the container's cgroup dir while it runs: %v", err)
+	}
+
+	if r := c.runtime("kill", c.ID, "KILL"); !r.ok() {
+		t.Fatalf("kill failed: %s", r)
+	}
+	c.waitStatus("stopped")
+	if r := c.runtime("delete", c.ID); !r.ok() {
+		t.Fatalf("delete failed: %s", r)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the container's cgroup %s is still there after delete (stat: %v)", dir, err)
+	}
+	if _, r := c.state(); r.ok() {
+		t.Errorf("state still works after delete: %s", r)
+	}
+}
+
+// ---- (c) resources: written and enforced --------------------------------------
+
+// checkFile creates a container with resources and checks a file of its cgroup.
+func checkFile(t *testing.T, res *specs.LinuxResources, file, want string) {
+	t.Helper()
+	c := newCtr(t, "sleep", "600")
+	res.Devices = c.Spec.Linux.Resources.Devices
+	c.Spec.Linux.Resources = res
+	dir := c.createdCgroup()
+	if got := readCgroupFile(t, dir, file); got != want {
+		t.Errorf("%s of the container's cgroup %s is %q, want %q", file, dir, got, want)
+	}
+}
+
+func TestMemoryMax(t *testing.T) {
+	checkFile(t, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr[int64](32 * mib)}},
+		"memory.max", "33554432")
+}
+
+// TestMemorySwapMax: the spec's swap is v1's memory+swap; v2's
+// memory.swap.max is the swap alone (swap - limit).
+func TestMemorySwapMax(t *testing.T) {
+	checkFile(t, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr[int64](32 * mib), Swap: ptr[int64](64 * mib)}},
+		"memory.swap.max", "33554432")
+}
+
+// TestMemoryOOMKill: a process that needs 64 MiB (dd's buffer) in a 32 MiB
+// container (no swap) is killed by the OOM killer: run exits 128+9.
+func TestMemoryOOMKill(t *testing.T) {
+	c := newCtr(t, "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
+	c.Spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr[int64](32 * mib), Swap: ptr[int64](32 * mib)}
+	r := c.run()
+	if r.Err != nil || r.Code != 137 {
+		t.Errorf("dd bs=64M under a 32 MiB limit: want exit 137 (OOM-killed): %s", r)
+	}
+}
+
+// TestTinyMemoryLimitRuns: the runtime's own work inside the container's
+// cgroup (before the exec) fits in 4 MiB.
+func TestTinyMemoryLimitRuns(t *testing.T) {
+	c := newCtr(t, "true")
+	c.Spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr[int64](4 * mib)}
+	if r := c.run(); !r.ok() {
+		t.Errorf("`true` under a 4 MiB memory limit: want exit 0: %s", r)
+	}
+}
+
+func TestPidsMax(t *testing.T) {
+	checkFile(t, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr[int64](10)}}, "pids.max", "10")
+}
+
+// TestPidsForkFailure: with pids.max 10, a shell cannot start 30
+// background sleeps.
+func TestPidsForkFailure(t *testing.T) {
+	c := newCtr(t, "sh", "-c", `i=0; while [ $i -lt 30 ]; do i=$((i+1)); { echo forked; exec sleep 3; } & done; wait`)
+	c.Spec.Linux.Resources.Pids = &specs.LinuxPids{Limit: ptr[int64](10)}
+	r := c.run()
+	if r.Err != nil {
+		t.Fatalf("run: %s", r)
+	}
+	forked := strings.Count(r.Stdout, "forked")
+	t.Logf("%d of 30 background processes started; exit %d; stderr %q", forked, r.Code, strings.TrimSpace(r.Stderr))
+	if forked >= 10 {
+		t.Errorf("%d background processes started under pids.max 10 (the shell is one more)", forked)
+	}
+	if !strings.Contains(r.Stderr, "fork") {
+		t.Errorf("no fork failure reported on stderr (%q)", r.Stderr)
+	}
+}
+
+func TestCPUMax(t *testing.T) {
+	checkFile(t, &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: ptr[int64](50000), Period: ptr[uint64](100000)}},
+		"cpu.max", "50000 100000")
+}
+
+// TestCPUWeight: cpu.shares 1024 (v1's default) is cpu.weight
+// 1 + (1024-2)*9999/262142 = 39, as runc and crun convert it.
+func TestCPUWeight(t *testing.T) {
+	checkFile(t, &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr[uint64](1024)}}, "cpu.weight", "39")
+}
+
+// ---- (d) the systemd driver ------------------------------------------------------
+
+// TestSystemdCgroupRefused: --systemd-cgroup (and a systemd slice:prefix:name
+// cgroupsPath without it) is refused with an error naming systemd, before
+// any container or cgroup exists.
+func TestSystemdCgroupRefused(t *testing.T) {
+	requireSetup(t)
+	for _, tc := range []struct {
+		name   string
+		global []string
+		verb   string
+		path   func(id string) string
+	}{
+		{name: "run", global: []string{"--systemd-cgroup"}, verb: "run"},
+		{name: "create", global: []string{"--systemd-cgroup"}, verb: "create"},
+		{name: "slice-path", verb: "run", path: func(id string) string { return "system.slice:carapace:" + id }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCtr(t, "echo", "container ran")
+			if tc.path != nil {
+				c.Spec.Linux.CgroupsPath = tc.path(c.ID)
+			}
+			c.writeSpec()
+			args := append(append([]string(nil), tc.global...), tc.verb, "--bundle", c.Bundle, c.ID)
+			r := c.runtime(args...)
+			if r.Err != nil || r.Code == 0 {
+				t.Fatalf("want a refusal: %s", r)
+			}
+			if !strings.Contains(r.Stderr, "systemd") {
+				t.Errorf("the error does not say what is refused (systemd): %s", r)
+			}
+			t.Logf("refused: %s", strings.TrimSpace(r.Stderr))
+			if strings.Contains(r.Stdout, "container ran") {
+				t.Errorf("the container process ran: %s", r)
+			}
+			if _, s := c.state(); s.ok() {
+				t.Errorf("the container exists after the refusal: %s", s)
+			}
+			if l := cgroupDirsNamed(c.ID); len(l) > 0 {
+				t.Errorf("a cgroup was made: %v", l)
+			}
+		})
+	}
+}
+
+// ---- not cgroups: the VM's older kernel ------------------------------------------
+
+// TestDefaultSpecMaskedDirs runs a container with all of the default
+// linux.maskedPaths, directories included (they get an empty read-only
+// tmpfs). The VM boots Debian 12's kernel (6.1), older than the CI hosts',
+// and this is what fails there first: the clone of the detached tmpfs.
+func TestDefaultSpecMaskedDirs(t *testing.T) {
+	c := newCtr(t, "sh", "-c", "for d in /proc/acpi /sys/firmware; do [ -d $d ] && ls -A $d; done | wc -l")
+	c.Spec = fullDefaultSpec(c.Spec.Process.Args...)
+	r := c.run()
+	if !r.ok() {
+		t.Fatalf("run with the default masked paths (directories %v): %s", maskedDirs, r)
+	}
+	if got := strings.TrimSpace(r.Stdout); got != "0" {
+		t.Errorf("the masked directories are not empty: ls | wc -l gives %q", got)
+	}
+}
