@@ -135,16 +135,16 @@ func (m *Manager) mkdirAll(name, dir string) error {
 			}
 		}
 		err := unix.Mkdir(cur, 0o755)
-		if err == unix.EEXIST {
-			continue
-		}
-		if err != nil {
+		if err != nil && err != unix.EEXIST {
 			return fmt.Errorf("create cgroup %s: %w", cur, err)
 		}
-		m.Created = append(m.Created, cur)
+		if err == nil {
+			m.Created = append(m.Created, cur)
+		}
 		if cpuset {
-			// A new v1 cpuset starts empty and refuses tasks until it has
-			// cpus and mems: inherit the parent's.
+			// A v1 cpuset made without clone_children starts empty and
+			// refuses tasks until it has cpus and mems: every level on the
+			// way down, ours or not, inherits its parent's.
 			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 				if v, err := readFile(cur, f); err == nil && v == "" {
 					if pv, err := readFile(parent, f); err == nil {
