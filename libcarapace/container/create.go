@@ -123,7 +123,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	defer parent.Close()
-	pid, err := r.startInit(b, plan, cg, parent, child, o)
+	pid, inCgroup, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 	})
-	if cg.Mode != cgroups.ModeV2 {
+	if !inCgroup {
 		if err := cg.Apply(pid); err != nil {
 			return nil, err
 		}
@@ -242,15 +242,16 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 // first, which the child inherits; that thread is then thrown away. User
 // and time namespaces, which only a single-threaded process can join, are
 // left to the nsenter constructor in the child.
-func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups.Manager, parent, child *ipc.Conn, o CreateOptions) (int, error) {
+// It reports whether init was born in its cgroup.
+func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups.Manager, parent, child *ipc.Conn, o CreateOptions) (pid int, inCgroup bool, err error) {
 	exe, err := sealexe.Open()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer exe.Close()
 	fifo, err := os.OpenFile(r.Store.FifoPath(o.ID), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, fmt.Errorf("exec fifo: %w", err)
+		return 0, false, fmt.Errorf("exec fifo: %w", err)
 	}
 	defer fifo.Close()
 
@@ -283,7 +284,7 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		// init runs outside its limits, and no cgroup.procs write.
 		dir, err := os.Open(cg.V2Dir())
 		if err != nil {
-			return 0, fmt.Errorf("open cgroup: %w", err)
+			return 0, false, fmt.Errorf("open cgroup: %w", err)
 		}
 		defer dir.Close()
 		sys.UseCgroupFD, sys.CgroupFD = true, int(dir.Fd())
@@ -301,7 +302,7 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 	forks := false
 	if len(childJoins) > 0 {
 		if !nsenter.Supported {
-			return 0, fmt.Errorf("linux.namespaces: joining a %s namespace by path needs a carapace built with cgo", childJoins[0].Type)
+			return 0, false, fmt.Errorf("linux.namespaces: joining a %s namespace by path needs a carapace built with cgo", childJoins[0].Type)
 		}
 		var unshare uintptr
 		if plan.Has(specs.UserNamespace) {
@@ -315,7 +316,7 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		for i, j := range childJoins {
 			f, err := os.Open(j.Path)
 			if err != nil {
-				return 0, fmt.Errorf("linux.namespaces: %s path: %w", j.Type, err)
+				return 0, false, fmt.Errorf("linux.namespaces: %s path: %w", j.Type, err)
 			}
 			defer f.Close()
 			if i > 0 {
@@ -331,9 +332,17 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
 	args := []string{"carapace", "init"}
-	var pid int
+	fork := func() (int, error) {
+		pid, err := syscall.ForkExec(path, args, attr)
+		if err == unix.ENOSYS && sys.UseCgroupFD {
+			// No clone3 (Linux < 5.7): fork, then move init in.
+			sys.UseCgroupFD = false
+			pid, err = syscall.ForkExec(path, args, attr)
+		}
+		return pid, err
+	}
 	if len(threadJoins) == 0 {
-		pid, err = syscall.ForkExec(path, args, attr)
+		pid, err = fork()
 	} else {
 		type result struct {
 			pid int
@@ -348,23 +357,24 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 				ch <- result{err: err}
 				return
 			}
-			pid, err := syscall.ForkExec(path, args, attr)
+			pid, err := fork()
 			ch <- result{pid, err}
 		}()
 		res := <-ch
 		pid, err = res.pid, res.err
 	}
+	inCgroup = sys.UseCgroupFD
 	if err != nil || !forks {
-		return pid, err
+		return pid, inCgroup, err
 	}
 	// nsenter forked init into the new pid namespace; the first child only
 	// reports init's pid.
 	m, _, err := parent.Expect(ipc.Pid)
 	unix.Wait4(pid, nil, 0, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return m.Pid, nil
+	return m.Pid, inCgroup, nil
 }
 
 // cgroupResources is linux.resources with the device rules completed: the
