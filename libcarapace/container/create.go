@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -21,9 +20,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
-	"github.com/carapace-oci/carapace/libcarapace/nsenter"
 	"github.com/carapace-oci/carapace/libcarapace/process"
-	"github.com/carapace-oci/carapace/libcarapace/sealexe"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -238,143 +235,31 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 }
 
 // startInit re-executes the runtime, sealed, as the container's init in its
-// new namespaces. Namespaces joined by path are entered on a locked thread
-// first, which the child inherits; that thread is then thrown away. User
-// and time namespaces, which only a single-threaded process can join, are
-// left to the nsenter constructor in the child.
-// It reports whether init was born in its cgroup.
+// new namespaces. It reports whether init was born in its cgroup.
 func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups.Manager, parent, child *ipc.Conn, o CreateOptions) (pid int, inCgroup bool, err error) {
-	exe, err := sealexe.Open()
-	if err != nil {
-		return 0, false, err
-	}
-	defer exe.Close()
 	fifo, err := os.OpenFile(r.Store.FifoPath(o.ID), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, false, fmt.Errorf("exec fifo: %w", err)
 	}
 	defer fifo.Close()
-
-	preserve := o.ListenFDs + o.PreserveFDs
-	files := make([]uintptr, 0, 8+preserve)
-	for i, f := range o.Stdio {
-		if f == nil {
-			f = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
-		}
-		files = append(files, f.Fd())
-	}
-	for i := 0; i < preserve; i++ {
-		files = append(files, uintptr(3+i))
-	}
-	syncFD := len(files)
-	files = append(files, child.File().Fd(), exe.Fd(), fifo.Fd())
-	// init lives a few milliseconds on one thread of work: one P and no
-	// garbage collector keep the Go runtime from starting helpers.
-	env := []string{fmt.Sprintf("%s=%d,%d,%d", initEnv, syncFD, syncFD+1, syncFD+2), "GOMAXPROCS=1", "GOGC=off"}
-
-	spec := b.Spec
-	sys := &syscall.SysProcAttr{
-		// Cgroup and time namespaces are unshared by init itself: the first
-		// must start at the container's cgroup, the second needs its
-		// offsets written before any process is in it.
-		Cloneflags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
-	}
-	if cg.Mode == cgroups.ModeV2 {
-		// Born in its cgroup (clone3 CLONE_INTO_CGROUP): no window in which
-		// init runs outside its limits, and no cgroup.procs write.
-		dir, err := os.Open(cg.V2Dir())
-		if err != nil {
-			return 0, false, fmt.Errorf("open cgroup: %w", err)
-		}
-		defer dir.Close()
-		sys.UseCgroupFD, sys.CgroupFD = true, int(dir.Fd())
+	sp := spawn{
+		role:   initEnv,
+		stdio:  o.Stdio,
+		extra:  []*os.File{fifo},
+		keep:   o.ListenFDs + o.PreserveFDs,
+		parent: parent, child: child,
+		joins: plan.Joins,
+		// Cgroup and time namespaces are unshared by init itself: the
+		// first must start at the container's cgroup, the second needs
+		// its offsets written before any process is in it.
+		newFlags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+		cgroup:   cg,
 	}
 	if plan.IsNew(specs.UserNamespace) {
-		sys.UidMappings = idMaps(spec.Linux.UIDMappings)
-		sys.GidMappings = idMaps(spec.Linux.GIDMappings)
-		sys.GidMappingsEnableSetgroups = true
-		// Init is the namespace's root once the maps are written; it
-		// would otherwise keep host ids the namespace does not map.
-		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)
+		sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
 	}
-
-	threadJoins, childJoins := splitJoins(plan.Joins)
-	forks := false
-	if len(childJoins) > 0 {
-		if !nsenter.Supported {
-			return 0, false, fmt.Errorf("linux.namespaces: joining a %s namespace by path needs a carapace built with cgo", childJoins[0].Type)
-		}
-		var unshare uintptr
-		if plan.Has(specs.UserNamespace) {
-			// Namespaces made after joining the user namespace belong to
-			// it; made by clone, they would belong to the host's.
-			unshare = sys.Cloneflags
-			sys.Cloneflags = 0
-			forks = unshare&unix.CLONE_NEWPID != 0
-		}
-		spec := fmt.Sprintf("%d;%d;", syncFD, unshare)
-		for i, j := range childJoins {
-			f, err := os.Open(j.Path)
-			if err != nil {
-				return 0, false, fmt.Errorf("linux.namespaces: %s path: %w", j.Type, err)
-			}
-			defer f.Close()
-			if i > 0 {
-				spec += ","
-			}
-			spec += fmt.Sprintf("%d:%d", len(files), j.Flag)
-			files = append(files, f.Fd())
-		}
-		env = append(env, "_CARAPACE_NSENTER="+spec)
-	}
-	// syscall.ForkExec rather than os.StartProcess: the latter probes
-	// pidfd support with an extra fork on first use.
-	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
-	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
-	args := []string{"carapace", "init"}
-	fork := func() (int, error) {
-		pid, err := syscall.ForkExec(path, args, attr)
-		if err == unix.ENOSYS && sys.UseCgroupFD {
-			// No clone3 (Linux < 5.7): fork, then move init in.
-			sys.UseCgroupFD = false
-			pid, err = syscall.ForkExec(path, args, attr)
-		}
-		return pid, err
-	}
-	if len(threadJoins) == 0 {
-		pid, err = fork()
-	} else {
-		type result struct {
-			pid int
-			err error
-		}
-		ch := make(chan result, 1)
-		go func() {
-			// Never unlocked: the thread's namespaces are the container's
-			// now, and Go ends a locked thread when its goroutine returns.
-			runtime.LockOSThread()
-			if err := joinNamespaces(threadJoins); err != nil {
-				ch <- result{err: err}
-				return
-			}
-			pid, err := fork()
-			ch <- result{pid, err}
-		}()
-		res := <-ch
-		pid, err = res.pid, res.err
-	}
-	inCgroup = sys.UseCgroupFD
-	if err != nil || !forks {
-		return pid, inCgroup, err
-	}
-	// nsenter forked init into the new pid namespace; the first child only
-	// reports init's pid.
-	m, _, err := parent.Expect(ipc.Pid)
-	unix.Wait4(pid, nil, 0, nil)
-	if err != nil {
-		return 0, false, err
-	}
-	return m.Pid, inCgroup, nil
+	return sp.start()
 }
 
 // cgroupResources is linux.resources with the device rules completed: the
@@ -386,44 +271,6 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 	}
 	r.Devices = cgroups.DeviceRules(r.Devices, spec.Linux.Devices)
 	return &r
-}
-
-// splitJoins separates the joins a locked Go thread can make from those
-// only a single-threaded process can (user and time).
-func splitJoins(joins []namespaces.Join) (thread, child []namespaces.Join) {
-	for _, j := range joins {
-		switch j.Type {
-		case specs.UserNamespace:
-			child = append([]namespaces.Join{j}, child...)
-		case specs.TimeNamespace:
-			child = append(child, j)
-		default:
-			thread = append(thread, j)
-		}
-	}
-	return thread, child
-}
-
-func joinNamespaces(joins []namespaces.Join) error {
-	for _, j := range joins {
-		if j.Type == specs.MountNamespace {
-			// setns into a mount namespace needs a thread whose filesystem
-			// context is not shared with the others.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare filesystem context: %w", err)
-			}
-		}
-		fd, err := unix.Open(j.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("linux.namespaces: %s path %s: %w", j.Type, j.Path, err)
-		}
-		err = unix.Setns(fd, int(j.Flag))
-		unix.Close(fd)
-		if err != nil {
-			return fmt.Errorf("linux.namespaces: join %s namespace %s: %w", j.Type, j.Path, err)
-		}
-	}
-	return nil
 }
 
 func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

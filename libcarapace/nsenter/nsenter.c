@@ -2,10 +2,12 @@
 // namespaces need a single-threaded caller, so this runs as a constructor,
 // before the Go runtime starts any thread, in a container's init only.
 //
-// _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FD:TYPE,FD:TYPE,...": the fds to
-// setns into (already open, in the order to join), then the CLONE_NEW*
-// flags to unshare afterwards, so that new namespaces are owned by the
-// joined user namespace. With CLONE_NEWPID the process forks once, as only
+// _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FLAGS;FD:TYPE,FD:TYPE,...": the
+// CLONE_NEW* flags to unshare after the joins (so that new namespaces are
+// owned by the joined user namespace), FLAGS (1: make the process
+// non-dumpable before anything else, for exec: a process of the container
+// must not be able to ptrace it while it holds the runtime's state,
+// CVE-2016-9962), and the fds to setns into, in order. With CLONE_NEWPID the process forks once, as only
 // children enter a new pid namespace; the child becomes init and the
 // parent reports its pid and exits.
 #define _GNU_SOURCE
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -75,6 +78,11 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 	long unshare_flags = strtol(end + 1, &end, 10);
 	if (*end != ';')
 		fail(syncfd, "nsenter: bad spec");
+	long flags = strtol(end + 1, &end, 10);
+	if (*end != ';')
+		fail(syncfd, "nsenter: bad spec");
+	if ((flags & 1) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(syncfd, "nsenter: set non-dumpable: %s", strerror(errno));
 	const char *p = end + 1;
 	while (*p) {
 		int fd = (int)strtol(p, &end, 10);
