@@ -32,6 +32,9 @@ func init() {
 	if container.IsInit() {
 		container.Init()
 	}
+	if container.IsExec() {
+		container.ExecInit()
+	}
 }
 
 // exitError carries a process exit status out of a command (run).
@@ -62,7 +65,7 @@ func main() {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, pauseCommand, resumeCommand, psCommand,
-			updateCommand, eventsCommand,
+			updateCommand, eventsCommand, execCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

@@ -20,7 +20,9 @@ import (
 // The peer comes from the master itself (TIOCGPTPEER), never from a path
 // under /dev/pts, which the image could have made a symlink
 // (CVE-2025-52565).
-func Setup(size *specs.Box) (*os.File, error) {
+//
+// exec passes bindDevConsole false: /dev/console stays the container's.
+func Setup(size *specs.Box, bindDevConsole bool) (*os.File, error) {
 	root, err := securefs.OpenRoot("/")
 	if err != nil {
 		return nil, err
@@ -48,8 +50,10 @@ func Setup(size *specs.Box) (*os.File, error) {
 			return fail(fmt.Errorf("set console size: %w", err))
 		}
 	}
-	if err := bindConsole(root, peer); err != nil {
-		return fail(err)
+	if bindDevConsole {
+		if err := bindConsole(root, peer); err != nil {
+			return fail(err)
+		}
 	}
 	if _, err := unix.Setsid(); err != nil {
 		return fail(fmt.Errorf("setsid: %w", err))

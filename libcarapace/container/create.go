@@ -151,6 +151,8 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		Hooks:       spec.Hooks,
 		Cgroup:      cg,
 		SharedPidNS: !plan.Has(specs.PIDNamespace),
+		Process:     spec.Process,
+		Namespaces:  nsTypes(spec.Linux.Namespaces),
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).
@@ -271,6 +273,14 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 	}
 	r.Devices = cgroups.DeviceRules(r.Devices, spec.Linux.Devices)
 	return &r
+}
+
+func nsTypes(nss []specs.LinuxNamespace) []specs.LinuxNamespaceType {
+	out := make([]specs.LinuxNamespaceType, len(nss))
+	for i, ns := range nss {
+		out[i] = ns.Type
+	}
+	return out
 }
 
 func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

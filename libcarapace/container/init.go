@@ -176,7 +176,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 		return nil, err
 	}
 	if p.Terminal {
-		master, err := console.Setup(p.ConsoleSize)
+		master, err := console.Setup(p.ConsoleSize, true)
 		if err != nil {
 			return nil, fmt.Errorf("process.terminal: %w", err)
 		}

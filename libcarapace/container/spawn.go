@@ -204,22 +204,47 @@ func splitJoins(joins []namespaces.Join) (thread, child []namespaces.Join) {
 }
 
 func joinNamespaces(joins []namespaces.Join) error {
-	for _, j := range joins {
-		if j.Type == specs.MountNamespace {
-			// setns into a mount namespace needs a thread whose filesystem
-			// context is not shared with the others.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare filesystem context: %w", err)
+	// Every path is opened before any namespace is joined: a joined mount
+	// or pid namespace would change what /proc/<pid>/ns/... names. The
+	// mount namespace goes last, as it also changes the root.
+	fds := make([]int, len(joins))
+	for i := range fds {
+		fds[i] = -1
+	}
+	defer func() {
+		for _, fd := range fds {
+			if fd >= 0 {
+				unix.Close(fd)
 			}
 		}
+	}()
+	mnt := -1
+	for i, j := range joins {
 		fd, err := unix.Open(j.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("linux.namespaces: %s path %s: %w", j.Type, j.Path, err)
 		}
-		err = unix.Setns(fd, int(j.Flag))
-		unix.Close(fd)
-		if err != nil {
+		fds[i] = fd
+		if j.Type == specs.MountNamespace {
+			mnt = i
+		}
+	}
+	for i, j := range joins {
+		if i == mnt {
+			continue
+		}
+		if err := unix.Setns(fds[i], int(j.Flag)); err != nil {
 			return fmt.Errorf("linux.namespaces: join %s namespace %s: %w", j.Type, j.Path, err)
+		}
+	}
+	if mnt >= 0 {
+		// setns into a mount namespace needs a thread whose filesystem
+		// context is not shared with the others.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return fmt.Errorf("unshare filesystem context: %w", err)
+		}
+		if err := unix.Setns(fds[mnt], unix.CLONE_NEWNS); err != nil {
+			return fmt.Errorf("linux.namespaces: join mount namespace %s: %w", joins[mnt].Path, err)
 		}
 	}
 	return nil

@@ -47,7 +47,11 @@ type State struct {
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
 	Cgroup      *cgroups.Manager  `json:"cgroup,omitempty"`
 	SharedPidNS bool              `json:"sharedPidNS,omitempty"` // no pid namespace of its own: kill --all must signal every process
-	Owner       string            `json:"owner,omitempty"`
+	// Process and Namespaces are what exec needs: the defaults of an
+	// exec'd process, and the namespace types to join through init.
+	Process    *specs.Process             `json:"process,omitempty"`
+	Namespaces []specs.LinuxNamespaceType `json:"namespaces,omitempty"`
+	Owner      string                     `json:"owner,omitempty"`
 }
 
 // Store is the state root directory.

@@ -1,0 +1,313 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/console"
+	"github.com/carapace-oci/carapace/libcarapace/ipc"
+	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/state"
+)
+
+// execEnv names the variable that tells the re-executed runtime it is the
+// helper of an exec, and where its descriptors are.
+const execEnv = "_CARAPACE_EXEC"
+
+// IsExec reports whether this process was started as an exec helper.
+func IsExec() bool { return os.Getenv(execEnv) != "" }
+
+// ExecConfig is the bootstrap message of an exec helper.
+type ExecConfig struct {
+	Process     specs.Process `json:"process"`
+	PreserveFDs int           `json:"preserveFds,omitempty"`
+}
+
+// ExecOptions are exec's flags, with the process already resolved.
+type ExecOptions struct {
+	ID            string
+	Process       *specs.Process
+	Detach        bool
+	PidFile       string
+	ConsoleSocket string
+	PreserveFDs   int
+	IgnorePaused  bool
+	SubCgroup     string // --cgroup: a sub-cgroup of the container's
+}
+
+// Exec runs a new process in a running container: it joins every
+// namespace of the container's init, its cgroup and root, with the
+// process's own credentials. Detached, it returns once the process runs;
+// otherwise it waits and returns the exit status (128+N for a signal N).
+func (r *Runtime) Exec(o ExecOptions) (int, error) {
+	st, err := r.Store.Load(o.ID)
+	if err != nil {
+		return 1, err
+	}
+	status := r.Store.Status(st)
+	switch {
+	case status == state.Stopped:
+		return 1, fmt.Errorf("container %q is stopped: cannot exec in it", o.ID)
+	case status == state.Paused && !o.IgnorePaused:
+		return 1, fmt.Errorf("container %q is paused: resume it first, or use --ignore-paused", o.ID)
+	}
+	// In a frozen cgroup the helper could not even set up: it joins the
+	// cgroup only when ready, and its exec happens on resume.
+	paused := status == state.Paused
+	p := o.Process
+	if len(p.Args) == 0 {
+		return 1, errors.New("exec: no command given")
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	if !filepath.IsAbs(p.Cwd) {
+		return 1, fmt.Errorf("process.cwd %q is not an absolute path", p.Cwd)
+	}
+	if p.ApparmorProfile != "" {
+		if _, err := os.Stat("/sys/kernel/security/apparmor"); err != nil {
+			return 1, fmt.Errorf("process.apparmorProfile %q: this host has no AppArmor", p.ApparmorProfile)
+		}
+		return 1, fmt.Errorf("process.apparmorProfile %q: AppArmor profiles are not supported yet", p.ApparmorProfile)
+	}
+	if p.SelinuxLabel != "" {
+		return 1, fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported (this host has no SELinux)", p.SelinuxLabel)
+	}
+	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
+		return 1, errors.New("exec: --tty with --detach needs --console-socket to receive the pty master")
+	}
+	if err := process.CheckRlimits(p.Rlimits); err != nil {
+		return 1, err
+	}
+
+	joins, err := containerNamespaces(st)
+	if err != nil {
+		return 1, err
+	}
+	parent, child, err := ipc.Pair()
+	if err != nil {
+		return 1, err
+	}
+	defer parent.Close()
+	sp := spawn{
+		role: execEnv, keep: o.PreserveFDs, parent: parent, child: child,
+		joins: joins, cgroup: st.Cgroup, nondumpable: true,
+	}
+	if paused {
+		sp.cgroup = nil
+	}
+	var cgDir string
+	if st.Cgroup != nil && o.SubCgroup != "" {
+		if cgDir, err = subCgroup(st.Cgroup, o.SubCgroup); err != nil {
+			return 1, err
+		}
+		sp.cgroupDir = cgDir
+	}
+	pid, inCgroup, err := sp.start()
+	child.Close()
+	if err != nil {
+		return 1, err
+	}
+	fail := func(err error) (int, error) {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+		return 1, err
+	}
+	if st.Cgroup != nil && !inCgroup && !paused {
+		if err := applyExecCgroup(st.Cgroup, o.SubCgroup, pid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs}); err != nil {
+		return fail(err)
+	}
+	var master *os.File
+	for done := false; !done; {
+		m, fds, err := parent.Recv()
+		switch {
+		case errors.Is(err, io.EOF):
+			return fail(errors.New("exec: the process helper exited during setup"))
+		case err != nil:
+			return fail(err)
+		case m.Kind == ipc.Error:
+			return fail(errors.New(m.Error))
+		case m.Kind == ipc.Console && len(fds) == 1:
+			master = os.NewFile(uintptr(fds[0]), "/dev/ptmx")
+			if o.ConsoleSocket != "" {
+				err := console.SendMaster(o.ConsoleSocket, master)
+				master.Close()
+				master = nil
+				if err != nil {
+					return fail(err)
+				}
+			}
+		case m.Kind == ipc.Ready:
+			done = true
+		default:
+			return fail(fmt.Errorf("exec: unexpected message %q", m.Kind))
+		}
+	}
+	if paused {
+		if err := applyExecCgroup(st.Cgroup, o.SubCgroup, pid); err != nil {
+			return fail(err)
+		}
+	} else if m, _, err := parent.Recv(); err == nil && m.Kind == ipc.Error {
+		// The helper's end closes when its exec succeeds; a failed exec
+		// sends the reason first.
+		return fail(errors.New(m.Error))
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return fail(err)
+		}
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, forwarded...)
+	if master != nil {
+		restore := proxyTerminal(master)
+		defer restore()
+	}
+	go forwardSignals(sigs, pid, master)
+	return waitInit(pid), nil
+}
+
+// containerNamespaces lists the namespaces of the container's init to
+// join, checking that init is still the process create started.
+func containerNamespaces(st *state.State) ([]namespaces.Join, error) {
+	var joins []namespaces.Join
+	for _, t := range st.Namespaces {
+		flag, ok := namespaces.CloneFlag(t)
+		if !ok {
+			continue
+		}
+		joins = append(joins, namespaces.Join{
+			Type: t, Flag: flag,
+			Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, namespaces.ProcName(t)),
+		})
+	}
+	if !state.Alive(st.Pid, st.StartTime) {
+		return nil, fmt.Errorf("container %q is stopped: cannot exec in it", st.ID)
+	}
+	return joins, nil
+}
+
+func subCgroup(m *cgroups.Manager, sub string) (string, error) {
+	if strings.Contains(sub, "..") || filepath.IsAbs(sub) {
+		return "", fmt.Errorf("--cgroup %q: must be a relative path inside the container's cgroup", sub)
+	}
+	if _, s, ok := strings.Cut(sub, ":"); ok {
+		sub = s
+	}
+	d := filepath.Join(m.V2Dir(), sub)
+	if m.Mode == cgroups.ModeV2 {
+		if _, err := os.Stat(d); err != nil {
+			return "", fmt.Errorf("--cgroup %q: %w", sub, err)
+		}
+	}
+	return d, nil
+}
+
+// applyExecCgroup moves an exec'd process into the container's cgroup (or
+// its sub-cgroup) in every hierarchy.
+func applyExecCgroup(m *cgroups.Manager, sub string, pid int) error {
+	if sub == "" {
+		return m.Apply(pid)
+	}
+	if _, s, ok := strings.Cut(sub, ":"); ok {
+		sub = s
+	}
+	sm := &cgroups.Manager{Mode: m.Mode, Dirs: map[string]string{}}
+	for k, d := range m.Dirs {
+		sm.Dirs[k] = filepath.Join(d, sub)
+		if _, err := os.Stat(sm.Dirs[k]); err != nil {
+			sm.Dirs[k] = d
+		}
+	}
+	return sm.Apply(pid)
+}
+
+// ExecInit is the exec helper inside the container: it is already in
+// every namespace (root and cwd are the container's), non-dumpable since
+// its first instruction. It becomes the process. It never returns.
+func ExecInit() {
+	runtime.LockOSThread()
+	fds := strings.Split(os.Getenv(execEnv), ",")
+	os.Unsetenv(execEnv)
+	if len(fds) != 2 {
+		fmt.Fprintln(os.Stderr, "carapace exec: bad", execEnv)
+		os.Exit(1)
+	}
+	syncFD, _ := strconv.Atoi(fds[0])
+	exeFD, _ := strconv.Atoi(fds[1])
+	unix.Close(exeFD)
+	unix.CloseOnExec(syncFD)
+	conn := ipc.NewConn(os.NewFile(uintptr(syncFD), "sync"))
+	if err := execSetup(conn); err != nil {
+		conn.SendError(err)
+		os.Exit(1)
+	}
+	os.Exit(1)
+}
+
+func execSetup(conn *ipc.Conn) error {
+	msg, _, err := conn.Expect(ipc.Bootstrap)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	var cfg ExecConfig
+	if err := json.Unmarshal(msg.Payload, &cfg); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	p := cfg.Process
+	if p.OOMScoreAdj != nil {
+		if err := process.SetOOMScoreAdj(*p.OOMScoreAdj); err != nil {
+			return err
+		}
+	}
+	if p.Terminal {
+		master, err := console.Setup(p.ConsoleSize, false)
+		if err != nil {
+			return fmt.Errorf("process.terminal: %w", err)
+		}
+		err = conn.Send(ipc.Message{Kind: ipc.Console}, int(master.Fd()))
+		master.Close()
+		if err != nil {
+			return err
+		}
+	}
+	w := &waitingInit{
+		cfg:  &InitConfig{PreserveFDs: cfg.PreserveFDs},
+		spec: &specs.Spec{Process: &p, Linux: &specs.Linux{}},
+	}
+	if err := w.dropPrivileges(); err != nil {
+		return err
+	}
+	if err := process.SetRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	if err := conn.Send(ipc.Message{Kind: ipc.Ready}); err != nil {
+		return err
+	}
+	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close descriptors: %w", err)
+	}
+	err = syscall.Exec(w.argv0, p.Args, w.env)
+	return fmt.Errorf("exec %s: %w", w.argv0, err)
+}
