@@ -249,4 +249,3 @@ func joinNamespaces(joins []namespaces.Join) error {
 	}
 	return nil
 }
-
