@@ -286,6 +286,31 @@ func checkProcessExtras(b *Bundle) error {
 			return fieldErr("process.scheduler.priority", "must be 0 for %s", s.Policy)
 		}
 	}
+	if a := p.ExecCPUAffinity; a != nil {
+		for name, v := range map[string]string{"initial": a.Initial, "final": a.Final} {
+			if v == "" {
+				continue
+			}
+			if _, err := process.ParseList(v); err != nil {
+				return fieldErr("process.execCPUAffinity."+name, "%v", err)
+			}
+		}
+	}
+	if mp := b.Spec.Linux.MemoryPolicy; mp != nil {
+		if _, ok := process.MemoryPolicyModes[mp.Mode]; !ok {
+			return fieldErr("linux.memoryPolicy.mode", "%q: unknown mode", mp.Mode)
+		}
+		for i, f := range mp.Flags {
+			if _, ok := process.MemoryPolicyFlags[f]; !ok {
+				return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "%q: unknown flag", f)
+			}
+		}
+		if mp.Nodes != "" {
+			if _, err := process.ParseList(mp.Nodes); err != nil {
+				return fieldErr("linux.memoryPolicy.nodes", "%v", err)
+			}
+		}
+	}
 	if per := b.Spec.Linux.Personality; per != nil {
 		if _, ok := process.Personalities[per.Domain]; !ok {
 			return fieldErr("linux.personality.domain", "%q: unknown domain (LINUX or LINUX32)", per.Domain)

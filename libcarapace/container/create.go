@@ -74,6 +74,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := process.CheckRlimits(spec.Process.Rlimits); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
+	if err := checkLSM(spec.Process); err != nil {
+		return nil, fmt.Errorf("%s: %w", config.Name, err)
+	}
 	if spec.Linux.Seccomp != nil {
 		r.Log.Warn("linux.seccomp is validated but not enforced by this version of carapace", "id", o.ID)
 	}
@@ -273,6 +276,25 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 	}
 	r.Devices = cgroups.DeviceRules(r.Devices, spec.Linux.Devices)
 	return &r
+}
+
+// checkLSM refuses an AppArmor profile or SELinux label the host cannot
+// apply: running the container without the confinement it asked for would
+// be worse than not running it.
+func checkLSM(p *specs.Process) error {
+	if p.ApparmorProfile != "" {
+		if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err != nil || len(b) == 0 || b[0] != 'Y' {
+			return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
+		}
+		return fmt.Errorf("process.apparmorProfile %q: AppArmor profiles are not supported yet", p.ApparmorProfile)
+	}
+	if p.SelinuxLabel != "" {
+		if _, err := os.Stat("/sys/fs/selinux/enforce"); err != nil {
+			return fmt.Errorf("process.selinuxLabel %q: SELinux is not enabled on this host", p.SelinuxLabel)
+		}
+		return fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported yet", p.SelinuxLabel)
+	}
+	return nil
 }
 
 func nsTypes(nss []specs.LinuxNamespace) []specs.LinuxNamespaceType {

@@ -78,14 +78,8 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if !filepath.IsAbs(p.Cwd) {
 		return 1, fmt.Errorf("process.cwd %q is not an absolute path", p.Cwd)
 	}
-	if p.ApparmorProfile != "" {
-		if _, err := os.Stat("/sys/kernel/security/apparmor"); err != nil {
-			return 1, fmt.Errorf("process.apparmorProfile %q: this host has no AppArmor", p.ApparmorProfile)
-		}
-		return 1, fmt.Errorf("process.apparmorProfile %q: AppArmor profiles are not supported yet", p.ApparmorProfile)
-	}
-	if p.SelinuxLabel != "" {
-		return 1, fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported (this host has no SELinux)", p.SelinuxLabel)
+	if err := checkLSM(p); err != nil {
+		return 1, err
 	}
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return 1, errors.New("exec: --tty with --detach needs --console-socket to receive the pty master")
@@ -126,6 +120,13 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 		return 1, err
+	}
+	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
+		// The process joins the container on these CPUs; final, if
+		// given, is set just before it execs.
+		if err := process.SetAffinity(pid, a.Initial); err != nil {
+			return fail(fmt.Errorf("process.execCPUAffinity.initial %q: %w", a.Initial, err))
+		}
 	}
 	if st.Cgroup != nil && !inCgroup && !paused {
 		if err := applyExecCgroup(st.Cgroup, o.SubCgroup, pid); err != nil {
@@ -301,6 +302,11 @@ func execSetup(conn *ipc.Conn) error {
 	}
 	if err := process.SetRlimits(p.Rlimits); err != nil {
 		return err
+	}
+	if a := p.ExecCPUAffinity; a != nil && a.Final != "" {
+		if err := process.SetAffinity(0, a.Final); err != nil {
+			return fmt.Errorf("process.execCPUAffinity.final %q: %w", a.Final, err)
+		}
 	}
 	if err := conn.Send(ipc.Message{Kind: ipc.Ready}); err != nil {
 		return err

@@ -223,6 +223,11 @@ func (w *waitingInit) dropPrivileges() error {
 			return err
 		}
 	}
+	if mp := w.spec.Linux.MemoryPolicy; mp != nil {
+		if err := process.SetMemoryPolicy(mp); err != nil {
+			return err
+		}
+	}
 	caps := process.CapsFromSpec(p.Capabilities)
 	if err := process.DropBounding(caps.Bounding); err != nil {
 		return err
