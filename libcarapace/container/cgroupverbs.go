@@ -25,8 +25,8 @@ func (r *Runtime) loadWithCgroup(id string) (*state.State, error) {
 	return st, nil
 }
 
-// Pause freezes every process of a running container.
-func (r *Runtime) Pause(id string) error {
+// lockedWithCgroup runs f on a container that has a cgroup, holding its lock.
+func (r *Runtime) lockedWithCgroup(id string, f func(*state.State) error) error {
 	unlock, err := r.Store.Lock(id)
 	if err != nil {
 		return err
@@ -36,27 +36,27 @@ func (r *Runtime) Pause(id string) error {
 	if err != nil {
 		return err
 	}
-	if s := r.Store.Status(st); s != state.Running && s != state.Created {
-		return fmt.Errorf("container %q is %s: only a running container can be paused", id, s)
-	}
-	return st.Cgroup.Freeze(true)
+	return f(st)
+}
+
+// Pause freezes every process of a running container.
+func (r *Runtime) Pause(id string) error {
+	return r.lockedWithCgroup(id, func(st *state.State) error {
+		if s := r.Store.Status(st); s != state.Running && s != state.Created {
+			return fmt.Errorf("container %q is %s: only a running container can be paused", id, s)
+		}
+		return st.Cgroup.Freeze(true)
+	})
 }
 
 // Resume thaws a paused container.
 func (r *Runtime) Resume(id string) error {
-	unlock, err := r.Store.Lock(id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	st, err := r.loadWithCgroup(id)
-	if err != nil {
-		return err
-	}
-	if s := r.Store.Status(st); s != state.Paused {
-		return fmt.Errorf("container %q is %s: only a paused container can be resumed", id, s)
-	}
-	return st.Cgroup.Freeze(false)
+	return r.lockedWithCgroup(id, func(st *state.State) error {
+		if s := r.Store.Status(st); s != state.Paused {
+			return fmt.Errorf("container %q is %s: only a paused container can be resumed", id, s)
+		}
+		return st.Cgroup.Freeze(false)
+	})
 }
 
 // Pids lists the host pids of a container's processes.
@@ -73,28 +73,21 @@ func (r *Runtime) Pids(id string) ([]int, error) {
 
 // Update changes a live container's resource limits.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
-	unlock, err := r.Store.Lock(id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	st, err := r.loadWithCgroup(id)
-	if err != nil {
-		return err
-	}
-	if r.Store.Status(st) == state.Stopped {
-		return fmt.Errorf("container %q: %w", id, ErrNotRunning)
-	}
-	if m := res.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil {
-		if s, err := st.Cgroup.Stats(); err == nil && *m.Limit > 0 && uint64(*m.Limit) < s.Memory.Usage.Usage {
-			return fmt.Errorf("linux.resources.memory.limit: %d is below the current usage %d (checkBeforeUpdate)", *m.Limit, s.Memory.Usage.Usage)
+	return r.lockedWithCgroup(id, func(st *state.State) error {
+		if r.Store.Status(st) == state.Stopped {
+			return fmt.Errorf("container %q: %w", id, ErrNotRunning)
 		}
-	}
-	// Device rules are only changed when given; others keep their value.
-	if res.Devices != nil {
-		res.Devices = cgroups.DeviceRules(res.Devices, nil)
-	}
-	return st.Cgroup.Set(res)
+		if m := res.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil {
+			if s, err := st.Cgroup.Stats(); err == nil && *m.Limit > 0 && uint64(*m.Limit) < s.Memory.Usage.Usage {
+				return fmt.Errorf("linux.resources.memory.limit: %d is below the current usage %d (checkBeforeUpdate)", *m.Limit, s.Memory.Usage.Usage)
+			}
+		}
+		// Device rules are only changed when given; others keep their value.
+		if res.Devices != nil {
+			res.Devices = cgroups.DeviceRules(res.Devices, nil)
+		}
+		return st.Cgroup.Set(res)
+	})
 }
 
 // Event is one line of `events`, in runc's shape.

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -249,17 +248,7 @@ func applyExecCgroup(m *cgroups.Manager, sub string, pid int) error {
 // its first instruction. It becomes the process. It never returns.
 func ExecInit() {
 	runtime.LockOSThread()
-	fds := strings.Split(os.Getenv(execEnv), ",")
-	os.Unsetenv(execEnv)
-	if len(fds) != 2 {
-		fmt.Fprintln(os.Stderr, "carapace exec: bad", execEnv)
-		os.Exit(1)
-	}
-	syncFD, _ := strconv.Atoi(fds[0])
-	exeFD, _ := strconv.Atoi(fds[1])
-	unix.Close(exeFD)
-	unix.CloseOnExec(syncFD)
-	conn := ipc.NewConn(os.NewFile(uintptr(syncFD), "sync"))
+	conn, _ := childStart(execEnv, 0)
 	if err := execSetup(conn); err != nil {
 		conn.SendError(err)
 		os.Exit(1)

@@ -34,21 +34,8 @@ func IsInit() bool { return os.Getenv(initEnv) != "" }
 // belong to this thread, and it is the one that execs.
 func Init() {
 	runtime.LockOSThread()
-	fds := strings.Split(os.Getenv(initEnv), ",")
-	os.Unsetenv(initEnv)
-	if len(fds) != 3 {
-		fmt.Fprintln(os.Stderr, "carapace init: bad", initEnv)
-		os.Exit(1)
-	}
-	syncFD, _ := strconv.Atoi(fds[0])
-	exeFD, _ := strconv.Atoi(fds[1])
-	fifoFD, _ := strconv.Atoi(fds[2])
-	// The sealed binary was only needed to exec this process.
-	unix.Close(exeFD)
-	for _, fd := range []int{syncFD, fifoFD} {
-		unix.CloseOnExec(fd)
-	}
-	conn := ipc.NewConn(os.NewFile(uintptr(syncFD), "sync"))
+	conn, fds := childStart(initEnv, 1)
+	fifoFD := fds[0]
 	fifo, err := setup(conn, fifoFD)
 	if err != nil {
 		conn.SendError(err)
@@ -58,6 +45,30 @@ func Init() {
 	if err := fifo.exec(); err != nil {
 		fifo.fail(err)
 	}
+}
+
+// childStart is the first thing a spawned child does (see spawn): read
+// its descriptors from the role variable (the sync socket, the sealed
+// binary, then extra more), close the binary, which was only needed to
+// exec this process, and mark the rest close-on-exec.
+func childStart(role string, extra int) (*ipc.Conn, []int) {
+	parts := strings.Split(os.Getenv(role), ",")
+	os.Unsetenv(role)
+	fds := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || len(parts) != 2+extra {
+			fmt.Fprintln(os.Stderr, "carapace: bad", role)
+			os.Exit(1)
+		}
+		fds[i] = n
+	}
+	unix.Close(fds[1])
+	unix.CloseOnExec(fds[0])
+	for _, fd := range fds[2:] {
+		unix.CloseOnExec(fd)
+	}
+	return ipc.NewConn(os.NewFile(uintptr(fds[0]), "sync")), fds[2:]
 }
 
 // waitingInit is init after setup: parked on the fifo until start.
