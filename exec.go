@@ -25,10 +25,15 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the process a pseudo-terminal"},
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
-		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add or replace an environment variable, NAME=VALUE"},
+		// Repeated flags are declared once per spelling: urfave/cli refuses
+		// "-e A=1 --env B=2" for aliases, and runc accepts it.
+		&cli.StringSliceFlag{Name: "env", Usage: "add or replace an environment variable, NAME=VALUE"},
+		&cli.StringSliceFlag{Name: "e", Hidden: true},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid] to run as"},
-		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "supplementary group ids"},
-		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability (bounding, effective, permitted)"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Usage: "supplementary group ids"},
+		&cli.Int64SliceFlag{Name: "g", Hidden: true},
+		&cli.StringSliceFlag{Name: "cap", Usage: "add a capability (bounding, effective, permitted)"},
+		&cli.StringSliceFlag{Name: "c", Hidden: true},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label"},
@@ -102,7 +107,7 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 	if cwd := c.String("cwd"); cwd != "" {
 		p.Cwd = cwd
 	}
-	p.Env = mergeEnv(p.Env, c.StringSlice("env"))
+	p.Env = mergeEnv(p.Env, append(c.StringSlice("env"), c.StringSlice("e")...))
 	if u := c.String("user"); u != "" {
 		uid, gid, err := parseUser(u)
 		if err != nil {
@@ -111,13 +116,13 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 		p.User.UID, p.User.GID = uid, gid
 		p.User.AdditionalGids = nil
 	}
-	for _, g := range c.Int64Slice("additional-gids") {
+	for _, g := range append(c.Int64Slice("additional-gids"), c.Int64Slice("g")...) {
 		if g < 0 || g > 1<<32-1 {
 			return nil, fmt.Errorf("--additional-gids %d: not a group id", g)
 		}
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
-	if caps := c.StringSlice("cap"); len(caps) > 0 {
+	if caps := append(c.StringSlice("cap"), c.StringSlice("c")...); len(caps) > 0 {
 		if p.Capabilities == nil {
 			p.Capabilities = &specs.LinuxCapabilities{}
 		}

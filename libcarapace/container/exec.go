@@ -34,6 +34,10 @@ func IsExec() bool { return os.Getenv(execEnv) != "" }
 type ExecConfig struct {
 	Process     specs.Process `json:"process"`
 	PreserveFDs int           `json:"preserveFds,omitempty"`
+	// WaitToExec: after ready, wait for the runtime to move the helper
+	// into the (frozen) cgroup before exec, so a paused container's exec
+	// runs only on resume.
+	WaitToExec bool `json:"waitToExec,omitempty"`
 }
 
 // ExecOptions are exec's flags, with the process already resolved.
@@ -132,7 +136,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return fail(err)
 		}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs}); err != nil {
+	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused}); err != nil {
 		return fail(err)
 	}
 	var master *os.File
@@ -163,6 +167,9 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	}
 	if paused {
 		if err := applyExecCgroup(st.Cgroup, o.SubCgroup, pid); err != nil {
+			return fail(err)
+		}
+		if err := parent.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
 			return fail(err)
 		}
 	} else if m, _, err := parent.Recv(); err == nil && m.Kind == ipc.Error {
@@ -299,6 +306,12 @@ func execSetup(conn *ipc.Conn) error {
 	}
 	if err := conn.Send(ipc.Message{Kind: ipc.Ready}); err != nil {
 		return err
+	}
+	if cfg.WaitToExec {
+		// Frozen with the container until it is resumed.
+		if _, _, err := conn.Expect(ipc.Proceed); err != nil {
+			return err
+		}
 	}
 	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close descriptors: %w", err)

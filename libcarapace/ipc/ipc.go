@@ -25,6 +25,7 @@ const (
 	Console   Kind = "console"    // init → runtime: the pty master, as an fd
 	Ready     Kind = "ready"      // init → runtime: set up, now waiting for start
 	Error     Kind = "error"      // either way: what failed; the sender gives up
+	Proceed   Kind = "proceed"    // runtime → exec helper: it is in its cgroup, exec now
 	// Pid comes first from nsenter when it forked to enter a new pid
 	// namespace: the pid of the real init (see libcarapace/nsenter).
 	Pid Kind = "pid"
