@@ -50,6 +50,7 @@ func createOptions(c *cli.Context) (container.CreateOptions, *container.Runtime,
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),
 		ListenFDs:     listenFDs(),
+		NotifySocket:  os.Getenv("NOTIFY_SOCKET"),
 	}, rt, nil
 }
 

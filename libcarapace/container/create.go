@@ -1,6 +1,7 @@
 package container
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/process"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -45,6 +47,9 @@ type CreateOptions struct {
 	// Stdio is what the container's process gets as fds 0-2 (the
 	// caller's own when nil).
 	Stdio [3]*os.File
+	// NotifySocket is the caller's NOTIFY_SOCKET: the container gets an
+	// sd_notify socket of its own, proxied at start.
+	NotifySocket string
 	// OnConsole, when set, receives the pty master instead of the console
 	// socket (run in the foreground uses it).
 	OnConsole func(*os.File) error
@@ -100,6 +105,15 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := r.Store.MakeFifo(o.ID); err != nil {
 		return nil, err
 	}
+	if o.NotifySocket != "" {
+		if err := notify.Setup(spec, r.Store.Dir(o.ID)); err != nil {
+			return nil, err
+		}
+		// init reads the config as sent: send the one with the mount.
+		if b.Raw, err = json.Marshal(spec); err != nil {
+			return nil, err
+		}
+	}
 	plan := namespaces.NewPlan(spec.Linux.Namespaces)
 	cg, err := cgroups.NewManager(spec.Linux.CgroupsPath, o.ID)
 	if err != nil {
@@ -143,19 +157,20 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, fmt.Errorf("init exited at once: %w", err)
 	}
 	st := &state.State{
-		OCIVersion:  spec.Version,
-		ID:          o.ID,
-		Pid:         pid,
-		StartTime:   startTime,
-		Bundle:      b.Dir,
-		Rootfs:      b.Rootfs,
-		Created:     time.Now().UTC(),
-		Annotations: spec.Annotations,
-		Hooks:       spec.Hooks,
-		Cgroup:      cg,
-		SharedPidNS: !plan.Has(specs.PIDNamespace),
-		Process:     spec.Process,
-		Namespaces:  nsTypes(spec.Linux.Namespaces),
+		OCIVersion:   spec.Version,
+		ID:           o.ID,
+		Pid:          pid,
+		StartTime:    startTime,
+		Bundle:       b.Dir,
+		Rootfs:       b.Rootfs,
+		Created:      time.Now().UTC(),
+		Annotations:  spec.Annotations,
+		Hooks:        spec.Hooks,
+		Cgroup:       cg,
+		SharedPidNS:  !plan.Has(specs.PIDNamespace),
+		Process:      spec.Process,
+		Namespaces:   nsTypes(spec.Linux.Namespaces),
+		NotifySocket: o.NotifySocket,
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).

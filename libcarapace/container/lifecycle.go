@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -49,6 +50,14 @@ func (r *Runtime) start(st *state.State) error {
 	if !state.Alive(st.Pid, st.StartTime) {
 		return fmt.Errorf("container %q: init is gone", st.ID)
 	}
+	var nl *notify.Listener
+	if st.NotifySocket != "" {
+		// Bound before the process runs, so no notification is lost.
+		if nl, err = notify.Listen(r.Store.Dir(st.ID)); err != nil {
+			return err
+		}
+		defer nl.Close()
+	}
 	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd)
 	if err != nil {
 		return fmt.Errorf("container %q: %w", st.ID, err)
@@ -58,6 +67,12 @@ func (r *Runtime) start(st *state.State) error {
 		return fmt.Errorf("start container %q: %s", st.ID, msg)
 	}
 	r.runPoststart(st)
+	if nl != nil {
+		// As runc: start returns when the container says it is ready.
+		if err := nl.WaitReady(pidfd, st.Pid, st.NotifySocket); err != nil {
+			return fmt.Errorf("container %q: sd_notify: %w", st.ID, err)
+		}
+	}
 	return nil
 }
 

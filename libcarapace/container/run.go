@@ -6,6 +6,8 @@ import (
 	"os/signal"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/notify"
 )
 
 // Run creates and starts a container. Detached, it returns once the process
@@ -29,10 +31,35 @@ func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	if err := r.start(c.st); err != nil {
+	// Under systemd, run passes READY=1 on when it comes, while it waits
+	// for the process, which may never send it.
+	startSt := c.st
+	var nl *notify.Listener
+	if c.st.NotifySocket != "" {
+		if nl, err = notify.Listen(r.Store.Dir(c.st.ID)); err != nil {
+			r.stop(c.st)
+			r.destroy(c.st)
+			return 1, err
+		}
+		defer nl.Close()
+		cp := *c.st
+		cp.NotifySocket = ""
+		startSt = &cp
+	}
+	if err := r.start(startSt); err != nil {
 		r.stop(c.st)
 		r.destroy(c.st)
 		return 1, err
+	}
+	if nl != nil {
+		if pidfd, err := unix.PidfdOpen(c.pid, 0); err == nil {
+			go func() {
+				defer unix.Close(pidfd)
+				if err := nl.WaitReady(pidfd, c.pid, c.st.NotifySocket); err != nil {
+					r.Log.Warn("sd_notify", "id", c.st.ID, "error", err)
+				}
+			}()
+		}
 	}
 	if detach {
 		return 0, nil

@@ -52,6 +52,9 @@ type State struct {
 	Process    *specs.Process             `json:"process,omitempty"`
 	Namespaces []specs.LinuxNamespaceType `json:"namespaces,omitempty"`
 	Owner      string                     `json:"owner,omitempty"`
+	// NotifySocket is systemd's socket when the runtime ran under one:
+	// start passes the container's READY=1 on to it.
+	NotifySocket string `json:"notifySocket,omitempty"`
 }
 
 // Store is the state root directory.
