@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/process"
 )
 
@@ -308,6 +309,30 @@ func checkProcessExtras(b *Bundle) error {
 		if mp.Nodes != "" {
 			if _, err := process.ParseList(mp.Nodes); err != nil {
 				return fieldErr("linux.memoryPolicy.nodes", "%v", err)
+			}
+		}
+	}
+	if nd := b.Spec.Linux.NetDevices; len(nd) > 0 {
+		if !namespaces.NewPlan(b.Spec.Linux.Namespaces).Has(specs.NetworkNamespace) {
+			return fieldErr("linux.netDevices", "needs a network namespace of the container's own")
+		}
+		seen := map[string]string{}
+		for host, d := range nd {
+			name := d.Name
+			if name == "" {
+				name = host
+			}
+			for _, n := range []string{host, name} {
+				if len(n) == 0 || len(n) > 15 || strings.ContainsAny(n, "/: \t\n") || n == "." || n == ".." {
+					return fieldErr("linux.netDevices."+host, "%q is not a valid interface name", n)
+				}
+			}
+			if other, dup := seen[name]; dup {
+				return fieldErr("linux.netDevices."+host+".name", "%q is also the name of linux.netDevices.%s", name, other)
+			}
+			seen[name] = host
+			if _, err := netdev.Index(host); err != nil {
+				return fieldErr("linux.netDevices."+host, "no such interface on the host")
 			}
 		}
 	}

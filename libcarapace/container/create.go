@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
+	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/process"
 	"github.com/carapace-oci/carapace/libcarapace/state"
@@ -152,6 +154,12 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		}
 	}
 
+	for _, host := range sortedKeys(spec.Linux.NetDevices) {
+		dev := spec.Linux.NetDevices[host]
+		if err := netdev.Move(host, dev.Name, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+			return nil, fmt.Errorf("%s: linux.netDevices.%s: %w", config.Name, host, err)
+		}
+	}
 	startTime, _, err := state.ProcStartTime(pid)
 	if err != nil {
 		return nil, fmt.Errorf("init exited at once: %w", err)
@@ -310,6 +318,15 @@ func checkLSM(p *specs.Process) error {
 		return fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported yet", p.SelinuxLabel)
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func nsTypes(nss []specs.LinuxNamespace) []specs.LinuxNamespaceType {

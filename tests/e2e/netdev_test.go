@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func ipCmd(t *testing.T, args ...string) error {
+	t.Helper()
+	cmd := exec.Command("ip", args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := startTracked(cmd)
+	if err == nil {
+		err = waitTracked(cmd)
+	}
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+// TestNetDevices: linux.netDevices moves a host interface into the
+// container's network namespace, renamed, with its permanent address and
+// up state.
+func TestNetDevices(t *testing.T) {
+	requireCarapace(t)
+	host := "e2ev" + randHex(3)
+	peer := host + "p"
+	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
+		t.Skipf("no veth here: %v", err)
+	}
+	t.Cleanup(func() { ipCmd(t, "link", "del", peer) })
+	for _, args := range [][]string{{"addr", "add", "10.123.45.6/24", "dev", host}, {"link", "set", host, "up"}} {
+		if err := ipCmd(t, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newContainer(t)
+	c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "ctr0"}}
+	out := c.Sh(`cat /sys/class/net/ctr0/flags; ip -4 addr show ctr0 2>/dev/null || ip addr`)
+	if !strings.Contains(out, "10.123.45.6/24") {
+		t.Errorf("the address did not come along: %s", out)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(out), "0x") || !strings.Contains(out, "ctr0") {
+		t.Errorf("no ctr0 in the container: %s", out)
+	}
+	if err := ipCmd(t, "link", "show", host); err == nil {
+		t.Errorf("%s is still on the host while it should have moved", host)
+	}
+}
+
+func TestNetDevicesBadInput(t *testing.T) {
+	requireCarapace(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*Container)
+		want string
+	}{
+		{"missing-host-interface", func(c *Container) {
+			c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"e2e-nonexist0": {}}
+		}, "linux.netDevices.e2e-nonexist0"},
+		{"host-netns", func(c *Container) {
+			c.removeNamespace(specs.NetworkNamespace)
+			c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"lo": {Name: "x"}}
+		}, "linux.netDevices"},
+		{"bad-name", func(c *Container) {
+			c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"lo": {Name: "a/b"}}
+		}, "linux.netDevices.lo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newContainer(t)
+			tc.edit(c)
+			r := c.Run()
+			if r.ok() || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("want a failure naming %q: %s", tc.want, r)
+			}
+		})
+	}
+}
