@@ -336,6 +336,9 @@ func checkProcessExtras(b *Bundle) error {
 			}
 		}
 	}
+	if b.Spec.Linux.IntelRdt != nil {
+		return fieldErr("linux.intelRdt", "Intel RDT (resctrl) is not supported yet")
+	}
 	if per := b.Spec.Linux.Personality; per != nil {
 		if _, ok := process.Personalities[per.Domain]; !ok {
 			return fieldErr("linux.personality.domain", "%q: unknown domain (LINUX or LINUX32)", per.Domain)

@@ -98,6 +98,9 @@ func TestValidate(t *testing.T) {
 		}, ""},
 
 		// ociVersion
+		{"intelRdt refused", func(_ *testing.T, b *config.Bundle) {
+			b.Spec.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c1"}
+		}, "config.json: linux.intelRdt: Intel RDT (resctrl) is not supported yet"},
 		{"version 1.0.0", version("1.0.0"), ""},
 		{"version 1.0.2-dev", version("1.0.2-dev"), ""},
 		{"version 1.2.0", version("1.2.0"), ""},
