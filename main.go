@@ -65,7 +65,7 @@ func main() {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, pauseCommand, resumeCommand, psCommand,
-			updateCommand, eventsCommand, execCommand,
+			updateCommand, eventsCommand, execCommand, featuresCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

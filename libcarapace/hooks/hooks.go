@@ -25,6 +25,9 @@ const (
 	Poststop        = "poststop"
 )
 
+// Kinds lists the hook kinds, in lifecycle order.
+var Kinds = []string{Prestart, CreateRuntime, CreateContainer, StartContainer, Poststart, Poststop}
+
 // Of returns the hooks of one kind.
 func Of(h *specs.Hooks, kind string) []specs.Hook {
 	if h == nil {

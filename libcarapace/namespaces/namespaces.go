@@ -4,6 +4,8 @@
 package namespaces
 
 import (
+	"sort"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -85,4 +87,14 @@ func NewPlan(nss []specs.LinuxNamespace) *Plan {
 		}
 	}
 	return p
+}
+
+// Types lists every namespace type the spec defines, sorted.
+func Types() []string {
+	var out []string
+	for t := range cloneFlags {
+		out = append(out, string(t))
+	}
+	sort.Strings(out)
+	return out
 }

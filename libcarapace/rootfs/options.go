@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -174,4 +175,24 @@ func (o Options) attrs() (set, clr uint64) {
 		}
 	}
 	return set, clr
+}
+
+// KnownOptions lists every mount option Carapace understands, sorted.
+func KnownOptions() []string {
+	var out []string
+	for k := range flagOpts {
+		out = append(out, k)
+	}
+	for k := range propagationOpts {
+		out = append(out, k)
+	}
+	for k := range recursiveOpts {
+		out = append(out, k)
+	}
+	for k := range recursiveAtime {
+		out = append(out, k)
+	}
+	out = append(out, "bind", "rbind")
+	sort.Strings(out)
+	return out
 }
