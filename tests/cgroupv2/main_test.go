@@ -1,6 +1,8 @@
 package cgroupv2
 
 import (
+	"github.com/carapace-oci/carapace/tests/internal/subreaper"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -17,7 +19,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -94,11 +95,10 @@ func testMain(m *testing.M) int {
 
 	// In the VM, PID 1 is a shell that does not reap orphans: orphaned
 	// container processes must be re-parented to us, and reaped by us.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+	if err := subreaper.Become(); err != nil {
 		fmt.Fprintf(os.Stderr, "cgroupv2: PR_SET_CHILD_SUBREAPER: %v\n", err)
 		return 1
 	}
-	go reaper()
 
 	globalRoot, err = os.MkdirTemp("", "carapace-v2-")
 	if err == nil {
@@ -258,72 +258,10 @@ func checkStaticBusybox(path string) error {
 
 // ---- subreaper --------------------------------------------------------------
 
-var (
-	procMu  sync.Mutex
-	tracked = map[int]bool{}
-)
+// startTracked and waitTracked keep the reaper off the tests' own children.
+func startTracked(cmd *exec.Cmd) error { return subreaper.Start(cmd) }
 
-// startTracked starts cmd so that the reaper leaves its exit status to
-// cmd.Wait; every process the tests start goes through it.
-func startTracked(cmd *exec.Cmd) error {
-	procMu.Lock()
-	defer procMu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	tracked[cmd.Process.Pid] = true
-	return nil
-}
-
-func waitTracked(cmd *exec.Cmd) error {
-	err := cmd.Wait()
-	procMu.Lock()
-	delete(tracked, cmd.Process.Pid)
-	procMu.Unlock()
-	return err
-}
-
-// siginfoChld is siginfo_t as waitid fills it for a child.
-type siginfoChld struct {
-	Signo  int32
-	Errno  int32
-	Code   int32
-	_      int32
-	Pid    int32
-	UID    uint32
-	Status int32
-	_      [100]byte
-}
-
-// reaper peeks at exited children (WNOWAIT) and reaps those no exec.Cmd
-// waits for: container processes re-parented to us.
-func reaper() {
-	for {
-		var si siginfoChld
-		_, _, errno := unix.Syscall6(unix.SYS_WAITID, unix.P_ALL, 0,
-			uintptr(unsafe.Pointer(&si)), unix.WEXITED|unix.WNOWAIT, 0, 0)
-		switch {
-		case errno == unix.EINTR:
-			continue
-		case errno != 0: // ECHILD
-			time.Sleep(50 * time.Millisecond)
-			continue
-		case si.Pid == 0:
-			continue
-		}
-		pid := int(si.Pid)
-		procMu.Lock()
-		mine := tracked[pid]
-		if !mine {
-			var ws unix.WaitStatus
-			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		}
-		procMu.Unlock()
-		if mine {
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-}
+func waitTracked(cmd *exec.Cmd) error { return subreaper.Wait(cmd) }
 
 // ---- rootfs -----------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/carapace-oci/carapace/tests/internal/subreaper"
+
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,11 +63,10 @@ func testMain(m *testing.M) int {
 
 	// Orphaned container processes are re-parented to us instead of PID 1
 	// (which does not reap on these machines).
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+	if err := subreaper.Become(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: PR_SET_CHILD_SUBREAPER: %v\n", err)
 		return 1
 	}
-	go reaper()
 
 	globalRoot, err = os.MkdirTemp("", "carapace-e2e-")
 	if err != nil {
@@ -108,74 +108,10 @@ func testMain(m *testing.M) int {
 
 // ---- subreaper --------------------------------------------------------------
 
-var (
-	procMu  sync.Mutex
-	tracked = map[int]bool{}
-)
+// startTracked and waitTracked keep the reaper off the tests' own children.
+func startTracked(cmd *exec.Cmd) error { return subreaper.Start(cmd) }
 
-// startTracked starts cmd so that the background reaper leaves it to
-// cmd.Wait. Every process the tests start must go through it (or through
-// runCmd), else the reaper could steal its exit status.
-func startTracked(cmd *exec.Cmd) error {
-	procMu.Lock()
-	defer procMu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	tracked[cmd.Process.Pid] = true
-	return nil
-}
-
-func waitTracked(cmd *exec.Cmd) error {
-	err := cmd.Wait()
-	procMu.Lock()
-	delete(tracked, cmd.Process.Pid)
-	procMu.Unlock()
-	return err
-}
-
-// siginfoChld is siginfo_t as filled for SIGCHLD/waitid on Linux.
-type siginfoChld struct {
-	Signo  int32
-	Errno  int32
-	Code   int32
-	_      int32
-	Pid    int32
-	UID    uint32
-	Status int32
-	_      [100]byte
-}
-
-// reaper peeks at exited children (WNOWAIT) and reaps those that no
-// exec.Cmd is waiting for: orphaned container processes re-parented to us.
-func reaper() {
-	for {
-		var si siginfoChld
-		_, _, errno := unix.Syscall6(unix.SYS_WAITID, unix.P_ALL, 0,
-			uintptr(unsafe.Pointer(&si)), unix.WEXITED|unix.WNOWAIT, 0, 0)
-		switch {
-		case errno == unix.EINTR:
-			continue
-		case errno != 0: // ECHILD: nothing to wait for yet
-			time.Sleep(50 * time.Millisecond)
-			continue
-		case si.Pid == 0:
-			continue
-		}
-		pid := int(si.Pid)
-		procMu.Lock()
-		mine := tracked[pid]
-		if !mine {
-			var ws unix.WaitStatus
-			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		}
-		procMu.Unlock()
-		if mine {
-			// Its exec.Cmd will reap it very soon.
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-}
+func waitTracked(cmd *exec.Cmd) error { return subreaper.Wait(cmd) }
 
 // ---- rootfs template -----------------------------------------------------
 
@@ -502,10 +438,7 @@ func globalLeaks() []string {
 		leaks = append(leaks, mountsUnder(globalRoot)...)
 		leaks = append(leaks, cgroupDirsNamed(ids...)...)
 		leaks = append(leaks, procsOf([]string{globalRoot}, ids)...)
-		procMu.Lock()
-		inflight := len(tracked)
-		procMu.Unlock()
-		if inflight == 0 {
+		if subreaper.InFlight() == 0 {
 			for _, pid := range ourChildren() {
 				cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 				leaks = append(leaks, fmt.Sprintf("orphaned child process %d (%s)", pid,
