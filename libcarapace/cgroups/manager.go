@@ -27,6 +27,8 @@ type Manager struct {
 	// Created lists the directories this container made, parents first, so
 	// that removal takes away exactly those.
 	Created []string `json:"created,omitempty"`
+	// mounts maps each hierarchy's name to its mount point (create only).
+	mounts map[string]string
 }
 
 // NewManager resolves cgroupsPath the way runc reads it: absolute paths are
@@ -52,7 +54,7 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 			return nil, fmt.Errorf("linux.cgroupsPath %q: contains \"..\"", cgroupsPath)
 		}
 	}
-	m := &Manager{Mode: DetectMode(hs), Dirs: map[string]string{}}
+	m := &Manager{Mode: DetectMode(hs), Dirs: map[string]string{}, mounts: map[string]string{}}
 	for _, h := range hs {
 		var p string
 		if path.IsAbs(cgroupsPath) {
@@ -71,6 +73,7 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 			rel = p
 		}
 		m.Dirs[h.Name()] = filepath.Join(h.Mountpoint, rel)
+		m.mounts[h.Name()] = h.Mountpoint
 	}
 	if len(m.Dirs) == 0 {
 		return nil, errors.New("no cgroup hierarchy is mounted")
@@ -118,7 +121,10 @@ func (m *Manager) Create() error {
 }
 
 func (m *Manager) mkdirAll(name, dir string) error {
-	mp := mountpointOf(name, dir)
+	mp, ok := m.mounts[name]
+	if !ok {
+		mp = filepath.Dir(dir)
+	}
 	rel, err := filepath.Rel(mp, dir)
 	if err != nil || rel == "." {
 		return err
@@ -157,24 +163,6 @@ func (m *Manager) mkdirAll(name, dir string) error {
 		}
 	}
 	return nil
-}
-
-// mountpointOf finds the hierarchy's mount point above dir.
-func mountpointOf(name, dir string) string {
-	if name == "" {
-		if strings.HasPrefix(dir, "/sys/fs/cgroup/unified/") {
-			return "/sys/fs/cgroup/unified"
-		}
-	}
-	hs, err := Hierarchies()
-	if err == nil {
-		for _, h := range hs {
-			if h.Name() == name && (dir == h.Mountpoint || strings.HasPrefix(dir, h.Mountpoint+"/")) {
-				return h.Mountpoint
-			}
-		}
-	}
-	return filepath.Dir(dir)
 }
 
 // enableControllers turns on, in dir's cgroup.subtree_control, every
