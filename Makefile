@@ -1,11 +1,12 @@
 # Carapace: build, test, demo, validation, bench.
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BIN       := bin/carapace
 # Static and stripped: no dynamic loader work at each of the runtime's
 # starts. cgo only for the nsenter constructor (user/time namespace joins).
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
-	-ldflags "-s -w -X main.version=$(VERSION) -linkmode external -extldflags -static"
+	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
 .PHONY: all build test unit e2e validation test-v2 demo bench lint clean
 

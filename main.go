@@ -23,8 +23,11 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
-// version is set at build time (-ldflags -X main.version=...).
-var version = "0.1.0-dev"
+// version and commit are set at build time (-ldflags -X main.version=...).
+var (
+	version = "0.1.0-dev"
+	commit  = "unknown"
+)
 
 func init() {
 	// A container's init is this binary re-executed: it must not parse a
@@ -70,7 +73,7 @@ func main() {
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	cli.VersionPrinter = func(c *cli.Context) {
-		fmt.Printf("carapace version %s\nspec: %s\ngo: %s\n", c.App.Version, specs.Version, goVersion())
+		fmt.Printf("carapace version %s\ncommit: %s\nspec: %s\ngo: %s\n", c.App.Version, commit, specs.Version, goVersion())
 	}
 	err := app.Run(os.Args)
 	if err == nil {
