@@ -1,6 +1,6 @@
 # Carapace: build, test, demo, validation, bench.
 GO        ?= go
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+VERSION   ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BIN       := bin/carapace
 # Static and stripped: no dynamic loader work at each of the runtime's
