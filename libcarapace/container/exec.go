@@ -151,6 +151,10 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return fail(errors.New(m.Error))
 		case m.Kind == ipc.Console && len(fds) == 1:
 			master = os.NewFile(uintptr(fds[0]), "/dev/ptmx")
+			if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil && o.ConsoleSocket == "" {
+				// Sized before the process runs: it may ask at once.
+				unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+			}
 			if o.ConsoleSocket != "" {
 				err := console.SendMaster(o.ConsoleSocket, master)
 				master.Close()

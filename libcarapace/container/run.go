@@ -21,7 +21,14 @@ func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
 	}
 	var master *os.File
 	if !detach && o.ConsoleSocket == "" {
-		o.OnConsole = func(m *os.File) error { master = m; return nil }
+		o.OnConsole = func(m *os.File) error {
+			master = m
+			// Sized now, before start: the process may ask at once.
+			if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+				unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, ws)
+			}
+			return nil
+		}
 	}
 	sigs := make(chan os.Signal, 32)
 	if !detach {
