@@ -26,7 +26,7 @@ GO=${GO:-go}
 if ! command -v "$GO" >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=/usr/local/go/bin:$PATH
 fi
-timeout_s=${CARAPACE_VM_TIMEOUT:-600}
+timeout_s=${CARAPACE_VM_TIMEOUT:-300}
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
@@ -60,6 +60,16 @@ set +e
 "$here/run-in-vm.sh" -t "$timeout_s" -e CARAPACE_BINARY="$work/carapace" "$work" "$work/run.sh" |
 	tee "$work/out"
 rc=${PIPESTATUS[0]}
+if ((rc == 124)); then
+	# The emulated VM has been seen to stop making progress (both vCPUs
+	# busy, nothing on the console) a few times in a dozen runs; a test
+	# that hangs fails on its own -test.timeout well before this. Boot
+	# once more rather than fail CI on the emulator.
+	echo "cgroupv2.sh: the VM timed out after ${timeout_s}s; booting it once more" >&2
+	"$here/run-in-vm.sh" -t "$timeout_s" -e CARAPACE_BINARY="$work/carapace" "$work" "$work/run.sh" |
+		tee "$work/out"
+	rc=${PIPESTATUS[0]}
+fi
 set -e
 
 pass=$(grep -c '^--- PASS' "$work/out" || true)
