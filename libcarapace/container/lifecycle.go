@@ -41,15 +41,30 @@ func (r *Runtime) Start(id string) error {
 	return r.start(st)
 }
 
-func (r *Runtime) start(st *state.State) error {
+// openInit returns a pidfd on the container's init, checked against the
+// recorded start time so that a recycled pid is never taken for it. A gone
+// init is ErrNotRunning.
+func openInit(st *state.State) (int, error) {
 	pidfd, err := unix.PidfdOpen(st.Pid, 0)
 	if err != nil {
-		return fmt.Errorf("container %q: init is gone: %w", st.ID, err)
+		if errors.Is(err, unix.ESRCH) {
+			return -1, fmt.Errorf("container %q: %w", st.ID, ErrNotRunning)
+		}
+		return -1, fmt.Errorf("pidfd_open %d: %w", st.Pid, err)
+	}
+	if !state.Alive(st.Pid, st.StartTime) {
+		unix.Close(pidfd)
+		return -1, fmt.Errorf("container %q: %w", st.ID, ErrNotRunning)
+	}
+	return pidfd, nil
+}
+
+func (r *Runtime) start(st *state.State) error {
+	pidfd, err := openInit(st)
+	if err != nil {
+		return err
 	}
 	defer unix.Close(pidfd)
-	if !state.Alive(st.Pid, st.StartTime) {
-		return fmt.Errorf("container %q: init is gone", st.ID)
-	}
 	var nl *notify.Listener
 	if st.NotifySocket != "" {
 		// Bound before the process runs, so no notification is lost.
@@ -168,20 +183,13 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	return signalInit(st, sig)
 }
 
-// signalInit signals through a pidfd checked against the recorded start
-// time, so a recycled pid is never hit.
+// signalInit signals init through a checked pidfd.
 func signalInit(st *state.State, sig unix.Signal) error {
-	pidfd, err := unix.PidfdOpen(st.Pid, 0)
+	pidfd, err := openInit(st)
 	if err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("container %q: %w", st.ID, ErrNotRunning)
-		}
-		return fmt.Errorf("pidfd_open %d: %w", st.Pid, err)
+		return err
 	}
 	defer unix.Close(pidfd)
-	if !state.Alive(st.Pid, st.StartTime) {
-		return fmt.Errorf("container %q: %w", st.ID, ErrNotRunning)
-	}
 	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
 		return fmt.Errorf("signal container %q: %w", st.ID, err)
 	}
@@ -250,14 +258,14 @@ func (r *Runtime) stop(st *state.State) error {
 	if st.SharedPidNS {
 		r.killAll(st, unix.SIGKILL)
 	}
-	pidfd, err := unix.PidfdOpen(st.Pid, 0)
-	if err != nil {
-		return nil // already gone
-	}
-	defer unix.Close(pidfd)
-	if !state.Alive(st.Pid, st.StartTime) {
+	pidfd, err := openInit(st)
+	if errors.Is(err, ErrNotRunning) {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
 	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("kill container %q: %w", st.ID, err)
 	}

@@ -3,7 +3,6 @@
 package process
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,9 +104,6 @@ func LookPath(file string, env []string) (string, error) {
 	}
 	return "", fmt.Errorf("process.args[0] %q: executable file not found in $PATH", file)
 }
-
-// ErrExec marks a failure of execve itself.
-var ErrExec = errors.New("exec failed")
 
 // SetOOMScoreAdj writes /proc/self/oom_score_adj.
 func SetOOMScoreAdj(v int) error {

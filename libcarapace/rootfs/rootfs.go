@@ -261,9 +261,6 @@ func fsMount(source, fstype string, dfd int, reopen func() (int, error), o Optio
 	return setAttrs(top, o)
 }
 
-// Root returns the opened rootfs; valid between Prepare and Enter.
-func (s *Setup) Root() *securefs.Root { return s.root }
-
 // Enter makes the rootfs the process's root: pivot_root, or with --no-pivot
 // a move over / and chroot (for ramfs roots, where pivot_root fails).
 func (s *Setup) Enter() error {

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
+
 	"github.com/carapace-oci/carapace/tests/internal/subreaper"
 
 	"errors"
@@ -42,22 +44,14 @@ func testMain(m *testing.M) int {
 		skipReason = "the e2e tests need root"
 		return m.Run()
 	}
-	bin, explicit := os.LookupEnv("CARAPACE_BINARY")
-	if !explicit || bin == "" {
-		bin = filepath.Join("..", "..", "bin", "carapace")
-	}
-	abs, err := filepath.Abs(bin)
+	bin, skip, err := testenv.RuntimeBinary()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1
 	}
-	runtimeBin = abs
-	if _, err := os.Stat(runtimeBin); err != nil {
-		if explicit {
-			fmt.Fprintf(os.Stderr, "e2e: CARAPACE_BINARY=%s: %v\n", bin, err)
-			return 1
-		}
-		skipReason = fmt.Sprintf("runtime binary %s not found: build it or set CARAPACE_BINARY", runtimeBin)
+	runtimeBin = bin
+	if skip != "" {
+		skipReason = skip
 		return m.Run()
 	}
 
