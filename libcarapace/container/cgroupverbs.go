@@ -82,9 +82,10 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 				return fmt.Errorf("linux.resources.memory.limit: %d is below the current usage %d (checkBeforeUpdate)", *m.Limit, s.Memory.Usage.Usage)
 			}
 		}
-		// Device rules are only changed when given; others keep their value.
+		// Device rules are only changed when given, and then completed as
+		// at create: the defaults and the container's linux.devices stay.
 		if res.Devices != nil {
-			res.Devices = cgroups.DeviceRules(res.Devices, nil)
+			res.Devices = cgroups.DeviceRules(res.Devices, st.Devices)
 		}
 		return st.Cgroup.Set(res)
 	})

@@ -51,7 +51,9 @@ type State struct {
 	// exec'd process, and the namespace types to join through init.
 	Process    *specs.Process             `json:"process,omitempty"`
 	Namespaces []specs.LinuxNamespaceType `json:"namespaces,omitempty"`
-	Owner      string                     `json:"owner,omitempty"`
+	// Devices are linux.devices: update keeps them allowed.
+	Devices []specs.LinuxDevice `json:"devices,omitempty"`
+	Owner   string              `json:"owner,omitempty"`
 	// NotifySocket is systemd's socket when the runtime ran under one:
 	// start passes the container's READY=1 on to it.
 	NotifySocket string `json:"notifySocket,omitempty"`
