@@ -26,6 +26,12 @@ func w(ctrl, file, value, field string) Write {
 	return Write{Controller: ctrl, File: file, Value: value, Field: "linux.resources." + field}
 }
 
+// set reports whether a numeric resource field asks for something. Zero
+// means "leave as is" for these fields: the clients send zeros for what the
+// user did not set (docker's blockIO.weight, an update's memory.reservation
+// and cpu.quota), and runc writes nothing for them.
+func set[T int64 | uint64 | uint16](p *T) bool { return p != nil && *p != 0 }
+
 func i64(v int64) string  { return strconv.FormatInt(v, 10) }
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
 
@@ -42,19 +48,19 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 		// With both a limit and a swap limit, the order that works depends
 		// on the current values (memsw may never be below the limit);
 		// Manager.Set retries the pair in the other order.
-		if m.Limit != nil {
+		if set(m.Limit) {
 			ws = append(ws, w("memory", "memory.limit_in_bytes", i64(*m.Limit), "memory.limit"))
 		}
-		if m.Swap != nil {
+		if set(m.Swap) {
 			ws = append(ws, w("memory", "memory.memsw.limit_in_bytes", i64(*m.Swap), "memory.swap"))
 		}
-		if m.Reservation != nil {
+		if set(m.Reservation) {
 			ws = append(ws, w("memory", "memory.soft_limit_in_bytes", i64(*m.Reservation), "memory.reservation"))
 		}
-		if m.Kernel != nil {
+		if set(m.Kernel) {
 			ws = append(ws, w("memory", "memory.kmem.limit_in_bytes", i64(*m.Kernel), "memory.kernel"))
 		}
-		if m.KernelTCP != nil {
+		if set(m.KernelTCP) {
 			ws = append(ws, w("memory", "memory.kmem.tcp.limit_in_bytes", i64(*m.KernelTCP), "memory.kernelTCP"))
 		}
 		if m.Swappiness != nil {
@@ -68,23 +74,23 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 		}
 	}
 	if c := r.CPU; c != nil {
-		if c.Shares != nil {
+		if set(c.Shares) {
 			ws = append(ws, w("cpu", "cpu.shares", u64(*c.Shares), "cpu.shares"))
 		}
 		// The period first: a quota is checked against the current period.
-		if c.Period != nil {
+		if set(c.Period) {
 			ws = append(ws, w("cpu", "cpu.cfs_period_us", u64(*c.Period), "cpu.period"))
 		}
-		if c.Quota != nil {
+		if set(c.Quota) {
 			ws = append(ws, w("cpu", "cpu.cfs_quota_us", i64(*c.Quota), "cpu.quota"))
 		}
 		if c.Burst != nil {
 			ws = append(ws, w("cpu", "cpu.cfs_burst_us", u64(*c.Burst), "cpu.burst"))
 		}
-		if c.RealtimePeriod != nil {
+		if set(c.RealtimePeriod) {
 			ws = append(ws, w("cpu", "cpu.rt_period_us", u64(*c.RealtimePeriod), "cpu.realtimePeriod"))
 		}
-		if c.RealtimeRuntime != nil {
+		if set(c.RealtimeRuntime) {
 			ws = append(ws, w("cpu", "cpu.rt_runtime_us", i64(*c.RealtimeRuntime), "cpu.realtimeRuntime"))
 		}
 		if c.Idle != nil {
@@ -101,22 +107,22 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 		ws = append(ws, w("pids", "pids.max", pidsMax(*p.Limit), "pids.limit"))
 	}
 	if b := r.BlockIO; b != nil {
-		if b.Weight != nil {
+		if set(b.Weight) {
 			x := w("blkio", "blkio.weight", strconv.Itoa(int(*b.Weight)), "blockIO.weight")
 			x.Alt = []string{"blkio.bfq.weight"}
 			ws = append(ws, x)
 		}
-		if b.LeafWeight != nil {
+		if set(b.LeafWeight) {
 			ws = append(ws, w("blkio", "blkio.leaf_weight", strconv.Itoa(int(*b.LeafWeight)), "blockIO.leafWeight"))
 		}
 		for i, d := range b.WeightDevice {
 			f := fmt.Sprintf("blockIO.weightDevice[%d]", i)
-			if d.Weight != nil {
+			if set(d.Weight) {
 				x := w("blkio", "blkio.weight_device", fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.Weight), f+".weight")
 				x.Alt = []string{"blkio.bfq.weight_device"}
 				ws = append(ws, x)
 			}
-			if d.LeafWeight != nil {
+			if set(d.LeafWeight) {
 				ws = append(ws, w("blkio", "blkio.leaf_weight_device", fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.LeafWeight), f+".leafWeight"))
 			}
 		}
@@ -213,10 +219,10 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 	}
 	var ws []Write
 	if m := r.Memory; m != nil {
-		if m.Limit != nil {
+		if set(m.Limit) {
 			ws = append(ws, w("", "memory.max", maxOr(*m.Limit), "memory.limit"))
 		}
-		if m.Swap != nil {
+		if set(m.Swap) {
 			// The spec's swap is v1's memory+swap; v2 limits swap alone.
 			v := "max"
 			if *m.Swap >= 0 {
@@ -230,7 +236,7 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 			}
 			ws = append(ws, w("", "memory.swap.max", v, "memory.swap"))
 		}
-		if m.Reservation != nil {
+		if set(m.Reservation) {
 			ws = append(ws, w("", "memory.low", maxOr(*m.Reservation), "memory.reservation"))
 		}
 		if m.Swappiness != nil && *m.Swappiness != 0 {
@@ -243,18 +249,19 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 		// the spec marks them deprecated. Nothing to write.
 	}
 	if c := r.CPU; c != nil {
-		if c.Shares != nil {
+		if set(c.Shares) {
 			ws = append(ws, w("", "cpu.weight", u64(CPUWeight(*c.Shares)), "cpu.shares"))
 		}
-		if c.Quota != nil || c.Period != nil {
-			quota, period := "max", uint64(100000)
-			if c.Quota != nil && *c.Quota > 0 {
-				quota = i64(*c.Quota)
+		if set(c.Quota) || set(c.Period) {
+			// Without a period the kernel keeps the current one.
+			v := "max"
+			if set(c.Quota) && *c.Quota > 0 {
+				v = i64(*c.Quota)
 			}
-			if c.Period != nil && *c.Period != 0 {
-				period = *c.Period
+			if set(c.Period) {
+				v += " " + u64(*c.Period)
 			}
-			ws = append(ws, w("", "cpu.max", quota+" "+u64(period), "cpu.quota"))
+			ws = append(ws, w("", "cpu.max", v, "cpu.quota"))
 		}
 		if c.Burst != nil {
 			ws = append(ws, w("", "cpu.max.burst", u64(*c.Burst), "cpu.burst"))
@@ -276,7 +283,7 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 		ws = append(ws, w("", "pids.max", pidsMax(*p.Limit), "pids.limit"))
 	}
 	if b := r.BlockIO; b != nil {
-		if b.Weight != nil {
+		if set(b.Weight) {
 			x := w("", "io.bfq.weight", strconv.Itoa(int(*b.Weight)), "blockIO.weight")
 			// io.weight takes the v2 range; only used when bfq is absent.
 			x.Alt, x.AltValue = []string{"io.weight"}, "default "+u64(IOWeight(*b.Weight))
@@ -286,7 +293,7 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 			return nil, fmt.Errorf("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight")
 		}
 		for i, d := range b.WeightDevice {
-			if d.Weight != nil {
+			if set(d.Weight) {
 				x := w("", "io.bfq.weight", fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.Weight), fmt.Sprintf("blockIO.weightDevice[%d].weight", i))
 				x.Alt = []string{"io.weight"}
 				x.AltValue = fmt.Sprintf("%d:%d %d", d.Major, d.Minor, IOWeight(*d.Weight))

@@ -28,6 +28,15 @@ func render(ws []Write) []string {
 	return out
 }
 
+// docker0 is what docker update sends for --memory 128m --pids-limit 99:
+// zeros for everything it was not asked to change.
+var docker0 = specs.LinuxResources{
+	Memory:  &specs.LinuxMemory{Limit: p64(128 << 20), Reservation: p64(0), Swap: p64(0), Kernel: p64(0), KernelTCP: p64(0)},
+	CPU:     &specs.LinuxCPU{Shares: pu64(0), Quota: p64(0), Period: pu64(0), RealtimePeriod: pu64(0), RealtimeRuntime: p64(0)},
+	Pids:    &specs.LinuxPids{Limit: p64(99)},
+	BlockIO: &specs.LinuxBlockIO{Weight: pu16(0), LeafWeight: pu16(0)},
+}
+
 func TestV1Writes(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -50,6 +59,7 @@ func TestV1Writes(t *testing.T) {
 			[]string{"cpu:cpu.shares=512", "cpu:cpu.cfs_period_us=100000", "cpu:cpu.cfs_quota_us=50000",
 				"cpu:cpu.cfs_burst_us=1000", "cpu:cpu.rt_period_us=1000", "cpu:cpu.rt_runtime_us=950",
 				"cpu:cpu.idle=1", "cpuset:cpuset.cpus=0-1", "cpuset:cpuset.mems=0"}, ""},
+		{"zeros leave files alone", docker0, []string{"memory:memory.limit_in_bytes=134217728", "pids:pids.max=99"}, ""},
 		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(64)}}, []string{"pids:pids.max=64"}, ""},
 		{"pids unlimited", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(0)}}, []string{"pids:pids.max=max"}, ""},
 		{"blkio", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: pu16(500), LeafWeight: pu16(300),
@@ -104,7 +114,9 @@ func TestV2Writes(t *testing.T) {
 		{"cpu", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: pu64(1024), Quota: p64(50000), Period: pu64(100000),
 			Burst: pu64(1000), Cpus: "0", Mems: "0", Idle: p64(0)}},
 			[]string{"cpu.weight=39", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpu.idle=0", "cpuset.cpus=0", "cpuset.mems=0"}, ""},
-		{"cpu quota unlimited", specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: p64(-1)}}, []string{"cpu.max=max 100000"}, ""},
+		{"cpu quota unlimited", specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: p64(-1)}}, []string{"cpu.max=max"}, ""},
+		{"zeros leave files alone", docker0, []string{"memory.max=134217728", "pids.max=99"}, ""},
+		{"period alone", specs.LinuxResources{CPU: &specs.LinuxCPU{Period: pu64(50000)}}, []string{"cpu.max=max 50000"}, ""},
 		{"realtime", specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimeRuntime: p64(950)}}, nil, "linux.resources.cpu.realtimeRuntime"},
 		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(10)}}, []string{"pids.max=10"}, ""},
 		{"io", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: pu16(500),
@@ -201,7 +213,7 @@ func TestSetV2FakeTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	for f, want := range map[string]string{
-		"memory.max": "4194304", "memory.swap.max": "0", "cpu.weight": "79", "cpu.max": "20000 100000",
+		"memory.max": "4194304", "memory.swap.max": "0", "cpu.weight": "79", "cpu.max": "20000",
 		"pids.max": "5", "io.weight": "default 10000",
 	} {
 		b, _ := os.ReadFile(filepath.Join(dir, f))
