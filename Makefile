@@ -12,8 +12,11 @@ GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 
 all: build
 
+# Built under another name and renamed: a suite running the old binary
+# never sees a half-written one.
 build:
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o $(BIN).tmp .
+	mv -f $(BIN).tmp $(BIN)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
