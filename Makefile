@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e validation test-v2 demo bench lint clean
+.PHONY: all build test unit e2e clients validation test-v2 demo bench lint clean
 
 all: build
 
@@ -28,6 +28,12 @@ unit:
 e2e: build
 	CARAPACE_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./tests/e2e/
 
+# containerd, podman and docker, each a private instance, with the runtime
+# under them (tests/clients). CARAPACE_BINARY=/usr/sbin/runc runs the same
+# suites against runc.
+clients: build
+	CARAPACE_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m -v ./tests/clients/ 2>&1 | tests/clients/summary.sh
+
 validation: build
 	tests/validation/run.sh -r $(CURDIR)/$(BIN) -s
 
@@ -37,10 +43,10 @@ test-v2: build
 	tests/vm/cgroupv2.sh
 
 # The whole suite, as CI runs it. make stops at the first suite that fails,
-# so reaching the last line means all five (lint, unit, e2e, validation,
-# cgroup v2 in a VM) passed.
-test: lint unit e2e validation test-v2
-	@echo "suites: 5 passed, 0 failed"
+# so reaching the last line means all six (lint, unit, e2e, clients,
+# validation, cgroup v2 in a VM) passed.
+test: lint unit e2e clients validation test-v2
+	@echo "suites: 6 passed, 0 failed"
 
 demo: build
 	scripts/demo.sh

@@ -72,8 +72,11 @@ func main() {
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	// Exactly three lines: go-runc (containerd's client library) reads
+	// "NAME version V", "commit: C" and "spec: S" and refuses any other
+	// line count; docker and podman take the first line.
 	cli.VersionPrinter = func(c *cli.Context) {
-		fmt.Printf("carapace version %s\ncommit: %s\nspec: %s\ngo: %s\n", c.App.Version, commit, specs.Version, goVersion())
+		fmt.Printf("carapace version %s\ncommit: %s\nspec: %s\n", c.App.Version, commit, specs.Version)
 	}
 	err := app.Run(os.Args)
 	if err == nil {
@@ -86,13 +89,6 @@ func main() {
 	logging.Error(logger, err)
 	fmt.Fprintf(os.Stderr, "carapace: %v\n", err)
 	os.Exit(1)
-}
-
-func goVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		return bi.GoVersion
-	}
-	return "unknown"
 }
 
 // setup opens the log before any command runs.

@@ -2,14 +2,24 @@
 # Installs what building and testing Carapace needs on Debian 12, as root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux)
+pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux
+	# tests/clients: the real clients, and the tools that build their image offline
+	containerd podman conmon docker.io skopeo umoci)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if ((${#missing[@]})); then
+	# Installing daemons must not start them: the client suites start their
+	# own private ones.
+	policy=/usr/sbin/policy-rc.d
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod +x "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq
-	apt-get install -y -qq "${missing[@]}" >/dev/null
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 export PATH="/usr/local/go/bin:$PATH"
 if ! command -v go >/dev/null; then

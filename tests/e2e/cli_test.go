@@ -304,18 +304,16 @@ func TestVersion(t *testing.T) {
 	if !r.ok() {
 		t.Fatalf("--version: %s", r)
 	}
+	// The shape go-runc's parser needs: three lines, the first split by
+	// "version " and the others by ": " into exactly two parts each.
 	ls := lines(r.Stdout)
-	if len(ls) == 0 || !strings.HasPrefix(ls[0], "carapace version ") || len(ls[0]) == len("carapace version ") {
-		t.Errorf("--version first line: want \"carapace version X\": %q", r.Stdout)
+	if len(ls) != 3 {
+		t.Fatalf("--version: want 3 lines (go-runc refuses others), got %d: %q", len(ls), r.Stdout)
 	}
-	found := false
-	for _, l := range ls {
-		if l == "spec: "+specs.Version {
-			found = true
+	for i, want := range []struct{ prefix, sep string }{{"carapace version ", "version "}, {"commit: ", ": "}, {"spec: " + specs.Version, ": "}} {
+		if !strings.HasPrefix(ls[i], want.prefix) || len(strings.Split(ls[i], want.sep)) != 2 || strings.HasSuffix(ls[i], " ") {
+			t.Errorf("--version line %d: want %q...: %q", i+1, want.prefix, ls[i])
 		}
-	}
-	if !found {
-		t.Errorf("--version lacks a line \"spec: %s\": %q", specs.Version, r.Stdout)
 	}
 }
 
