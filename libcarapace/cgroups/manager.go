@@ -290,10 +290,23 @@ func (m *Manager) write(dir string, x Write) error {
 // Destroy removes the directories the container created, deepest first. A
 // cgroup's last processes may take a moment to leave after being killed.
 func (m *Manager) Destroy() error {
+	own := make(map[string]bool, len(m.Dirs))
+	for _, d := range m.Dirs {
+		own[d] = true
+	}
 	var errs []error
 	for i := len(m.Created) - 1; i >= 0; i-- {
-		if err := rmdir(m.Created[i]); err != nil {
-			errs = append(errs, err)
+		dir := m.Created[i]
+		if own[dir] {
+			if err := rmdir(dir); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		// A parent this container made may hold other containers by now
+		// (docker's /docker, a pod's cgroup): it goes only if empty.
+		if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT && err != unix.EBUSY && err != unix.ENOTEMPTY {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dir, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -227,3 +227,36 @@ func TestSetV2FakeTree(t *testing.T) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
+
+// TestDestroyLeavesBusyParent: a parent the container made is removed only
+// when empty; one that holds a sibling by now is left without an error.
+func TestDestroyLeavesBusyParent(t *testing.T) {
+	root := t.TempDir()
+	parent := filepath.Join(root, "parent")
+	own, sibling := filepath.Join(parent, "own"), filepath.Join(parent, "sibling")
+	for _, d := range []string{own, sibling} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Manager{Dirs: map[string]string{"pids": own}, Created: []string{parent, own}}
+	if err := m.Destroy(); err != nil {
+		t.Fatalf("Destroy with a sibling under the parent: %v", err)
+	}
+	if _, err := os.Stat(own); !os.IsNotExist(err) {
+		t.Errorf("own cgroup still there: %v", err)
+	}
+	if _, err := os.Stat(sibling); err != nil {
+		t.Errorf("sibling: %v", err)
+	}
+	if err := os.Remove(sibling); err != nil {
+		t.Fatal(err)
+	}
+	m = &Manager{Dirs: map[string]string{"pids": filepath.Join(parent, "gone")}, Created: []string{parent}}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(parent); !os.IsNotExist(err) {
+		t.Errorf("empty parent not removed: %v", err)
+	}
+}

@@ -311,6 +311,15 @@ func Finish(spec *specs.Spec) error {
 		return err
 	}
 	defer root.Close()
+	// A missing cwd is made, as runc makes it (ctr run --cwd and docker -w
+	// rely on that), before the root can turn read-only.
+	if spec.Process != nil && spec.Process.Cwd != "" {
+		fd, err := root.MkdirAll(spec.Process.Cwd, 0o755)
+		if err != nil {
+			return fmt.Errorf("%s: process.cwd %q: %w", config.Name, spec.Process.Cwd, err)
+		}
+		unix.Close(fd)
+	}
 	if err := maskPaths(root, spec.Linux.MaskedPaths); err != nil {
 		return err
 	}

@@ -1407,6 +1407,49 @@ func TestCgroupNestedParents(t *testing.T) {
 			}
 		}
 	})
+	// The container that made a parent is deleted while a sibling still
+	// lives under it (docker's /docker, a pod): delete succeeds, the
+	// sibling's cgroup and process are untouched, and the parent stays.
+	t.Run("made-parent-shared-with-sibling", func(t *testing.T) {
+		t.Parallel()
+		requireCarapace(t)
+		first, second := newContainer(t), newContainer(t)
+		parent := "e2e-shared-" + randHex(4)
+		registerID(parent)
+		own := ownCgroupDirs(t)
+		t.Cleanup(func() {
+			first.runtime("delete", "--force", first.ID)
+			second.runtime("delete", "--force", second.ID)
+			for _, o := range own {
+				removeCgroupTree(filepath.Join(o, parent))
+			}
+		})
+		for _, c := range []*Container{first, second} {
+			c.Spec.Linux.CgroupsPath = parent + "/" + c.ID
+			c.Spec.Process.Args = []string{"sleep", "100"}
+		}
+		first.createForCgroups()
+		pid, d := second.createForCgroups()
+		if r := first.Delete(true); !r.ok() {
+			t.Fatalf("delete --force of the parent's maker while a sibling runs: %s", r)
+		}
+		for _, dir := range d.all() {
+			if !fileExists(dir) {
+				t.Errorf("the sibling's cgroup %s was removed", dir)
+			}
+		}
+		for _, o := range own {
+			if fileExists(filepath.Join(o, parent, first.ID)) {
+				t.Errorf("delete left %s", filepath.Join(o, parent, first.ID))
+			}
+		}
+		if err := unix.Kill(pid, 0); err != nil {
+			t.Errorf("the sibling's init %d: %v", pid, err)
+		}
+		if st := second.mustState(); st.Status != "created" {
+			t.Errorf("the sibling is %s, want created", st.Status)
+		}
+	})
 	for _, emptyCpuset := range []bool{false, true} {
 		name := "existing-parent-kept"
 		if emptyCpuset {

@@ -44,6 +44,27 @@ func TestProcessArgsEnvCwd(t *testing.T) {
 			t.Errorf("output = %q", out)
 		}
 	})
+	// A missing cwd is made (mode 755, owned by root), as runc makes it,
+	// even on a read-only root: ctr run --cwd and docker -w rely on it.
+	t.Run("cwd-made-when-missing", func(t *testing.T) {
+		t.Parallel()
+		c := newContainer(t)
+		c.Spec.Root.Readonly = true
+		c.Spec.Process.Cwd = "/made/by/runtime"
+		if out := c.Sh(`pwd; stat -c '%a %u' .`); out != "/made/by/runtime\n755 0\n" {
+			t.Errorf("output = %q", out)
+		}
+	})
+	t.Run("cwd-a-file", func(t *testing.T) {
+		t.Parallel()
+		c := newContainer(t)
+		c.writeRootfsFile("afile", "x", 0o644)
+		c.Spec.Process.Cwd = "/afile"
+		r := c.ShResult("pwd")
+		if r.Code == 0 || !strings.Contains(r.Stderr, "process.cwd") || !strings.Contains(r.Stderr, "not a directory") {
+			t.Errorf("want an error naming process.cwd and 'not a directory': %s", r)
+		}
+	})
 	t.Run("cwd-of-user", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
