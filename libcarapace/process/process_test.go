@@ -58,9 +58,13 @@ func TestLookPath(t *testing.T) {
 		{"empty component is cwd", "local", env("/nonexistent-carapace::" + exec), "local", ""},
 		{"last PATH wins", "only", []string{"PATH=" + noexec, "PATH=" + exec}, filepath.Join(exec, "only"), ""},
 		{"PATHX is not PATH", "only", []string{"PATHX=" + exec, "PATH=" + noexec}, "", "executable file not found"},
-		{"slash relative", "./nope", env(exec), "./nope", ""},
-		{"slash inside", "a/b", env(exec), "a/b", ""},
-		{"absolute", "/no/such/bin", env(exec), "/no/such/bin", ""},
+		{"slash relative", "./local", env(exec), "./local", ""},
+		{"slash relative missing", "./nope", env(exec), "", `process.args[0] "./nope": no such file or directory`},
+		{"slash inside missing", "a/b", env(exec), "", `process.args[0] "a/b": no such file or directory`},
+		{"absolute", filepath.Join(exec, "only"), env(""), filepath.Join(exec, "only"), ""},
+		{"absolute missing", "/no/such/bin", env(exec), "", `process.args[0] "/no/such/bin": no such file or directory`},
+		{"absolute not executable", filepath.Join(noexec, "prog"), env(exec), "", "permission denied"},
+		{"absolute directory", filepath.Join(dirs, "prog"), env(exec), "", "permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

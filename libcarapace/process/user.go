@@ -74,6 +74,12 @@ func Chdir(cwd string) error {
 // container's PATH rather than the runtime's.
 func LookPath(file string, env []string) (string, error) {
 	if strings.Contains(file, "/") {
+		// Checked now, not left to execve at start: a missing program must
+		// fail create, where the clients look for it (docker and podman
+		// turn "no such file or directory" there into exit 127).
+		if err := executable(file); err != nil {
+			return "", fmt.Errorf("process.args[0] %q: %w", file, err)
+		}
 		return file, nil
 	}
 	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -96,13 +102,25 @@ func LookPath(file string, env []string) (string, error) {
 			return p, nil
 		}
 		if firstErr == nil {
-			firstErr = fmt.Errorf("%s: permission denied", p)
+			firstErr = fmt.Errorf("process.args[0] %q: %s: permission denied", file, p)
 		}
 	}
 	if firstErr != nil {
 		return "", firstErr
 	}
 	return "", fmt.Errorf("process.args[0] %q: executable file not found in $PATH", file)
+}
+
+// executable reports why path cannot be run, as execve would.
+func executable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err.(*os.PathError).Err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file: %w", unix.EACCES)
+	}
+	return unix.Access(path, unix.X_OK)
 }
 
 // SetOOMScoreAdj writes /proc/self/oom_score_adj.

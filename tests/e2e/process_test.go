@@ -79,9 +79,13 @@ func TestProcessArgsEnvCwd(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
 		c.Spec.Process.Args = []string{"/no/such/binary"}
-		if r := c.Run(); !r.failed() {
-			t.Fatalf("run of a missing executable should fail: %s", r)
+		// create itself fails (as runc's does): docker and podman map
+		// this create error to exit 127.
+		r := c.Create()
+		if !r.failed() || !strings.Contains(r.Stderr, `process.args[0] "/no/such/binary": no such file or directory`) {
+			t.Fatalf("create with a missing executable: want a failure naming process.args[0]: %s", r)
 		}
+		c.checkNoLeftovers("failed create")
 	})
 }
 
