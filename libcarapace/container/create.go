@@ -25,6 +25,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -84,8 +85,13 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := checkLSM(spec.Process); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
+	// Compiled here, before anything exists, so that a profile that cannot
+	// be loaded fails create cleanly; init only loads the result.
+	var filter *seccomp.Program
 	if spec.Linux.Seccomp != nil {
-		r.Log.Warn("linux.seccomp is validated but not enforced by this version of carapace", "id", o.ID)
+		if filter, err = seccomp.Compile(spec.Linux.Seccomp, r.Log); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
 	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.OnConsole == nil {
 		return nil, errors.New("process.terminal is true: --console-socket is required to receive the pty master")
@@ -179,6 +185,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		Process:      spec.Process,
 		Namespaces:   nsTypes(spec.Linux.Namespaces),
 		NotifySocket: o.NotifySocket,
+		Seccomp:      spec.Linux.Seccomp,
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).
@@ -192,6 +199,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		UserNS:      plan.Has(specs.UserNamespace),
 		UTSNS:       plan.Has(specs.UTSNamespace),
 		State:       hookState,
+		Seccomp:     filter,
 	}
 	if o.ListenFDs > 0 {
 		cfg.ExtraEnv = []string{fmt.Sprintf("LISTEN_FDS=%d", o.ListenFDs), "LISTEN_PID=1"}
@@ -253,6 +261,17 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 			}
 			if err != nil {
 				return err
+			}
+		case seccompListener:
+			if len(fds) != 1 {
+				return errors.New("container init sent no seccomp listener")
+			}
+			st := hookState
+			st.Status = specs.StateCreating
+			err := seccomp.SendListener(spec.Linux.Seccomp, hookState.Pid, st, fds[0])
+			unix.Close(fds[0])
+			if err != nil {
+				return fmt.Errorf("%s: %w", config.Name, err)
 			}
 		case ipc.Ready:
 			return nil

@@ -16,10 +16,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -38,6 +40,8 @@ type ExecConfig struct {
 	// into the (frozen) cgroup before exec, so a paused container's exec
 	// runs only on resume.
 	WaitToExec bool `json:"waitToExec,omitempty"`
+	// Seccomp is the container's linux.seccomp, compiled by the runtime.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 }
 
 // ExecOptions are exec's flags, with the process already resolved.
@@ -90,6 +94,14 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if err := process.CheckRlimits(p.Rlimits); err != nil {
 		return 1, err
 	}
+	// The process gets the container's filter, compiled before anything
+	// is started.
+	var filter *seccomp.Program
+	if st.Seccomp != nil {
+		if filter, err = seccomp.Compile(st.Seccomp, r.Log); err != nil {
+			return 1, fmt.Errorf("container %q: %w", o.ID, err)
+		}
+	}
 
 	joins, err := containerNamespaces(st)
 	if err != nil {
@@ -136,7 +148,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return fail(err)
 		}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused}); err != nil {
+	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused, Seccomp: filter}); err != nil {
 		return fail(err)
 	}
 	var master *os.File
@@ -162,6 +174,15 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 				if err != nil {
 					return fail(err)
 				}
+			}
+		case m.Kind == seccompListener && len(fds) == 1:
+			err := seccomp.SendListener(st.Seccomp, pid, specs.State{
+				Version: st.OCIVersion, ID: st.ID, Status: specs.StateRunning, Pid: st.Pid,
+				Bundle: st.Bundle, Annotations: st.Annotations,
+			}, fds[0])
+			unix.Close(fds[0])
+			if err != nil {
+				return fail(fmt.Errorf("%s: %w", config.Name, err))
 			}
 		case m.Kind == ipc.Ready:
 			done = true
@@ -294,10 +315,15 @@ func execSetup(conn *ipc.Conn) error {
 		}
 	}
 	w := &waitingInit{
-		cfg:  &InitConfig{PreserveFDs: cfg.PreserveFDs},
-		spec: &specs.Spec{Process: &p, Linux: &specs.Linux{}},
+		cfg:      &InitConfig{PreserveFDs: cfg.PreserveFDs},
+		spec:     &specs.Spec{Process: &p, Linux: &specs.Linux{}},
+		filter:   cfg.Seccomp,
+		listener: -1,
 	}
 	if err := w.dropPrivileges(); err != nil {
+		return err
+	}
+	if err := w.sendListener(conn); err != nil {
 		return err
 	}
 	if err := process.SetRlimits(p.Rlimits); err != nil {
@@ -317,8 +343,15 @@ func execSetup(conn *ipc.Conn) error {
 			return err
 		}
 	}
-	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close descriptors: %w", err)
+	if err := markCloseOnExec(3 + cfg.PreserveFDs); err != nil {
+		return err
+	}
+	if p.NoNewPrivileges {
+		// Last before execve, as for init (see loadSeccomp); without
+		// no_new_privs dropPrivileges loaded it.
+		if err := w.loadSeccomp(); err != nil {
+			return err
+		}
 	}
 	err = syscall.Exec(w.argv0, p.Args, w.env)
 	return fmt.Errorf("exec %s: %w", w.argv0, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/process"
 	"github.com/carapace-oci/carapace/libcarapace/rootfs"
+	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 )
 
 // IsInit reports whether this process was started as a container's init.
@@ -79,7 +80,17 @@ type waitingInit struct {
 	env     []string
 	opened  chan fifoResult
 	fifoOut *os.File
+	// filter is linux.seccomp, compiled; nil without one.
+	filter *seccomp.Program
+	loaded bool
+	// listener is the filter's SCMP_ACT_NOTIFY descriptor until it is
+	// handed to the runtime, else -1.
+	listener int
 }
+
+// seccompListener: init or exec helper → runtime, the listener descriptor
+// of a filter that uses SCMP_ACT_NOTIFY, for linux.seccomp.listenerPath.
+const seccompListener ipc.Kind = "seccomp-listener"
 
 type fifoResult struct {
 	f   *os.File
@@ -102,7 +113,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
-	w := &waitingInit{cfg: &cfg, spec: spec, opened: make(chan fifoResult, 1)}
+	w := &waitingInit{cfg: &cfg, spec: spec, opened: make(chan fifoResult, 1), filter: cfg.Seccomp, listener: -1}
 
 	// Opening the fifo for writing blocks until start opens it for
 	// reading, so it happens on a thread of its own. It reopens init's
@@ -205,6 +216,9 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	if err := w.dropPrivileges(); err != nil {
 		return nil, err
 	}
+	if err := w.sendListener(conn); err != nil {
+		return nil, err
+	}
 	if err := conn.Send(ipc.Message{Kind: ipc.Ready}); err != nil {
 		return nil, err
 	}
@@ -249,12 +263,31 @@ func (w *waitingInit) dropPrivileges() error {
 	if err := process.Chdir(p.Cwd); err != nil {
 		return err
 	}
+	if !p.NoNewPrivileges && w.filter != nil {
+		// Without no_new_privs, seccomp(2) wants CAP_SYS_ADMIN, which the
+		// capabilities below take away: the filter goes in now, and what
+		// follows runs under it (see loadSeccomp).
+		if err := raiseEffective(); err != nil {
+			return err
+		}
+		if err := w.loadSeccomp(); err != nil {
+			return err
+		}
+	}
 	if err := caps.Apply(); err != nil {
 		return fmt.Errorf("process.capabilities: %w", err)
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+		if w.filter != nil && w.filter.Notify {
+			// The listener must reach the runtime, over the sync socket
+			// that closes at ready: with SCMP_ACT_NOTIFY the filter goes
+			// in now, as runc always does with no_new_privs.
+			if err := w.loadSeccomp(); err != nil {
+				return err
+			}
 		}
 	}
 	w.env = withHome(append(p.Env[:len(p.Env):len(p.Env)], w.cfg.ExtraEnv...), p.User.UID)
@@ -294,11 +327,117 @@ func (w *waitingInit) exec() error {
 	// Nothing of the runtime's may reach the process: every descriptor
 	// above the preserved ones closes at exec, inherited or not
 	// (CVE-2024-21626).
-	if err := unix.CloseRange(uint(3+w.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close descriptors: %w", err)
+	if err := markCloseOnExec(3 + w.cfg.PreserveFDs); err != nil {
+		return err
+	}
+	if w.spec.Process.NoNewPrivileges {
+		if err := w.loadSeccomp(); err != nil {
+			return err
+		}
 	}
 	err := syscall.Exec(w.argv0, w.spec.Process.Args, w.env)
 	return fmt.Errorf("exec %s: %w", w.argv0, err)
+}
+
+// loadSeccomp installs the container's filter, if it has one.
+//
+// When: with process.noNewPrivileges, as the very last step before
+// execve, so that the profile constrains the user's program and nothing of
+// the runtime's (only execve itself, and on its failure the report of the
+// error, run under it). Without it, the kernel requires CAP_SYS_ADMIN to
+// load a filter, so it is loaded in dropPrivileges after the user switch
+// and the cwd check (a profile may deny getcwd: runtime-tools'
+// linux_seccomp does), with the permitted capabilities made effective again
+// for it, and before the capability sets are applied. After it, the runtime
+// only makes syscalls that typical profiles (docker's, podman's) allow:
+// capset, prctl, stat and access for the program lookup, sendmsg on the
+// sync socket, write on the exec fifo, prlimit64, sched_setaffinity,
+// close_range (or fcntl, see markCloseOnExec), execve, Go's own (futex,
+// mmap, rt_sig*, clone for threads), and fork and exec of startContainer
+// hooks, which run under the filter as with runc. Everything else (mounts,
+// pivot_root, sysctl, namespaces, keyring, personality, scheduler,
+// credentials) happened before.
+//
+// Threads: Go runs several, and a filter is per thread; execve keeps only
+// the calling thread's. This goroutine is locked to the main thread since
+// Init (or ExecInit) started, credentials and no_new_privs are set on this
+// thread, and it is the one that calls execve: loading on it is enough,
+// and the program gets exactly the profile. Other threads of the runtime
+// (the Go scheduler's, the exec fifo opener) stay unfiltered until execve
+// ends them; none of them runs code of the container. A profile asking for
+// SECCOMP_FILTER_FLAG_TSYNC gets the filter on all of them at once.
+func (w *waitingInit) loadSeccomp() error {
+	if w.filter == nil || w.loaded {
+		return nil
+	}
+	fd, err := w.filter.Load()
+	if err != nil {
+		return err
+	}
+	w.loaded, w.listener = true, fd
+	return nil
+}
+
+// raiseEffective makes the permitted capabilities effective again: the
+// switch to a non-root user cleared the effective set (PR_SET_KEEPCAPS
+// keeps only the permitted one), and loading a filter without
+// no_new_privs needs CAP_SYS_ADMIN. Caps.Apply sets the final sets right
+// after.
+func raiseEffective() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("linux.seccomp: capget: %w", err)
+	}
+	data[0].Effective, data[1].Effective = data[0].Permitted, data[1].Permitted
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("linux.seccomp: raise CAP_SYS_ADMIN to load the filter: %w", err)
+	}
+	return nil
+}
+
+// sendListener hands the filter's listener, if any, to the runtime, which
+// passes it on to linux.seccomp.listenerPath.
+func (w *waitingInit) sendListener(conn *ipc.Conn) error {
+	if w.listener < 0 {
+		return nil
+	}
+	err := conn.Send(ipc.Message{Kind: seccompListener}, w.listener)
+	unix.Close(w.listener)
+	w.listener = -1
+	return err
+}
+
+// markCloseOnExec makes every descriptor from first on close-on-exec.
+// close_range does it in one call, but a seccomp filter loaded before it
+// (without no_new_privs) may refuse it: runtime-tools' default profile and
+// older docker ones predate it; kernels before 5.9 lack it. Then each
+// descriptor listed in /proc/self/fd gets FD_CLOEXEC, with syscalls every
+// profile allows.
+func markCloseOnExec(first int) error {
+	crErr := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if crErr == nil {
+		return nil
+	}
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("close descriptors: close_range: %v; %w", crErr, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("close descriptors: close_range: %v; %w", crErr, err)
+	}
+	for _, n := range names {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < first || fd == int(d.Fd()) {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			return fmt.Errorf("close descriptors: fd %d: %w", fd, err)
+		}
+	}
+	return nil
 }
 
 // fail reports a failure after create has returned: start reads it from the

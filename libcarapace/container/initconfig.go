@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 )
 
 // initEnv names the environment variable that tells the re-executed runtime
@@ -30,4 +32,6 @@ type InitConfig struct {
 	UTSNS        bool            `json:"utsNs,omitempty"`
 	ExtraEnv     []string        `json:"extraEnv,omitempty"` // added to process.env (LISTEN_FDS)
 	State        specs.State     `json:"state"`              // for the createContainer and startContainer hooks
+	// Seccomp is linux.seccomp, compiled by the runtime.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/process"
 	"github.com/carapace-oci/carapace/libcarapace/rootfs"
+	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 )
 
 func b(v bool) *bool { return &v }
@@ -37,9 +38,14 @@ func Get(version string) features.Features {
 			Namespaces:   namespaces.Types(),
 			Capabilities: process.CapabilityNames(),
 			Cgroup:       &features.Cgroup{V1: b(true), V2: b(true), Systemd: b(false), SystemdUser: b(false), Rdma: b(true)},
-			// Profiles are validated, not enforced yet: not reported as
-			// enabled.
-			Seccomp:         &features.Seccomp{Enabled: b(false)},
+			Seccomp: &features.Seccomp{
+				Enabled:        b(true),
+				Actions:        seccomp.Actions(),
+				Operators:      seccomp.Operators(),
+				Archs:          seccomp.Archs(),
+				KnownFlags:     seccomp.KnownFlags(),
+				SupportedFlags: seccomp.SupportedFlags(),
+			},
 			Apparmor:        &features.Apparmor{Enabled: b(false)},
 			Selinux:         &features.Selinux{Enabled: b(false)},
 			IntelRdt:        &features.IntelRdt{Enabled: b(false)},

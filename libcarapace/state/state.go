@@ -57,6 +57,8 @@ type State struct {
 	// NotifySocket is systemd's socket when the runtime ran under one:
 	// start passes the container's READY=1 on to it.
 	NotifySocket string `json:"notifySocket,omitempty"`
+	// Seccomp is linux.seccomp: exec'd processes get the same filter.
+	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 
 // Store is the state root directory.

@@ -45,6 +45,7 @@ func TestPodman(t *testing.T) {
 
 	t.Run("PrivateConfig", s.testPrivateConfig)
 	t.Run("RunOutputExitCode", s.testRunOutputExitCode)
+	t.Run("Seccomp", s.testSeccomp)
 	t.Run("EnvCwdHostname", s.testEnvCwdHostname)
 	t.Run("User", s.testUser)
 	t.Run("ReadOnlyRootfs", s.testReadOnlyRootfs)
@@ -384,6 +385,19 @@ func (s *pmSuite) testRunOutputExitCode(t *testing.T) {
 	pmCode(t, s.podman("run", "--rm", "--name", "pm-exit1", imageRef, "false"), 1)
 	// --rm removed it.
 	pmCode(t, s.podman("container", "exists", "pm-exit3"), 1)
+}
+
+// testSeccomp: podman's default profile is loaded, and unconfined loads
+// none.
+func (s *pmSuite) testSeccomp(t *testing.T) {
+	r := pmOK(t, s.podman("run", "--rm", "--name", "pm-seccomp", imageRef, "sh", "-c", "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status"))
+	if !strings.Contains(r.Stdout, "Seccomp:\t2") {
+		t.Errorf("podman's default seccomp profile is not loaded: %s", r)
+	}
+	r = pmOK(t, s.podman("run", "--rm", "--name", "pm-unconfined", "--security-opt", "seccomp=unconfined", imageRef, "grep", "^Seccomp:", "/proc/self/status"))
+	if !strings.Contains(r.Stdout, "Seccomp:\t0") {
+		t.Errorf("seccomp=unconfined still loads a filter: %s", r)
+	}
 }
 
 func (s *pmSuite) testEnvCwdHostname(t *testing.T) {

@@ -252,6 +252,46 @@ var badInputs = []badInput{
 		}},
 	{name: "seccomp-unknown-action", want: "config.json: linux.seccomp.defaultAction:",
 		spec: func(c *Container) { c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"} }},
+	{name: "seccomp-unknown-rule-action", want: `config.json: linux.seccomp.syscalls[1].action: "SCMP_ACT_FOO": unknown action`,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) { sc.Syscalls[1].Action = "SCMP_ACT_FOO" })
+		}},
+	{name: "seccomp-unknown-arch", want: `config.json: linux.seccomp.architectures[1]: "SCMP_ARCH_VAX": unknown architecture`,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) { sc.Architectures = append(sc.Architectures, "SCMP_ARCH_VAX") })
+		}},
+	{name: "seccomp-unknown-op", want: `config.json: linux.seccomp.syscalls[1].args[0].op: "SCMP_CMP_FOO": unknown operator`,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) { sc.Syscalls[1].Args[0].Op = "SCMP_CMP_FOO" })
+		}},
+	{name: "seccomp-arg-index", want: `config.json: linux.seccomp.syscalls[1].args[0].index: 6: out of range`,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) { sc.Syscalls[1].Args[0].Index = 6 })
+		}},
+	{name: "seccomp-unknown-flag", want: `config.json: linux.seccomp.flags[0]: "SECCOMP_FILTER_FLAG_FOO": unknown flag`,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) { sc.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_FOO"} })
+		}},
+	{name: "seccomp-errnoRet-on-allow", want: `config.json: linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE`,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) { sc.Syscalls[0].ErrnoRet = ptr(uint(1)) })
+		}},
+	{name: "seccomp-conflicting-rules", want: `config.json: linux.seccomp.syscalls[2]: `,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) {
+				sc.Syscalls = append(sc.Syscalls, sc.Syscalls[1])
+				sc.Syscalls[2].Action = specs.ActKillProcess
+			})
+		}},
+	{name: "seccomp-program-too-long", want: `config.json: linux.seccomp: the filter has `,
+		spec: func(c *Container) {
+			c.Spec.Linux.Seccomp = badSeccomp(func(sc *specs.LinuxSeccomp) {
+				for v := range 1200 {
+					sc.Syscalls = append(sc.Syscalls, specs.LinuxSyscall{Names: []string{"ioctl"}, Action: specs.ActAllow,
+						Args: []specs.LinuxSeccompArg{{Index: 1, Value: uint64(v) << 32, Op: specs.OpEqualTo}}})
+				}
+			})
+		}},
 	{name: "personality-unknown-domain", want: "config.json: linux.personality.domain:",
 		spec: func(c *Container) { c.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX_FOO"} }},
 
@@ -280,6 +320,21 @@ var badInputs = []badInput{
 		args: func(c *Container) []string { return []string{"e2e-frobnicate", c.ID} }},
 	{name: "unknown-flag", want: "e2e-bogus",
 		args: func(c *Container) []string { return []string{"create", "--e2e-bogus", "--bundle", c.Bundle, c.ID} }},
+}
+
+// badSeccomp is a valid profile changed by mod: a row's error is then
+// about the one field mod broke.
+func badSeccomp(mod func(sc *specs.LinuxSeccomp)) *specs.LinuxSeccomp {
+	sc := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Architectures: []specs.Arch{specs.ArchX86_64},
+		Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"read", "write", "execve"}, Action: specs.ActAllow},
+			{Names: []string{"personality"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 8, Op: specs.OpEqualTo}}},
+		},
+	}
+	mod(sc)
+	return sc
 }
 
 // TestBadInput is the table of inputs Carapace must refuse with a precise

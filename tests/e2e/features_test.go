@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -27,8 +31,42 @@ func TestFeatures(t *testing.T) {
 	if len(f.Linux.Namespaces) != 8 || len(f.Linux.Capabilities) < 41 {
 		t.Errorf("namespaces %v, %d capabilities", f.Linux.Namespaces, len(f.Linux.Capabilities))
 	}
-	if f.Linux.Seccomp == nil || f.Linux.Seccomp.Enabled == nil || *f.Linux.Seccomp.Enabled {
-		t.Errorf("seccomp must not be reported as enabled while it is not enforced: %+v", f.Linux.Seccomp)
+	sc := f.Linux.Seccomp
+	if sc == nil || sc.Enabled == nil || !*sc.Enabled || len(sc.Actions) < 8 || len(sc.Operators) != 7 ||
+		!slices.Contains(sc.Archs, string(nativeSeccompArch())) || !slices.Contains(sc.KnownFlags, "SECCOMP_FILTER_FLAG_LOG") {
+		t.Errorf("seccomp: want it enabled, with the actions, operators, flags and this host's architecture: %+v", sc)
+	}
+	if sc != nil {
+		// Every action, operator, architecture and supported flag listed is
+		// accepted in a profile. The rules are on syslog, which `true`
+		// does not call.
+		for _, a := range sc.Actions {
+			t.Run("seccomp-action-"+a, func(t *testing.T) {
+				t.Parallel()
+				runWithProfile(t, &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+					Syscalls: []specs.LinuxSyscall{{Names: []string{"syslog"}, Action: specs.LinuxSeccompAction(a)}}}, a == string(specs.ActNotify))
+			})
+		}
+		for _, op := range sc.Operators {
+			t.Run("seccomp-operator-"+op, func(t *testing.T) {
+				t.Parallel()
+				runWithProfile(t, &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+					Syscalls: []specs.LinuxSyscall{{Names: []string{"syslog"}, Action: specs.ActErrno,
+						Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, ValueTwo: 1, Op: specs.LinuxSeccompOperator(op)}}}}}, false)
+			})
+		}
+		t.Run("seccomp-archs-and-flags", func(t *testing.T) {
+			t.Parallel()
+			p := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"syslog"}, Action: specs.ActErrno}}}
+			for _, a := range sc.Archs {
+				p.Architectures = append(p.Architectures, specs.Arch(a))
+			}
+			for _, fl := range sc.SupportedFlags {
+				p.Flags = append(p.Flags, specs.LinuxSeccompFlag(fl))
+			}
+			runWithProfile(t, p, false)
+		})
 	}
 	for _, opt := range f.MountOptions {
 		t.Run("mount-option-"+opt, func(t *testing.T) {
@@ -51,4 +89,36 @@ func TestFeatures(t *testing.T) {
 			t.Errorf("the listed capabilities in the bounding set fail: %s", r)
 		}
 	})
+}
+
+func nativeSeccompArch() specs.Arch {
+	return map[string]specs.Arch{"amd64": specs.ArchX86_64, "arm64": specs.ArchAARCH64, "386": specs.ArchX86, "arm": specs.ArchARM}[runtime.GOARCH]
+}
+
+// runWithProfile runs `true` under a profile; with listener, a unix socket
+// listens at linux.seccomp.listenerPath (SCMP_ACT_NOTIFY needs one).
+func runWithProfile(t *testing.T, p *specs.LinuxSeccomp, listener bool) {
+	t.Helper()
+	c := newContainer(t)
+	if listener {
+		p.ListenerPath = filepath.Join(c.HostDir, "agent.sock")
+		l, err := net.Listen("unix", p.ListenerPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			// Take the runtime's message and drop it.
+			if conn, err := l.Accept(); err == nil {
+				buf := make([]byte, 4096)
+				conn.Read(buf)
+				conn.Close()
+			}
+		}()
+	}
+	c.Spec.Linux.Seccomp = p
+	c.Spec.Process.Args = []string{"true"}
+	if r := c.Run(); !r.ok() {
+		t.Errorf("a profile with what features lists fails: %s", r)
+	}
 }
