@@ -230,7 +230,7 @@ func (c *ctdSuite) remove(t *testing.T, id string) {
 func (c *ctdSuite) checkGone(t *testing.T, id string) {
 	t.Helper()
 	var left []string
-	ok := ctdPoll(5*time.Second, func() bool {
+	ok := eventually(5*time.Second, func() bool {
 		left = left[:0]
 		if slices.Contains(strings.Fields(c.ctr("task", "ls", "-q").Stdout), id) {
 			left = append(left, "task")
@@ -289,7 +289,7 @@ func (c *ctdSuite) task(t *testing.T, id string) (int, string) {
 func (c *ctdSuite) waitStatus(t *testing.T, id, want string, timeout time.Duration) {
 	t.Helper()
 	var got string
-	if !ctdPoll(timeout, func() bool { _, got = c.task(t, id); return got == want }) {
+	if !eventually(timeout, func() bool { _, got = c.task(t, id); return got == want }) {
 		t.Fatalf("task %s is %q, not %s, after %v", id, got, want, timeout)
 	}
 }
@@ -377,19 +377,6 @@ func ctdProcs(t *testing.T, dir string) []int {
 	return pids
 }
 
-func ctdPoll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // ctdAlive reports whether pid exists and is not a zombie.
 func ctdAlive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -406,7 +393,7 @@ func ctdAlive(pid int) bool {
 func ctdWaitFile(t *testing.T, pid int, path string) {
 	t.Helper()
 	p := fmt.Sprintf("/proc/%d/root%s", pid, path)
-	if !ctdPoll(10*time.Second, func() bool { _, err := os.Stat(p); return err == nil }) {
+	if !eventually(10*time.Second, func() bool { _, err := os.Stat(p); return err == nil }) {
 		t.Fatalf("the container did not create %s", path)
 	}
 }
@@ -716,7 +703,7 @@ func (c *ctdSuite) testExecDetached(t *testing.T) {
 		t.Errorf("exec --detach took %v", d)
 	}
 	var bg int
-	ctdPoll(5*time.Second, func() bool {
+	eventually(5*time.Second, func() bool {
 		for p, e := range c.psPids(t, id) {
 			if e == "bg" {
 				bg = p
@@ -750,7 +737,7 @@ func (c *ctdSuite) testPs(t *testing.T) {
 	want := []string{"sh -c sleep 1001 & sleep 1002 & wait", "sleep 1001", "sleep 1002"}
 	var procs []int
 	var cmds []string
-	up := ctdPoll(10*time.Second, func() bool {
+	up := eventually(10*time.Second, func() bool {
 		procs, cmds = ctdProcs(t, dir), nil
 		for _, p := range procs {
 			cmds = append(cmds, ctdCmdline(p))
@@ -779,7 +766,7 @@ func (c *ctdSuite) testPause(t *testing.T) {
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		return n
 	}
-	if !ctdPoll(10*time.Second, func() bool { return count() > 2 }) {
+	if !eventually(10*time.Second, func() bool { return count() > 2 }) {
 		t.Fatalf("the counter does not run")
 	}
 	if r := c.ctr("task", "pause", id); r.Code != 0 {
@@ -806,7 +793,7 @@ func (c *ctdSuite) testPause(t *testing.T) {
 	if got := ctdRead(t, freezer); got != "THAWED" {
 		t.Errorf("freezer.state is %s after resume", got)
 	}
-	if !ctdPoll(5*time.Second, func() bool { return count() > frozen+2 }) {
+	if !eventually(5*time.Second, func() bool { return count() > frozen+2 }) {
 		t.Errorf("the counter does not advance after resume (still %d)", count())
 	}
 }
@@ -848,7 +835,7 @@ func (c *ctdSuite) testKillAll(t *testing.T) {
 		t.Fatal(r)
 	}
 	var victim int
-	ctdPoll(5*time.Second, func() bool {
+	eventually(5*time.Second, func() bool {
 		for p, e := range c.psPids(t, id) {
 			if e == "victim" && ctdCmdline(p) == "sleep 1003" {
 				victim = p
@@ -869,7 +856,7 @@ func (c *ctdSuite) testKillAll(t *testing.T) {
 	if r := c.ctr("task", "kill", "--all", "-s", "SIGTERM", id); r.Code != 0 {
 		t.Fatal(r)
 	}
-	if !ctdPoll(5*time.Second, func() bool { return !ctdAlive(victim) }) {
+	if !eventually(5*time.Second, func() bool { return !ctdAlive(victim) }) {
 		t.Errorf("kill --all SIGTERM did not reach the exec'd process %d", victim)
 	}
 	if _, st := c.task(t, id); st != "RUNNING" || !ctdAlive(pid) {
@@ -966,7 +953,7 @@ func (c *ctdSuite) testMetrics(t *testing.T) {
 	id := "metrics"
 	pid := c.runDetached(t, id, []string{"--memory-limit", "67108864"}, "sh", "-c", "sleep 1000 & wait")
 	pids := ctdCgroup(t, pid, "pids")
-	if !ctdPoll(5*time.Second, func() bool { return len(ctdProcs(t, pids)) == 2 }) {
+	if !eventually(5*time.Second, func() bool { return len(ctdProcs(t, pids)) == 2 }) {
 		t.Fatalf("the container's two processes are not up: %v", ctdProcs(t, pids))
 	}
 	r := c.ctr("task", "metrics", "--format", "json", id)
@@ -1029,7 +1016,7 @@ func (c *ctdSuite) testCleanDelete(t *testing.T) {
 	// containerd runs the shim's cleanup (the runtime's delete --force)
 	// after the shim exits, asynchronously.
 	var lines []string
-	done := ctdPoll(10*time.Second, func() bool {
+	done := eventually(10*time.Second, func() bool {
 		lines = ctdLogSince(c.logPath, mark)
 		seen := false
 		for _, l := range lines {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,35 +200,7 @@ func (r result) String() string {
 
 // run runs a client command with a deadline and returns what it did.
 func run(env []string, timeout time.Duration, name string, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// A client's own children (a podman's conmon) must not hold our pipes
-	// open past its exit.
-	cmd.WaitDelay = 5 * time.Second
-	r := result{Cmd: name + " " + strings.Join(args, " "), Code: -1}
-	if err := subreaper.Start(cmd); err != nil {
-		r.Err = err
-		return r
-	}
-	err := subreaper.Wait(cmd)
-	r.Stdout, r.Stderr = stdout.String(), stderr.String()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		r.Code = 0
-	case errors.As(err, &ee) && ee.Exited():
-		r.Code = ee.ExitCode()
-	default:
-		r.Err = err
-	}
-	if ctx.Err() != nil {
-		r.Err = fmt.Errorf("timed out after %v", timeout)
-	}
-	return r
+	return runInput(env, timeout, nil, name, args...)
 }
 
 // runTTY runs a client command under script(1), which gives it a pty as
@@ -237,15 +210,21 @@ func runTTY(env []string, timeout time.Duration, input string, name string, args
 	for _, a := range append([]string{name}, args...) {
 		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
 	}
+	return runInput(env, timeout, strings.NewReader(input), "script", "-qec", strings.Join(quoted, " "), "/dev/null")
+}
+
+func runInput(env []string, timeout time.Duration, stdin io.Reader, name string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "script", "-qec", strings.Join(quoted, " "), "/dev/null")
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(input)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// A client's own children (a podman's conmon) must not hold our pipes
+	// open past its exit.
 	cmd.WaitDelay = 5 * time.Second
-	r := result{Cmd: "script: " + strings.Join(quoted, " "), Code: -1}
+	r := result{Cmd: name + " " + strings.Join(args, " "), Code: -1}
 	if err := subreaper.Start(cmd); err != nil {
 		r.Err = err
 		return r
@@ -404,6 +383,21 @@ func cgroupFile(t *testing.T, controller, id, file string) string {
 	}
 	t.Fatalf("no cgroup file %s for %s under /sys/fs/cgroup", file, id)
 	return ""
+}
+
+// eventually polls cond every 50 ms until it holds (true) or timeout
+// passes (false).
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func tail(s string, lines int) string {

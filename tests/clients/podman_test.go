@@ -159,7 +159,7 @@ func (s *pmSuite) teardown(t *testing.T) {
 		}
 	}
 	var left []string
-	pmEventually(15*time.Second, func() bool {
+	eventually(15*time.Second, func() bool {
 		left = pmProcessesMentioning(s.dir)
 		return len(left) == 0
 	})
@@ -252,20 +252,6 @@ func (s *pmSuite) hostDir(t *testing.T) string {
 	return d
 }
 
-// pmEventually polls cond every 50 ms until it holds or timeout passes.
-func pmEventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // pmReadFile is a file's trimmed content, or "" if it cannot be read.
 func pmReadFile(path string) string {
 	b, _ := os.ReadFile(path)
@@ -315,7 +301,7 @@ func pmAlive(pid, id string) bool {
 func (s *pmSuite) assertGone(t *testing.T, id string) {
 	t.Helper()
 	var left []string
-	pmEventually(10*time.Second, func() bool {
+	eventually(10*time.Second, func() bool {
 		left = left[:0]
 		if _, err := os.Lstat(filepath.Join(s.stateDir, id)); !os.IsNotExist(err) {
 			left = append(left, "runtime state: "+filepath.Join(s.stateDir, id))
@@ -558,7 +544,7 @@ func (s *pmSuite) testExecDetached(t *testing.T) {
 		t.Errorf("exec -d printed %q, not an exec session id", r.Stdout)
 	}
 	var out string
-	if !pmEventually(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		out = s.podman("exec", "pm-execd", "sh", "-c", `cat /tmp/execd; ps -o args`).Stdout
 		return strings.Contains(out, "started") && strings.Contains(out, "sleep 4242")
 	}) {
@@ -569,7 +555,7 @@ func (s *pmSuite) testExecDetached(t *testing.T) {
 func (s *pmSuite) testTop(t *testing.T) {
 	id := s.runDetached(t, "pm-top", imageRef, "sh", "-c", `sleep 4711 & exec sleep 4712`)
 	var r result
-	if !pmEventually(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		r = s.podman("top", "pm-top")
 		return r.Code == 0 && strings.Contains(r.Stdout, "sleep 4711")
 	}) {
@@ -610,7 +596,7 @@ func (s *pmSuite) testPauseUnpause(t *testing.T) {
 	counter := filepath.Join(h, "n")
 	id := s.runDetached(t, "pm-pause", "-v", h+":/h", imageRef, "sh", "-c",
 		`trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo $i > /h/n.tmp; mv /h/n.tmp /h/n; sleep 0.05; done`)
-	if !pmEventually(10*time.Second, func() bool { return pmReadFile(counter) != "" }) {
+	if !eventually(10*time.Second, func() bool { return pmReadFile(counter) != "" }) {
 		t.Fatal("the container's counter never appeared")
 	}
 	pmOK(t, s.podman("pause", "pm-pause"))
@@ -632,7 +618,7 @@ func (s *pmSuite) testPauseUnpause(t *testing.T) {
 	if got := cgroupFile(t, "freezer", "libpod-"+id, "freezer.state"); got != "THAWED" {
 		t.Errorf("host freezer.state after unpause %q, want THAWED", got)
 	}
-	if !pmEventually(5*time.Second, func() bool { return pmReadFile(counter) != before }) {
+	if !eventually(5*time.Second, func() bool { return pmReadFile(counter) != before }) {
 		t.Errorf("the container did not resume counting after unpause (still %s)", before)
 	}
 	if got := s.inspect(t, "pm-pause", "{{.State.Status}}"); got != "running" {
@@ -675,7 +661,7 @@ func (s *pmSuite) testKillAndRm(t *testing.T) {
 	h := s.hostDir(t)
 	s.runDetached(t, "pm-kill", "-v", h+":/h", imageRef, "sh", "-c",
 		`trap "echo got-usr1 > /h/sig; exit 9" USR1; touch /h/ready; while :; do sleep 0.1; done`)
-	if !pmEventually(10*time.Second, func() bool { _, err := os.Stat(filepath.Join(h, "ready")); return err == nil }) {
+	if !eventually(10*time.Second, func() bool { _, err := os.Stat(filepath.Join(h, "ready")); return err == nil }) {
 		t.Fatal("the container did not get ready")
 	}
 	pmOK(t, s.podman("kill", "--signal", "USR1", "pm-kill"))
@@ -821,7 +807,7 @@ func (s *pmSuite) testPidHostStopKillAll(t *testing.T) {
 while :; do sleep 0.1; done`)
 	waitReady := func() []string {
 		t.Helper()
-		if !pmEventually(10*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
+		if !eventually(10*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
 			t.Fatal("the background shell did not start")
 		}
 		return pmPidsOf(t, id)
@@ -844,7 +830,7 @@ while :; do sleep 0.1; done`)
 	if got := pmReadFile(filepath.Join(h, "log")); got != "bg-term" {
 		t.Errorf("the background shell's TERM trap wrote %q, want bg-term: podman stop's kill --all did not signal it", got)
 	}
-	if !pmEventually(5*time.Second, func() bool { return allGone(pids) }) {
+	if !eventually(5*time.Second, func() bool { return allGone(pids) }) {
 		t.Errorf("processes of the container survived podman stop: %v", pids)
 	}
 	if got := s.inspect(t, "pm-pidhost", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 0" {
@@ -862,7 +848,7 @@ while :; do sleep 0.1; done`)
 	if r := pmOK(t, s.podman("wait", "pm-pidhost")); strings.TrimSpace(r.Stdout) != "137" {
 		t.Errorf("podman wait after kill: %q, want 137", r.Stdout)
 	}
-	if !pmEventually(10*time.Second, func() bool { return allGone(pids) }) {
+	if !eventually(10*time.Second, func() bool { return allGone(pids) }) {
 		t.Errorf("processes of the container survived podman kill: %v", pids)
 	}
 	s.assertGone(t, id)

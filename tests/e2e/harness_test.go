@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -671,3 +672,51 @@ func lines(s string) []string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// staticProgram is a small Go program (static, no cgo) the suite builds once
+// per run, under the harness's cmd-out dir, to install in containers: what
+// busybox cannot do (sd_notify, raw syscalls).
+type staticProgram struct {
+	name, source string
+
+	once sync.Once
+	bin  []byte
+	err  error
+}
+
+// binary returns the built program, or skips the test when the Go
+// toolchain cannot build it.
+func (p *staticProgram) binary(t *testing.T) []byte {
+	t.Helper()
+	p.once.Do(func() {
+		dir, err := os.MkdirTemp(filepath.Join(globalRoot, "cmd-out"), p.name+"-")
+		if err != nil {
+			p.err = err
+			return
+		}
+		for name, content := range map[string]string{"main.go": p.source, "go.mod": "module " + p.name + "\ngo 1.21\n"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				p.err = err
+				return
+			}
+		}
+		cmd := exec.Command("go", "build", "-o", p.name, ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err = startTracked(cmd)
+		if err == nil {
+			err = waitTracked(cmd)
+		}
+		if err != nil {
+			p.err = fmt.Errorf("%v\n%s", err, out.String())
+			return
+		}
+		p.bin, p.err = os.ReadFile(filepath.Join(dir, p.name))
+	})
+	if p.err != nil {
+		t.Skipf("cannot build %s: %v", p.name, p.err)
+	}
+	return p.bin
+}

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,41 +28,15 @@ func main() {
 }
 `
 
-func buildSdnotify(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range map[string]string{"main.go": sdnotifySource, "go.mod": "module sdnotify\ngo 1.21\n"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command("go", "build", "-o", "sdnotify", ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := startTracked(cmd)
-	if err == nil {
-		err = waitTracked(cmd)
-	}
-	if err != nil {
-		t.Skipf("cannot build the sd_notify client: %v\n%s", err, out.String())
-	}
-	return filepath.Join(dir, "sdnotify")
-}
+var sdnotifyProgram = &staticProgram{name: "sdnotify", source: sdnotifySource}
 
 // TestNotifySocket: under systemd (NOTIFY_SOCKET set), the container gets
 // an sd_notify socket of its own; start returns once the container sent
 // READY=1, which reaches the host's socket with the container's pid.
 func TestNotifySocket(t *testing.T) {
 	requireCarapace(t)
-	client := buildSdnotify(t)
 	c := newContainer(t)
-	data, err := os.ReadFile(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.writeRootfsFile("bin/sdnotify", string(data), 0o755)
+	c.writeRootfsFile("bin/sdnotify", string(sdnotifyProgram.binary(t)), 0o755)
 	c.Spec.Process.Args = []string{"sh", "-c", `echo "$NOTIFY_SOCKET" > /tmp/sock; sleep 0.3; sdnotify READY=1; sleep 30`}
 	c.Spec.Root.Readonly = false
 	hostSock := filepath.Join(t.TempDir(), "notify.sock")

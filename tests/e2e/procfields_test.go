@@ -3,11 +3,9 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -85,53 +83,12 @@ func fail(e syscall.Errno) {
 }
 `
 
-var (
-	probeOnce sync.Once
-	probeBin  []byte
-	probeErr  error
-)
-
-// probeBinary builds the probe once per run (under the harness's cmd-out
-// dir, which goes away with the run's root) and returns its contents.
-func probeBinary(t *testing.T) []byte {
-	t.Helper()
-	probeOnce.Do(func() {
-		dir, err := os.MkdirTemp(filepath.Join(globalRoot, "cmd-out"), "probe-")
-		if err != nil {
-			probeErr = err
-			return
-		}
-		for name, content := range map[string]string{"main.go": probeSource, "go.mod": "module probe\ngo 1.21\n"} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				probeErr = err
-				return
-			}
-		}
-		cmd := exec.Command("go", "build", "-o", "probe", ".")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err = startTracked(cmd)
-		if err == nil {
-			err = waitTracked(cmd)
-		}
-		if err != nil {
-			probeErr = fmt.Errorf("%v\n%s", err, out.String())
-			return
-		}
-		probeBin, probeErr = os.ReadFile(filepath.Join(dir, "probe"))
-	})
-	if probeErr != nil {
-		t.Skipf("cannot build the probe helper: %v", probeErr)
-	}
-	return probeBin
-}
+var probeProgram = &staticProgram{name: "probe", source: probeSource}
 
 // addProbe installs the probe as /bin/probe in the container's rootfs.
 func (c *Container) addProbe() {
 	c.t.Helper()
-	c.writeRootfsFile("bin/probe", string(probeBinary(c.t)), 0o755)
+	c.writeRootfsFile("bin/probe", string(probeProgram.binary(c.t)), 0o755)
 }
 
 // procStat holds the scheduling fields of a /proc/<pid>/stat line.

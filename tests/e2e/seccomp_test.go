@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -61,50 +59,11 @@ func main() {
 }
 `
 
-var (
-	scProbeOnce sync.Once
-	scProbeBin  []byte
-	scProbeErr  error
-)
-
-func scProbeBinary(t *testing.T) []byte {
-	t.Helper()
-	scProbeOnce.Do(func() {
-		dir, err := os.MkdirTemp(filepath.Join(globalRoot, "cmd-out"), "scprobe-")
-		if err != nil {
-			scProbeErr = err
-			return
-		}
-		for name, content := range map[string]string{"main.go": scProbeSource, "go.mod": "module scprobe\ngo 1.21\n"} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				scProbeErr = err
-				return
-			}
-		}
-		cmd := exec.Command("go", "build", "-o", "scprobe", ".")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err = startTracked(cmd)
-		if err == nil {
-			err = waitTracked(cmd)
-		}
-		if err != nil {
-			scProbeErr = fmt.Errorf("%v\n%s", err, out.String())
-			return
-		}
-		scProbeBin, scProbeErr = os.ReadFile(filepath.Join(dir, "scprobe"))
-	})
-	if scProbeErr != nil {
-		t.Skipf("cannot build the seccomp probe: %v", scProbeErr)
-	}
-	return scProbeBin
-}
+var scProbeProgram = &staticProgram{name: "scprobe", source: scProbeSource}
 
 func (c *Container) addSCProbe() {
 	c.t.Helper()
-	c.writeRootfsFile("bin/scprobe", string(scProbeBinary(c.t)), 0o755)
+	c.writeRootfsFile("bin/scprobe", string(scProbeProgram.binary(c.t)), 0o755)
 }
 
 func uintp(v uint) *uint { return &v }
@@ -247,67 +206,19 @@ func TestSeccompArgs(t *testing.T) {
 }
 
 // dockerLikeProfile is shaped like docker's default: errno by default, a
-// long allowlist, clone limited to no namespace flags, clone3 ENOSYS.
+// long allowlist, clone limited to no namespace flags, clone3 ENOSYS. The
+// seccomp package's unit tests compile the same file.
 func dockerLikeProfile() *specs.LinuxSeccomp {
-	sc := &specs.LinuxSeccomp{
-		DefaultAction: specs.ActErrno, DefaultErrnoRet: uintp(1),
-		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
-		Syscalls:      []specs.LinuxSyscall{{Names: strings.Fields(dockerAllowlist), Action: specs.ActAllow}},
+	b, err := os.ReadFile("../../libcarapace/seccomp/testdata/docker-like.json")
+	if err != nil {
+		panic(err)
 	}
-	for _, p := range []uint64{0, 8, 0x20000, 0x20008, 0xffffffff} {
-		sc.Syscalls = append(sc.Syscalls, specs.LinuxSyscall{Names: []string{"personality"}, Action: specs.ActAllow,
-			Args: []specs.LinuxSeccompArg{{Index: 0, Value: p, Op: specs.OpEqualTo}}})
+	var sc specs.LinuxSeccomp
+	if err := json.Unmarshal(b, &sc); err != nil {
+		panic(err)
 	}
-	return append2(sc,
-		specs.LinuxSyscall{Names: []string{"socket"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 40, Op: specs.OpNotEqual}}},
-		// CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
-		specs.LinuxSyscall{Names: []string{"clone"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0x7E020000, ValueTwo: 0, Op: specs.OpMaskedEqual}}},
-		specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: uintp(uint(unix.ENOSYS))},
-		specs.LinuxSyscall{Names: []string{"arch_prctl", "modify_ldt", "chroot"}, Action: specs.ActAllow},
-	)
+	return &sc
 }
-
-func append2(sc *specs.LinuxSeccomp, rules ...specs.LinuxSyscall) *specs.LinuxSeccomp {
-	sc.Syscalls = append(sc.Syscalls, rules...)
-	return sc
-}
-
-const dockerAllowlist = `accept accept4 access adjtimex alarm bind brk cachestat capget capset chdir chmod
-chown chown32 clock_adjtime clock_adjtime64 clock_getres clock_getres_time64 clock_gettime clock_gettime64
-clock_nanosleep clock_nanosleep_time64 close close_range connect copy_file_range creat dup dup2 dup3
-epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_pwait2 epoll_wait epoll_wait_old eventfd
-eventfd2 execve execveat exit exit_group faccessat faccessat2 fadvise64 fadvise64_64 fallocate fanotify_mark
-fchdir fchmod fchmodat fchmodat2 fchown fchown32 fchownat fcntl fcntl64 fdatasync fgetxattr flistxattr flock
-fork fremovexattr fsetxattr fstat fstat64 fstatat64 fstatfs fstatfs64 fsync ftruncate ftruncate64 futex
-futex_requeue futex_time64 futex_wait futex_waitv futex_wake futimesat getcpu getcwd getdents getdents64
-getegid getegid32 geteuid geteuid32 getgid getgid32 getgroups getgroups32 getitimer getpeername getpgid
-getpgrp getpid getppid getpriority getrandom getresgid getresgid32 getresuid getresuid32 getrlimit
-get_robust_list getrusage getsid getsockname getsockopt get_thread_area gettid gettimeofday getuid getuid32
-getxattr getxattrat inotify_add_watch inotify_init inotify_init1 inotify_rm_watch io_cancel ioctl io_destroy
-io_getevents io_pgetevents io_pgetevents_time64 ioprio_get ioprio_set io_setup io_submit ipc kill
-landlock_add_rule landlock_create_ruleset landlock_restrict_self lchown lchown32 lgetxattr link linkat listen
-listmount listxattr listxattrat llistxattr _llseek lremovexattr lseek lsetxattr lstat lstat64 madvise
-map_shadow_stack membarrier memfd_create memfd_secret mincore mkdir mkdirat mknod mknodat mlock mlock2 mlockall
-mmap mmap2 mprotect mq_getsetattr mq_notify mq_open mq_timedreceive mq_timedreceive_time64 mq_timedsend
-mq_timedsend_time64 mq_unlink mremap mseal msgctl msgget msgrcv msgsnd msync munlock munlockall munmap
-name_to_handle_at nanosleep newfstatat _newselect open openat openat2 pause pidfd_open pidfd_send_signal pipe
-pipe2 pkey_alloc pkey_free pkey_mprotect poll ppoll ppoll_time64 prctl pread64 preadv preadv2 prlimit64
-process_mrelease pselect6 pselect6_time64 pwrite64 pwritev pwritev2 read readahead readlink readlinkat readv
-recv recvfrom recvmmsg recvmmsg_time64 recvmsg remap_file_pages removexattr removexattrat rename renameat
-renameat2 restart_syscall rmdir rseq rt_sigaction rt_sigpending rt_sigprocmask rt_sigqueueinfo rt_sigreturn
-rt_sigsuspend rt_sigtimedwait rt_sigtimedwait_time64 rt_tgsigqueueinfo sched_getaffinity sched_getattr
-sched_getparam sched_get_priority_max sched_get_priority_min sched_getscheduler sched_rr_get_interval
-sched_rr_get_interval_time64 sched_setaffinity sched_setattr sched_setparam sched_setscheduler sched_yield
-seccomp select semctl semget semop semtimedop semtimedop_time64 send sendfile sendfile64 sendmmsg sendmsg
-sendto setfsgid setfsgid32 setfsuid setfsuid32 setgid setgid32 setgroups setgroups32 setitimer setpgid
-setpriority setregid setregid32 setresgid setresgid32 setresuid setresuid32 setreuid setreuid32 setrlimit
-set_robust_list setsid setsockopt set_thread_area set_tid_address setuid setuid32 setxattr setxattrat shmat
-shmctl shmdt shmget shutdown sigaltstack signalfd signalfd4 sigprocmask sigreturn socketcall socketpair splice
-stat stat64 statfs statfs64 statx symlink symlinkat sync sync_file_range syncfs sysinfo tee tgkill time
-timer_create timer_delete timer_getoverrun timer_gettime timer_gettime64 timer_settime timer_settime64
-timerfd_create timerfd_gettime timerfd_gettime64 timerfd_settime timerfd_settime64 times tkill truncate
-truncate64 ugetrlimit umask uname unlink unlinkat utime utimensat utimensat_time64 utimes vfork vmsplice wait4
-waitid waitpid write writev`
 
 // TestSeccompDockerLike: a default-errno allowlist like docker's runs a
 // shell, ls and ps, and refuses unshare (which CAP_SYS_ADMIN would
