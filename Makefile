@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients validation test-v2 demo bench lint clean
+.PHONY: all build test unit e2e clients validation test-v2 demo bench bench-docker lint clean
 
 all: build
 
@@ -53,6 +53,10 @@ demo: build
 
 bench: build
 	scripts/bench.sh
+
+# docker run --rm wall time per runtime, under one private dockerd.
+bench-docker: build
+	scripts/bench-docker.sh
 
 clean:
 	rm -rf bin
