@@ -636,3 +636,15 @@ func dockerLike() *specs.LinuxSeccomp {
 	}
 	return &sc
 }
+
+// BenchmarkCompileDockerLike: what a container with docker's profile pays
+// at create for the filter.
+func BenchmarkCompileDockerLike(b *testing.B) {
+	sc := dockerLike()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(sc, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
