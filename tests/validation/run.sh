@@ -229,11 +229,16 @@ for name in "${selected[@]}"; do
 	mkdir -p "$scratch/tmp"
 	# Copies, not symlinks: the programs copy runtimetest into each bundle.
 	cp "$bindir/runtimetest" "$srcdir/rootfs-amd64.tar.gz" "$scratch/"
+	# The programs call the runtime without --root: give it one in the
+	# scratch dir, so that a program that fails or times out half-way
+	# leaves no container state behind in the machine's default root.
+	printf '#!/bin/sh\nexec %q --root %q "$@"\n' "$runtime" "$scratch/state" >"$scratch/runtime"
+	chmod +x "$scratch/runtime"
 
 	start_us=${EPOCHREALTIME//[!0-9]/}
 	# Bundles come from os.MkdirTemp, so TMPDIR keeps them in the scratch dir.
 	# Backgrounded + wait so that a signal interrupts us promptly.
-	(cd "$scratch" && RUNTIME=$runtime TMPDIR=$scratch/tmp \
+	(cd "$scratch" && RUNTIME=$scratch/runtime TMPDIR=$scratch/tmp \
 		exec timeout -k 5 "$timeout_secs" "$bindir/$name") \
 		</dev/null >"$outdir/$name.tap" 2>"$outdir/$name.err" &
 	child=$!
