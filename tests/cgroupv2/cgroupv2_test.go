@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 )
 
 const mib = 1 << 20
@@ -250,7 +252,7 @@ func TestSystemdCgroupRefused(t *testing.T) {
 			if _, s := c.state(); s.ok() {
 				t.Errorf("the container exists after the refusal: %s", s)
 			}
-			if l := cgroupDirsNamed(c.ID); len(l) > 0 {
+			if l := leaks.CgroupDirsNamed(cgroupMount, c.ID); len(l) > 0 {
 				t.Errorf("a cgroup was made: %v", l)
 			}
 		})
@@ -265,7 +267,6 @@ func TestSystemdCgroupRefused(t *testing.T) {
 // and this is what fails there first: the clone of the detached tmpfs.
 func TestDefaultSpecMaskedDirs(t *testing.T) {
 	c := newCtr(t, "sh", "-c", "for d in /proc/acpi /sys/firmware; do [ -d $d ] && ls -A $d; done | wc -l")
-	c.Spec = fullDefaultSpec(c.Spec.Process.Args...)
 	r := c.run()
 	if !r.ok() {
 		t.Fatalf("run with the default masked paths (directories %v): %s", maskedDirs, r)

@@ -1,17 +1,12 @@
 package cgroupv2
 
 import (
-	"github.com/carapace-oci/carapace/tests/internal/testenv"
-
-	"github.com/carapace-oci/carapace/tests/internal/subreaper"
-
 	"bytes"
 	"context"
 	"crypto/rand"
 	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,6 +19,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/subreaper"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // cgroupMount is where the (single, v2) hierarchy is mounted.
@@ -130,7 +129,7 @@ func testMain(m *testing.M) int {
 		fmt.Printf("cgroupv2: leak check passed: no cgroup under %s named after any of the %d test containers, no container process left\n",
 			cgroupMount, len(ids))
 	}
-	if mps := mountPointsUnder(globalRoot); len(mps) > 0 {
+	if mps := leaks.MountPointsUnder(globalRoot); len(mps) > 0 {
 		fmt.Fprintf(os.Stderr, "cgroupv2: not removing %s, still mounted under it: %v\n", globalRoot, mps)
 		return 1
 	}
@@ -439,7 +438,7 @@ func (c *ctr) cleanup() {
 	var left []string
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		left = cgroupDirsNamed(c.ID)
+		left = leaks.CgroupDirsNamed(cgroupMount, c.ID)
 		if ents, _ := os.ReadDir(c.Root); len(ents) > 0 {
 			left = append(left, fmt.Sprintf("%d entries in the state root %s", len(ents), c.Root))
 		}
@@ -452,7 +451,7 @@ func (c *ctr) cleanup() {
 		c.t.Errorf("leak: container %s left behind after delete:\n  %s", c.ID, strings.Join(left, "\n  "))
 		reclaim([]string{c.ID})
 	}
-	if mps := mountPointsUnder(c.Dir); len(mps) > 0 {
+	if mps := leaks.MountPointsUnder(c.Dir); len(mps) > 0 {
 		c.t.Errorf("leak: still mounted under %s: %v", c.Dir, mps)
 		return
 	}
@@ -554,53 +553,16 @@ func (c *ctr) createdCgroup() string {
 // detached tmpfs): TestDefaultSpecMaskedDirs keeps that in view.
 var maskedDirs = []string{"/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware"}
 
-// defaultSpec is what `carapace spec` writes (busybox sh in ./rootfs, every
-// namespace but user, /sys/fs/cgroup mounted read-only, the devices
-// cgroup denying all), without a terminal and with the shared rootfs.
-func defaultSpec(args ...string) *specs.Spec { return fullDefaultSpec(args...) }
-
-// fullDefaultSpec is defaultSpec with all of `carapace spec`'s masked paths.
-func fullDefaultSpec(args ...string) *specs.Spec {
-	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
-	if len(args) == 0 {
-		args = []string{"sh"}
+// defaultSpec is `runc spec`'s configuration (testenv.DefaultSpec) on the
+// shared rootfs, with a cgroup namespace as `carapace spec` has it, running
+// args (default sh).
+func defaultSpec(args ...string) *specs.Spec {
+	s := testenv.DefaultSpec(rootfsDir)
+	if len(args) > 0 {
+		s.Process.Args = args
 	}
-	return &specs.Spec{
-		Version: specs.Version,
-		Process: &specs.Process{
-			Args:            args,
-			Env:             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
-			Cwd:             "/",
-			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
-			NoNewPrivileges: true,
-		},
-		Root:     &specs.Root{Path: rootfsDir, Readonly: true},
-		Hostname: "carapace",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
-		},
-		Linux: &specs.Linux{
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
-			},
-			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
-			},
-			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
-		},
-	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	return s
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -611,25 +573,6 @@ func testIDs() []string {
 	idsMu.Lock()
 	defer idsMu.Unlock()
 	return append([]string(nil), allIDs...)
-}
-
-// cgroupDirsNamed returns the cgroup directories, anywhere in the
-// hierarchy, whose name contains one of ids.
-func cgroupDirsNamed(ids ...string) []string {
-	var found []string
-	_ = filepath.WalkDir(cgroupMount, func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return nil
-		}
-		for _, id := range ids {
-			if strings.Contains(d.Name(), id) {
-				found = append(found, "cgroup: "+path)
-				return filepath.SkipDir
-			}
-		}
-		return nil
-	})
-	return found
 }
 
 // procsIn returns the live processes whose cgroup path names one of ids.
@@ -646,7 +589,7 @@ func procsIn(ids []string) map[int]string {
 			continue
 		}
 		for _, id := range ids {
-			if strings.Contains(cg, "/"+id) && !isZombie(pid) {
+			if strings.Contains(cg, "/"+id) && !leaks.IsZombie(pid) {
 				cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 				found[pid] = fmt.Sprintf("process %d (%s) in cgroup %s", pid,
 					strings.TrimSpace(string(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '}))), cg)
@@ -656,32 +599,22 @@ func procsIn(ids []string) map[int]string {
 	return found
 }
 
-func isZombie(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
-}
-
 func globalLeaks(ids []string) []string {
-	var leaks []string
+	var left []string
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		leaks = cgroupDirsNamed(ids...)
+		left = leaks.CgroupDirsNamed(cgroupMount, ids...)
 		for _, p := range procsIn(ids) {
-			leaks = append(leaks, p)
+			left = append(left, p)
 		}
 		ents, _ := os.ReadDir(globalRoot)
 		for _, e := range ents {
 			if e.Name() != "rootfs" && e.Name() != "bin" {
-				leaks = append(leaks, "test dir not cleaned up: "+filepath.Join(globalRoot, e.Name()))
+				left = append(left, "test dir not cleaned up: "+filepath.Join(globalRoot, e.Name()))
 			}
 		}
-		if len(leaks) == 0 || time.Now().After(deadline) {
-			return leaks
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -690,51 +623,11 @@ func globalLeaks(ids []string) []string {
 // reclaim kills what is left of containers and removes their cgroups, so
 // that a buggy runtime does not spoil the following tests.
 func reclaim(ids []string) {
+	var pids []int
 	for pid := range procsIn(ids) {
-		_ = unix.Kill(pid, unix.SIGKILL)
+		pids = append(pids, pid)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		var left []string
-		for _, cg := range cgroupDirsNamed(ids...) {
-			dir := strings.TrimPrefix(cg, "cgroup: ")
-			var sub []string
-			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && d.IsDir() {
-					sub = append(sub, p)
-				}
-				return nil
-			})
-			for i := len(sub) - 1; i >= 0; i-- {
-				if err := unix.Rmdir(sub[i]); err != nil && !errors.Is(err, unix.ENOENT) {
-					left = append(left, sub[i])
-				}
-			}
-		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// mountPointsUnder returns the mount points under prefix, deepest first.
-func mountPointsUnder(prefix string) []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var mps []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		if mp := f[4]; mp == prefix || strings.HasPrefix(mp, prefix+"/") {
-			mps = append([]string{mp}, mps...)
-		}
-	}
-	return mps
+	leaks.Reclaim(cgroupMount, pids, ids)
 }
 
 // ---- small helpers ------------------------------------------------------------

@@ -17,6 +17,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 )
 
 // The cgroup tests find a container's cgroup directories from
@@ -66,7 +68,7 @@ func cgHierarchies() ([]cgHier, error) {
 			if len(pf) < 5 || len(sf) < 3 || (sf[0] != "cgroup" && sf[0] != "cgroup2") {
 				continue
 			}
-			h := cgHier{Mountpoint: unescapeMountinfo(pf[4]), Root: unescapeMountinfo(pf[3]), V2: sf[0] == "cgroup2"}
+			h := cgHier{Mountpoint: leaks.UnescapeMountinfo(pf[4]), Root: leaks.UnescapeMountinfo(pf[3]), V2: sf[0] == "cgroup2"}
 			if !h.V2 {
 				for _, o := range strings.Split(sf[2], ",") {
 					if v1Controllers[o] || strings.HasPrefix(o, "name=") {
@@ -779,7 +781,7 @@ func TestCgroupPidsLimit(t *testing.T) {
 	c.mustStart()
 	maxSeen := 0
 	deadline := time.Now().Add(15 * time.Second)
-	for !isZombie(pid) {
+	for !leaks.IsZombie(pid) {
 		if v, err := strconv.Atoi(strings.TrimSpace(readFileString(filepath.Join(dir, "pids.current")))); err == nil && v > maxSeen {
 			maxSeen = v
 		}
@@ -1219,22 +1221,7 @@ func TestPsKillAll(t *testing.T) {
 					t.Fatalf("pause: %s", r)
 				}
 			}
-			if r := c.runtime("kill", "--all", c.ID, "KILL"); !r.ok() {
-				t.Fatalf("kill --all: %s", r)
-			}
-			waitFor(t, 10*time.Second, "every process of the container to be gone", func() bool {
-				for _, p := range pids {
-					if !isZombie(p) {
-						return false
-					}
-				}
-				return true
-			})
-			c.waitStatus("stopped", 10*time.Second)
-			if r := c.Delete(false); !r.ok() {
-				t.Fatalf("delete: %s", r)
-			}
-			c.checkNoLeftovers("after delete")
+			c.killAllAndDelete(pids)
 		})
 	}
 }
@@ -1351,20 +1338,6 @@ func ownCgroupDirs(t *testing.T) []string {
 	return procCgroupDirs(t, os.Getpid()).all()
 }
 
-// removeCgroupTree removes dir and its sub-directories, deepest first.
-func removeCgroupTree(dir string) {
-	var sub []string
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			sub = append(sub, p)
-		}
-		return nil
-	})
-	for i := len(sub) - 1; i >= 0; i-- {
-		_ = unix.Rmdir(sub[i])
-	}
-}
-
 // TestCgroupNestedParents: a relative cgroupsPath with new parents
 // "e2e-parent-X/mid/ID" gets them created in every hierarchy and removed on
 // delete; a parent that existed before is left alone.
@@ -1381,7 +1354,7 @@ func TestCgroupNestedParents(t *testing.T) {
 			// Runs before the container's cleanup: delete it first.
 			c.runtime("delete", "--force", c.ID)
 			for _, o := range own {
-				removeCgroupTree(filepath.Join(o, parent))
+				leaks.RemoveCgroupTree(filepath.Join(o, parent))
 			}
 		})
 		c.Spec.Linux.CgroupsPath = parent + "/mid/" + c.ID
@@ -1421,7 +1394,7 @@ func TestCgroupNestedParents(t *testing.T) {
 			first.runtime("delete", "--force", first.ID)
 			second.runtime("delete", "--force", second.ID)
 			for _, o := range own {
-				removeCgroupTree(filepath.Join(o, parent))
+				leaks.RemoveCgroupTree(filepath.Join(o, parent))
 			}
 		})
 		for _, c := range []*Container{first, second} {
@@ -1477,7 +1450,7 @@ func testExistingParent(t *testing.T, c *Container, emptyCpuset bool) {
 		// Runs before the container's cleanup: delete it first.
 		c.runtime("delete", "--force", c.ID)
 		for _, p := range made {
-			removeCgroupTree(p)
+			leaks.RemoveCgroupTree(p)
 		}
 	})
 	for _, o := range own {

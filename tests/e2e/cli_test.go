@@ -15,6 +15,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 )
 
 // TestLogFile: --log FILE --log-format F gets a failing create's error as
@@ -342,26 +344,11 @@ func TestKillAllSharedPidNS(t *testing.T) {
 		t.Fatalf("state = %+v, want running with pid %d (host pid namespace)", s, pids[2])
 	}
 	for _, p := range pids {
-		if isZombie(p) {
+		if leaks.IsZombie(p) {
 			t.Fatalf("process %d of the container is not running", p)
 		}
 	}
-	if r := c.runtime("kill", "--all", c.ID, "KILL"); !r.ok() {
-		t.Fatalf("kill --all: %s", r)
-	}
-	waitFor(t, 10*time.Second, "every process of the container to be gone", func() bool {
-		for _, p := range pids {
-			if !isZombie(p) {
-				return false
-			}
-		}
-		return true
-	})
-	c.waitStatus("stopped", 10*time.Second)
-	if r := c.Delete(false); !r.ok() {
-		t.Fatalf("delete: %s", r)
-	}
-	c.checkNoLeftovers("after delete")
+	c.killAllAndDelete(pids)
 }
 
 // TestConcurrentCreateDelete: parallel creates of one id, one wins; then
@@ -484,7 +471,7 @@ func TestPidReuseGuard(t *testing.T) {
 	if r := c.Start(); !r.failed() {
 		t.Errorf("start of a pid with another start time: want a refusal: %s", r)
 	}
-	if isZombie(s.Pid) {
+	if leaks.IsZombie(s.Pid) {
 		t.Fatalf("process %d was signalled although its start time did not match", s.Pid)
 	}
 
@@ -556,7 +543,7 @@ func parseRootView(t *testing.T, out string) rootView {
 		if len(f) < 6 {
 			continue
 		}
-		mp := unescapeMountinfo(f[4])
+		mp := leaks.UnescapeMountinfo(f[4])
 		v.mounts[mp] = true
 		if mp == "/" {
 			v.rootLine = l // the last one is the top of the stack

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 )
 
 // ---- exec helpers ---------------------------------------------------------------
@@ -508,7 +510,7 @@ func TestExecDetachPidFile(t *testing.T) {
 		t.Errorf("exec --detach took %v: it should return once the process runs", r.Elapsed)
 	}
 	pid := readPidFile(t, pidFile)
-	if isZombie(pid) {
+	if leaks.IsZombie(pid) {
 		t.Fatalf("the exec'd process %d is not running", pid)
 	}
 	if got := strings.ReplaceAll(readFileString(fmt.Sprintf("/proc/%d/cmdline", pid)), "\x00", " "); got != "sleep 1000 " {

@@ -20,6 +20,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // cmdTimeout bounds every command the tests run, so that a hung runtime
@@ -196,7 +199,7 @@ func newTestDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if mps := mountPointsUnder(dir); len(mps) > 0 {
+		if mps := leaks.MountPointsUnder(dir); len(mps) > 0 {
 			t.Errorf("leak: still mounted under %s at the end of the test: %v", dir, mps)
 			for _, mp := range mps {
 				_ = unix.Unmount(mp, unix.MNT_DETACH)
@@ -521,66 +524,35 @@ func (c *Container) writeRootfsFile(rel, content string, mode os.FileMode) {
 	}
 }
 
+// killAllAndDelete signals every process with kill --all KILL, waits for
+// all of pids to be gone and the container stopped, deletes it and checks
+// nothing is left.
+func (c *Container) killAllAndDelete(pids []int) {
+	c.t.Helper()
+	if r := c.runtime("kill", "--all", c.ID, "KILL"); !r.ok() {
+		c.t.Fatalf("kill --all: %s", r)
+	}
+	waitFor(c.t, 10*time.Second, "every process of the container to be gone", func() bool {
+		for _, p := range pids {
+			if !leaks.IsZombie(p) {
+				return false
+			}
+		}
+		return true
+	})
+	c.waitStatus("stopped", 10*time.Second)
+	if r := c.Delete(false); !r.ok() {
+		c.t.Fatalf("delete: %s", r)
+	}
+	c.checkNoLeftovers("after delete")
+}
+
 // ---- the default spec -------------------------------------------------------
 
-var defaultCaps = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+var defaultCaps = testenv.DefaultCaps
 
 // defaultSpec is what `runc spec` produces, with terminal false.
-func defaultSpec() *specs.Spec {
-	caps := func() []string { return append([]string(nil), defaultCaps...) }
-	return &specs.Spec{
-		Version: specs.Version,
-		Process: &specs.Process{
-			Terminal: false,
-			User:     specs.User{UID: 0, GID: 0},
-			Args:     []string{"sh"},
-			Env: []string{
-				"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				"TERM=xterm",
-			},
-			Cwd: "/",
-			Capabilities: &specs.LinuxCapabilities{
-				Bounding:  caps(),
-				Effective: caps(),
-				Permitted: caps(),
-				Ambient:   caps(),
-			},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
-			NoNewPrivileges: true,
-		},
-		Root:     &specs.Root{Path: "rootfs", Readonly: true},
-		Hostname: "carapace",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
-		},
-		Linux: &specs.Linux{
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace},
-				{Type: specs.NetworkNamespace},
-				{Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace},
-				{Type: specs.MountNamespace},
-			},
-			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-				"/proc/sched_debug", "/sys/firmware", "/proc/scsi",
-			},
-			ReadonlyPaths: []string{
-				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-			},
-		},
-	}
-}
+func defaultSpec() *specs.Spec { return testenv.DefaultSpec("rootfs") }
 
 // ---- small helpers ------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 	"github.com/carapace-oci/carapace/tests/internal/testenv"
 
 	"github.com/carapace-oci/carapace/tests/internal/subreaper"
@@ -83,10 +84,10 @@ func testMain(m *testing.M) int {
 
 	code := m.Run()
 
-	leaks := globalLeaks()
-	if len(leaks) > 0 {
-		fmt.Fprintf(os.Stderr, "e2e: LEAK CHECK FAILED: the run left %d thing(s) behind:\n", len(leaks))
-		for _, l := range leaks {
+	left := globalLeaks()
+	if len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: LEAK CHECK FAILED: the run left %d thing(s) behind:\n", len(left))
+		for _, l := range left {
 			fmt.Fprintf(os.Stderr, "  - %s\n", l)
 		}
 		code = 1
@@ -220,62 +221,12 @@ func mountsUnder(prefixes ...string) []string {
 			continue
 		}
 		for _, p := range prefixes {
-			if p != "" && strings.Contains(unescapeMountinfo(line), p) {
+			if p != "" && strings.Contains(leaks.UnescapeMountinfo(line), p) {
 				found = append(found, "mount: "+line)
 				break
 			}
 		}
 	}
-	return found
-}
-
-// mountPointsUnder returns mount points (deepest first) under prefix.
-func mountPointsUnder(prefix string) []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var mps []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
-		if mp == prefix || strings.HasPrefix(mp, prefix+"/") {
-			mps = append(mps, mp)
-		}
-	}
-	for i, j := 0, len(mps)-1; i < j; i, j = i+1, j-1 {
-		mps[i], mps[j] = mps[j], mps[i]
-	}
-	return mps
-}
-
-func unescapeMountinfo(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
-}
-
-// cgroupDirsNamed returns cgroup directories, in any hierarchy, whose name
-// contains id.
-func cgroupDirsNamed(ids ...string) []string {
-	var found []string
-	_ = filepath.WalkDir("/sys/fs/cgroup", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		for _, id := range ids {
-			if strings.Contains(d.Name(), id) {
-				found = append(found, "cgroup: "+path)
-				return filepath.SkipDir
-			}
-		}
-		return nil
-	})
 	return found
 }
 
@@ -293,7 +244,7 @@ func procsOf(dirs, ids []string) []string {
 		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == self {
 			continue
 		}
-		if isZombie(pid) {
+		if leaks.IsZombie(pid) {
 			continue
 		}
 		why := ""
@@ -324,16 +275,6 @@ func procsOf(dirs, ids []string) []string {
 		}
 	}
 	return found
-}
-
-func isZombie(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true // gone
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
 }
 
 // ourChildren lists live processes whose parent is this test binary.
@@ -373,6 +314,10 @@ func killOurChildren() {
 	}
 }
 
+// cgroupDirsNamed returns cgroup directories, in any hierarchy, whose name
+// contains one of ids.
+func cgroupDirsNamed(ids ...string) []string { return leaks.CgroupDirsNamed("/sys/fs/cgroup", ids...) }
+
 func ids() []string {
 	idsMu.Lock()
 	defer idsMu.Unlock()
@@ -383,64 +328,42 @@ func ids() []string {
 // does not pollute the machine: it kills the processes of the containers
 // (those in their cgroups or living in dirs) and removes their cgroups.
 func reclaimIDs(ids, dirs []string) {
+	var pids []int
 	for _, p := range procsOf(dirs, ids) {
 		var pid int
-		if _, err := fmt.Sscanf(p, "process %d", &pid); err == nil && pid > 1 {
-			_ = unix.Kill(pid, unix.SIGKILL)
+		if _, err := fmt.Sscanf(p, "process %d", &pid); err == nil {
+			pids = append(pids, pid)
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		var left []string
-		for _, cg := range cgroupDirsNamed(ids...) {
-			dir := strings.TrimPrefix(cg, "cgroup: ")
-			// Children first.
-			var sub []string
-			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && d.IsDir() {
-					sub = append(sub, p)
-				}
-				return nil
-			})
-			for i := len(sub) - 1; i >= 0; i-- {
-				if err := unix.Rmdir(sub[i]); err != nil {
-					left = append(left, sub[i])
-				}
-			}
-		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	leaks.Reclaim("/sys/fs/cgroup", pids, ids)
 }
 
 func globalLeaks() []string {
 	ids := ids()
 
-	var leaks []string
+	var left []string
 	// Give the reaper and the kernel a moment to settle.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		leaks = leaks[:0]
+		left = left[:0]
 		ents, _ := os.ReadDir(globalRoot)
 		for _, e := range ents {
 			if e.Name() != "template" && e.Name() != "cmd-out" {
-				leaks = append(leaks, "test dir not cleaned up: "+filepath.Join(globalRoot, e.Name()))
+				left = append(left, "test dir not cleaned up: "+filepath.Join(globalRoot, e.Name()))
 			}
 		}
-		leaks = append(leaks, mountsUnder(globalRoot)...)
-		leaks = append(leaks, cgroupDirsNamed(ids...)...)
-		leaks = append(leaks, procsOf([]string{globalRoot}, ids)...)
+		left = append(left, mountsUnder(globalRoot)...)
+		left = append(left, cgroupDirsNamed(ids...)...)
+		left = append(left, procsOf([]string{globalRoot}, ids)...)
 		if subreaper.InFlight() == 0 {
 			for _, pid := range ourChildren() {
 				cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				leaks = append(leaks, fmt.Sprintf("orphaned child process %d (%s)", pid,
+				left = append(left, fmt.Sprintf("orphaned child process %d (%s)", pid,
 					strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))))
 			}
 		}
-		if len(leaks) == 0 || time.Now().After(deadline) {
-			return leaks
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -449,7 +372,7 @@ func globalLeaks() []string {
 // safeRemoveAll removes dir unless something is still mounted under it
 // (os.RemoveAll would cross into a leaked bind mount of a host directory).
 func safeRemoveAll(dir string) error {
-	if mps := mountPointsUnder(dir); len(mps) > 0 {
+	if mps := leaks.MountPointsUnder(dir); len(mps) > 0 {
 		return fmt.Errorf("still mounted under it: %s", strings.Join(mps, ", "))
 	}
 	err := os.RemoveAll(dir)

@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 )
 
 // ---- mountinfo -----------------------------------------------------------------
@@ -31,11 +33,11 @@ func parseMountinfoLine(l string) mountinfoEntry {
 	if !ok || len(f) < 6 {
 		return e
 	}
-	e.Root, e.Point = unescapeMountinfo(f[3]), unescapeMountinfo(f[4])
+	e.Root, e.Point = leaks.UnescapeMountinfo(f[3]), leaks.UnescapeMountinfo(f[4])
 	e.Opts = strings.Split(f[5], ",")
 	e.Optional = f[6:]
 	if a := strings.Fields(after); len(a) >= 3 {
-		e.FSType, e.Source, e.SuperOpts = a[0], unescapeMountinfo(a[1]), strings.Split(a[2], ",")
+		e.FSType, e.Source, e.SuperOpts = a[0], leaks.UnescapeMountinfo(a[1]), strings.Split(a[2], ",")
 	}
 	return e
 }
