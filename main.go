@@ -38,6 +38,7 @@ func init() {
 	if container.IsExec() {
 		container.ExecInit()
 	}
+	container.NoteInheritedFDs()
 }
 
 // exitError carries a process exit status out of a command (run).

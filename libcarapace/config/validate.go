@@ -22,7 +22,7 @@ func Validate(b *Bundle) error {
 	s := b.Spec
 	checks := []func(*Bundle) error{
 		checkVersion, checkRoot, checkProcess, checkNamespaceTypes, checkIDMappings,
-		checkNamespacePaths, checkUTS, checkTimeOffsets, checkSysctl, checkMounts,
+		checkNamespacePaths, checkMountNamespace, checkUTS, checkTimeOffsets, checkSysctl, checkMounts,
 		checkDevices, checkHooks, checkPaths, checkPropagation, checkProcessExtras,
 		checkSeccomp,
 	}
@@ -174,6 +174,40 @@ func checkNamespacePaths(b *Bundle) error {
 		}
 		if _, err := os.Stat(ns.Path); err != nil {
 			return fieldErr(f, "%q: %v", ns.Path, errors.Unwrap(err))
+		}
+	}
+	return nil
+}
+
+// checkMountNamespace refuses what cannot be done without a mount
+// namespace of the container's own: mounts, masked and read-only paths
+// and a read-only root would be made on the host's mount table (or, as
+// before, silently skipped, leaving the container without them). And a
+// mount namespace joined by path cannot be entered from a new user
+// namespace, which has no privilege over it.
+func checkMountNamespace(b *Bundle) error {
+	plan := namespaces.NewPlan(b.Spec.Linux.Namespaces)
+	if !plan.Has(specs.MountNamespace) {
+		const why = "needs a mount namespace of the container's own (linux.namespaces has no \"mount\"): it would change the host's mounts"
+		l := b.Spec.Linux
+		switch {
+		case len(b.Spec.Mounts) > 0:
+			return fieldErr("mounts", "%d mount(s) given: %s", len(b.Spec.Mounts), why)
+		case len(l.MaskedPaths) > 0:
+			return fieldErr("linux.maskedPaths", "%s", why)
+		case len(l.ReadonlyPaths) > 0:
+			return fieldErr("linux.readonlyPaths", "%s", why)
+		case b.Spec.Root != nil && b.Spec.Root.Readonly:
+			return fieldErr("root.readonly", "%s", why)
+		}
+		return nil
+	}
+	if plan.IsNew(specs.UserNamespace) && !plan.IsNew(specs.MountNamespace) {
+		for i, ns := range b.Spec.Linux.Namespaces {
+			if ns.Type == specs.MountNamespace {
+				return fieldErr(fmt.Sprintf("linux.namespaces[%d].path", i),
+					"%q: a mount namespace joined by path cannot be entered from a new user namespace: join the user namespace that owns it too", ns.Path)
+			}
 		}
 	}
 	return nil

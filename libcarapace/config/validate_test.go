@@ -211,6 +211,33 @@ func TestValidate(t *testing.T) {
 			userNS(b.Spec)
 			b.Spec.Linux.Namespaces[len(b.Spec.Linux.Namespaces)-1].Path = "/proc/self/ns/user"
 		}, "config.json: linux.uidMappings: mappings given for a user namespace joined by path"},
+		// mount namespace: what needs one (issue 9)
+		{"no mount ns with mounts", func(_ *testing.T, b *config.Bundle) {
+			dropNS(b.Spec, specs.MountNamespace)
+		}, `config.json: mounts: 7 mount(s) given: needs a mount namespace of the container's own`},
+		{"no mount ns with masked paths", func(_ *testing.T, b *config.Bundle) {
+			dropNS(b.Spec, specs.MountNamespace)
+			b.Spec.Mounts = nil
+		}, `config.json: linux.maskedPaths: needs a mount namespace of the container's own`},
+		{"no mount ns with readonly paths", func(_ *testing.T, b *config.Bundle) {
+			dropNS(b.Spec, specs.MountNamespace)
+			b.Spec.Mounts, b.Spec.Linux.MaskedPaths = nil, nil
+		}, `config.json: linux.readonlyPaths: needs a mount namespace of the container's own`},
+		{"no mount ns with readonly root", func(_ *testing.T, b *config.Bundle) {
+			dropNS(b.Spec, specs.MountNamespace)
+			b.Spec.Mounts, b.Spec.Linux.MaskedPaths, b.Spec.Linux.ReadonlyPaths = nil, nil, nil
+			b.Spec.Root.Readonly = true
+		}, `config.json: root.readonly: needs a mount namespace of the container's own`},
+		{"no mount ns, nothing that needs one", func(_ *testing.T, b *config.Bundle) {
+			dropNS(b.Spec, specs.MountNamespace)
+			b.Spec.Mounts, b.Spec.Linux.MaskedPaths, b.Spec.Linux.ReadonlyPaths = nil, nil, nil
+			b.Spec.Root.Readonly = false
+		}, ""},
+		{"joined mount ns from a new user ns", func(_ *testing.T, b *config.Bundle) {
+			userNS(b.Spec)
+			dropNS(b.Spec, specs.MountNamespace)
+			addNS(b.Spec, specs.LinuxNamespace{Type: specs.MountNamespace, Path: "/proc/self/ns/mnt"})
+		}, `: "/proc/self/ns/mnt": a mount namespace joined by path cannot be entered from a new user namespace`},
 		{"joined user ns without mappings", func(_ *testing.T, b *config.Bundle) {
 			addNS(b.Spec, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/self/ns/user"})
 		}, ""},
@@ -402,6 +429,12 @@ func TestValidate(t *testing.T) {
 		{"linux nil", func(_ *testing.T, b *config.Bundle) {
 			b.Spec.Linux = nil
 			b.Spec.Hostname = ""
+		}, "config.json: mounts: 7 mount(s) given: needs a mount namespace"},
+		{"linux nil, no mounts", func(_ *testing.T, b *config.Bundle) {
+			b.Spec.Linux = nil
+			b.Spec.Hostname = ""
+			b.Spec.Mounts = nil
+			b.Spec.Root.Readonly = false
 		}, ""},
 	}
 	if len(tests) < 40 {

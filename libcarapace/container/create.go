@@ -74,6 +74,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := state.CheckID(o.ID); err != nil {
 		return nil, err
 	}
+	if err := checkPassedFDs(o.PreserveFDs, o.ListenFDs); err != nil {
+		return nil, err
+	}
 	b, err := config.Load(o.Bundle)
 	if err != nil {
 		return nil, err
@@ -156,6 +159,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	})
 	if !inCgroup {
 		if err := cg.Apply(pid); err != nil {
+			return nil, err
+		}
+	}
+	if v := spec.Process.OOMScoreAdj; v != nil {
+		if err := process.SetOOMScoreAdj(pid, *v); err != nil {
 			return nil, err
 		}
 	}
@@ -248,6 +256,14 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 			if err := conn.Send(ipc.Message{Kind: ipc.HooksDone}); err != nil {
 				return err
 			}
+		case timeOffsets:
+			if err := writeTimeOffsets(hookState.Pid, spec.Linux.TimeOffsets); err != nil {
+				conn.SendError(err)
+				return err
+			}
+			if err := conn.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
+				return err
+			}
 		case ipc.Console:
 			if len(fds) != 1 {
 				return errors.New("container init sent no pty master")
@@ -306,7 +322,7 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)
 		sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
 	}
-	return sp.start()
+	return sp.start(nil)
 }
 
 // cgroupResources is linux.resources with the device rules completed: the
@@ -364,17 +380,30 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 	return out
 }
 
-// writePidFile writes the bare pid, without a newline, atomically.
+// writePidFile writes the bare pid, without a newline, atomically: into a
+// new file of an unpredictable name (O_EXCL: never through a symlink or
+// into a file someone else made), renamed over path.
 func writePidFile(path string, pid int) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*")
+	if err != nil {
 		return fmt.Errorf("pid file: %w", err)
 	}
-	if err := os.Rename(tmp, abs); err != nil {
+	tmp := f.Name()
+	_, err = f.WriteString(strconv.Itoa(pid))
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, abs)
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("pid file: %w", err)
 	}

@@ -61,6 +61,9 @@ type ExecOptions struct {
 // process's own credentials. Detached, it returns once the process runs;
 // otherwise it waits and returns the exit status (128+N for a signal N).
 func (r *Runtime) Exec(o ExecOptions) (int, error) {
+	if err := checkPassedFDs(o.PreserveFDs, 0); err != nil {
+		return 1, err
+	}
 	st, err := r.Store.Load(o.ID)
 	if err != nil {
 		return 1, err
@@ -103,10 +106,11 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 
-	joins, err := containerNamespaces(st)
+	joins, err := openContainerNamespaces(st)
 	if err != nil {
 		return 1, err
 	}
+	defer closeJoins(joins)
 	parent, child, err := ipc.Pair()
 	if err != nil {
 		return 1, err
@@ -114,7 +118,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	defer parent.Close()
 	sp := spawn{
 		role: execEnv, keep: o.PreserveFDs, parent: parent, child: child,
-		joins: joins, cgroup: st.Cgroup, nondumpable: true,
+		cgroup: st.Cgroup,
 	}
 	if paused {
 		sp.cgroup = nil
@@ -126,8 +130,10 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 		sp.cgroupDir = cgDir
 	}
-	pid, inCgroup, err := sp.start()
+	pid, inCgroup, err := sp.start(joins)
 	child.Close()
+	closeJoins(joins)
+	joins = nil
 	if err != nil {
 		return 1, err
 	}
@@ -135,6 +141,11 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 		return 1, err
+	}
+	if p.OOMScoreAdj != nil {
+		if err := process.SetOOMScoreAdj(pid, *p.OOMScoreAdj); err != nil {
+			return fail(err)
+		}
 	}
 	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
 		// The process joins the container on these CPUs; final, if
@@ -220,9 +231,20 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	return waitInit(pid), nil
 }
 
-// containerNamespaces lists the namespaces of the container's init to
-// join, checking that init is still the process create started.
-func containerNamespaces(st *state.State) ([]namespaces.Join, error) {
+// openContainerNamespaces opens the namespaces of the container's init to
+// join. Init is pinned by a pidfd checked against its start time before
+// the paths under /proc/<pid>/ns are opened, and is checked alive after:
+// a pid cannot be reused while its process lives, so the descriptors are
+// init's, never those of a process that took its pid.
+func openContainerNamespaces(st *state.State) ([]joinFile, error) {
+	pidfd, err := openInit(st)
+	if errors.Is(err, ErrNotRunning) {
+		return nil, fmt.Errorf("container %q is stopped: cannot exec in it", st.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(pidfd)
 	var joins []namespaces.Join
 	for _, t := range st.Namespaces {
 		flag, ok := namespaces.CloneFlag(t)
@@ -234,10 +256,15 @@ func containerNamespaces(st *state.State) ([]namespaces.Join, error) {
 			Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, namespaces.ProcName(t)),
 		})
 	}
-	if !state.Alive(st.Pid, st.StartTime) {
+	opened, err := openJoins(joins)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+		closeJoins(opened)
 		return nil, fmt.Errorf("container %q is stopped: cannot exec in it", st.ID)
 	}
-	return joins, nil
+	return opened, nil
 }
 
 func subCgroup(m *cgroups.Manager, sub string) (string, error) {
@@ -298,11 +325,6 @@ func execSetup(conn *ipc.Conn) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	p := cfg.Process
-	if p.OOMScoreAdj != nil {
-		if err := process.SetOOMScoreAdj(*p.OOMScoreAdj); err != nil {
-			return err
-		}
-	}
 	if p.Terminal {
 		master, err := console.Setup(p.ConsoleSize, false)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/procfs"
 	"github.com/carapace-oci/carapace/libcarapace/rootfs"
 	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 )
@@ -74,11 +75,14 @@ func childStart(role string, extra int) (*ipc.Conn, []int) {
 
 // waitingInit is init after setup: parked on the fifo until start.
 type waitingInit struct {
-	cfg     *InitConfig
-	spec    *specs.Spec
-	argv0   string
-	env     []string
-	opened  chan fifoResult
+	cfg   *InitConfig
+	spec  *specs.Spec
+	argv0 string
+	env   []string
+	// procfd is init's own procfs (see setup), fifoFD the exec fifo's
+	// O_PATH descriptor, until the fifo is open for writing as fifoOut.
+	procfd  int
+	fifoFD  int
 	fifoOut *os.File
 	// filter is linux.seccomp, compiled; nil without one.
 	filter *seccomp.Program
@@ -91,11 +95,6 @@ type waitingInit struct {
 // seccompListener: init or exec helper → runtime, the listener descriptor
 // of a filter that uses SCMP_ACT_NOTIFY, for linux.seccomp.listenerPath.
 const seccompListener ipc.Kind = "seccomp-listener"
-
-type fifoResult struct {
-	f   *os.File
-	err error
-}
 
 func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	msg, _, err := conn.Expect(ipc.Bootstrap)
@@ -113,34 +112,19 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
-	w := &waitingInit{cfg: &cfg, spec: spec, opened: make(chan fifoResult, 1), filter: cfg.Seccomp, listener: -1}
+	w := &waitingInit{cfg: &cfg, spec: spec, filter: cfg.Seccomp, listener: -1, procfd: -1}
 
-	// Opening the fifo for writing blocks until start opens it for
-	// reading, so it happens on a thread of its own. It reopens init's
-	// O_PATH fd through the host's /proc (the container's user may not
-	// reach the state directory by path), held open here so that
-	// pivot_root cannot race the lookup.
-	hostProc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open /proc: %w", err)
+	// The exec fifo is reopened for writing at the end, through a procfs
+	// of init's own, made now while init is privileged: the container's
+	// /proc is whatever its mounts make it, and the host's would give a
+	// way out through /proc/1/root to anything that reached init's fds.
+	// Init is non-dumpable (nsenter) until it execs, so nothing of the
+	// container reaches them.
+	if w.procfd, err = procfs.Open(); err != nil {
+		return nil, err
 	}
-	go func() {
-		fd, err := unix.Openat(hostProc, fmt.Sprintf("self/fd/%d", fifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		unix.Close(hostProc)
-		unix.Close(fifoFD)
-		if err != nil {
-			w.opened <- fifoResult{err: fmt.Errorf("open exec fifo: %w", err)}
-			return
-		}
-		w.opened <- fifoResult{f: os.NewFile(uintptr(fd), "exec.fifo")}
-	}()
-
+	w.fifoFD = fifoFD
 	p := spec.Process
-	if p.OOMScoreAdj != nil {
-		if err := process.SetOOMScoreAdj(*p.OOMScoreAdj); err != nil {
-			return nil, err
-		}
-	}
 	if cfg.NewCgroupNS {
 		// Only now: the runtime has put init in its cgroup, which becomes
 		// the namespace's root.
@@ -149,7 +133,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 		}
 	}
 	if cfg.NewTimeNS {
-		if err := newTimeNS(spec.Linux.TimeOffsets); err != nil {
+		if err := newTimeNS(conn, spec.Linux.TimeOffsets); err != nil {
 			return nil, err
 		}
 	}
@@ -257,7 +241,7 @@ func (w *waitingInit) dropPrivileges() error {
 	if err := process.DropBounding(caps.Bounding); err != nil {
 		return err
 	}
-	if err := process.SetUser(p.User, w.setgroupsAllowed()); err != nil {
+	if err := process.SetUser(p.User); err != nil {
 		return err
 	}
 	if err := process.Chdir(p.Cwd); err != nil {
@@ -299,20 +283,17 @@ func (w *waitingInit) dropPrivileges() error {
 	return nil
 }
 
-// setgroupsAllowed is false in a user namespace whose setgroups is denied.
-func (w *waitingInit) setgroupsAllowed() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
-	return err != nil || strings.TrimSpace(string(b)) != "deny"
-}
-
 // exec waits for start, runs the startContainer hooks and execs the
 // process. It returns only on failure.
 func (w *waitingInit) exec() error {
-	r := <-w.opened
-	if r.err != nil {
-		return r.err
+	// Blocks until start opens the fifo for reading.
+	fd, err := procfs.ReopenFD(w.procfd, w.fifoFD, unix.O_WRONLY)
+	unix.Close(w.procfd)
+	unix.Close(w.fifoFD)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	w.fifoOut = r.f
+	w.fifoOut = os.NewFile(uintptr(fd), "exec.fifo")
 	// One byte tells start that init is past the fifo; the write end closes
 	// on exec, which start sees as EOF.
 	if _, err := w.fifoOut.Write([]byte{'0'}); err != nil {
@@ -335,7 +316,7 @@ func (w *waitingInit) exec() error {
 			return err
 		}
 	}
-	err := syscall.Exec(w.argv0, w.spec.Process.Args, w.env)
+	err = syscall.Exec(w.argv0, w.spec.Process.Args, w.env)
 	return fmt.Errorf("exec %s: %w", w.argv0, err)
 }
 
@@ -411,30 +392,39 @@ func (w *waitingInit) sendListener(conn *ipc.Conn) error {
 // markCloseOnExec makes every descriptor from first on close-on-exec.
 // close_range does it in one call, but a seccomp filter loaded before it
 // (without no_new_privs) may refuse it: runtime-tools' default profile and
-// older docker ones predate it; kernels before 5.9 lack it. Then each
-// descriptor listed in /proc/self/fd gets FD_CLOEXEC, with syscalls every
-// profile allows.
+// older docker ones predate it; kernels before 5.9 lack it. Then the open
+// descriptors are found with poll, which flags closed ones POLLNVAL, and
+// each gets FD_CLOEXEC, with syscalls every profile allows. Never through
+// /proc/self/fd: inside the container it lists what the container wants.
 func markCloseOnExec(first int) error {
 	crErr := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	if crErr == nil {
 		return nil
 	}
-	d, err := os.Open("/proc/self/fd")
-	if err != nil {
-		return fmt.Errorf("close descriptors: close_range: %v; %w", crErr, err)
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("close descriptors: close_range: %v; getrlimit: %w", crErr, err)
 	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return fmt.Errorf("close descriptors: close_range: %v; %w", crErr, err)
-	}
-	for _, n := range names {
-		fd, err := strconv.Atoi(n)
-		if err != nil || fd < first || fd == int(d.Fd()) {
-			continue
+	// Descriptors above the soft limit may have been opened under a
+	// higher one; the hard limit bounds them all.
+	end := lim.Max
+	const chunk = 1024
+	pfds := make([]unix.PollFd, chunk)
+	for base := uint64(first); base < end; base += chunk {
+		n := min(uint64(chunk), end-base)
+		for i := range pfds[:n] {
+			pfds[i] = unix.PollFd{Fd: int32(base + uint64(i))}
 		}
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
-			return fmt.Errorf("close descriptors: fd %d: %w", fd, err)
+		if _, err := unix.Poll(pfds[:n], 0); err != nil {
+			return fmt.Errorf("close descriptors: close_range: %v; poll: %w", crErr, err)
+		}
+		for _, p := range pfds[:n] {
+			if p.Revents&unix.POLLNVAL != 0 {
+				continue
+			}
+			if _, err := unix.FcntlInt(uintptr(p.Fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+				return fmt.Errorf("close descriptors: fd %d: %w", p.Fd, err)
+			}
 		}
 	}
 	return nil
@@ -449,18 +439,36 @@ func (w *waitingInit) fail(err error) {
 	os.Exit(1)
 }
 
-func newTimeNS(offsets map[string]specs.LinuxTimeOffset) error {
+// newTimeNS unshares a time namespace for init's children. Its offsets
+// must be written before any process enters it; the runtime writes them,
+// through the host's /proc: init's own /proc files belong to the host's
+// root while it is non-dumpable, when it joined its user namespace.
+func newTimeNS(conn *ipc.Conn, offsets map[string]specs.LinuxTimeOffset) error {
 	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
 		return fmt.Errorf("new time namespace: %w", err)
 	}
 	if len(offsets) == 0 {
 		return nil
 	}
+	if err := conn.Send(ipc.Message{Kind: timeOffsets}); err != nil {
+		return err
+	}
+	_, _, err := conn.Expect(ipc.Proceed)
+	return err
+}
+
+// timeOffsets: init → runtime, write linux.timeOffsets for init's new
+// time namespace, then answer Proceed.
+const timeOffsets ipc.Kind = "time-offsets"
+
+// writeTimeOffsets writes linux.timeOffsets for the time namespace init
+// unshared for its children.
+func writeTimeOffsets(pid int, offsets map[string]specs.LinuxTimeOffset) error {
 	var b strings.Builder
 	for clock, off := range offsets {
 		fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
 	}
-	if err := os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0); err != nil {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/timens_offsets", pid), []byte(b.String()), 0); err != nil {
 		return fmt.Errorf("linux.timeOffsets: %w", err)
 	}
 	return nil

@@ -204,8 +204,15 @@ func (r *Runtime) killAll(st *state.State, sig unix.Signal) error {
 	if sig == unix.SIGKILL && cg.Kill() {
 		return nil
 	}
-	// Frozen, nothing in the cgroup can fork a process the loop misses.
-	if frozenHere := cg.Freeze(true) == nil; frozenHere {
+	// Frozen, nothing in the cgroup can fork a process the loop misses. A
+	// paused container stays paused, as with runc; only SIGKILL thaws it,
+	// as with runc, since under the v1 freezer a frozen process dies
+	// only once thawed.
+	if paused := cg.Frozen(); !paused {
+		if cg.Freeze(true) == nil {
+			defer cg.Freeze(false)
+		}
+	} else if sig == unix.SIGKILL {
 		defer cg.Freeze(false)
 	}
 	pids, err := cg.Pids()

@@ -12,36 +12,76 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
-	"github.com/carapace-oci/carapace/libcarapace/nsenter"
 	"github.com/carapace-oci/carapace/libcarapace/sealexe"
 )
 
 // spawn starts the runtime's binary, sealed, as a process inside a
 // container: its init (create) or the helper that becomes an exec'd
-// process. New namespaces are clone flags; namespaces joined by path are
-// entered on a locked thread first, which the child inherits (that thread
-// is then thrown away); user and time namespaces, which only a
-// single-threaded process can join, are left to the nsenter constructor in
-// the child.
+// process.
+//
+// The binary is exec'd from the host's mount namespace, through a
+// descriptor opened there: no path the container can reach decides what
+// runs (issue 9: a container that mounted over its /proc made an exec
+// helper run its file as host root). New namespaces are clone flags;
+// pid, network, IPC, UTS and cgroup namespaces joined by path are entered
+// on a locked thread first, which the child inherits (that thread is then
+// thrown away): none of them changes how a path resolves. User, time and
+// mount namespaces are joined by the nsenter constructor in the child,
+// once the binary runs: the first two need a single-threaded process, the
+// last changes the root. Every namespace is opened before any is joined.
 type spawn struct {
-	role        string      // the environment variable naming the child's role
-	stdio       [3]*os.File // nil: ours
-	keep        int         // fds 3.. passed through unchanged (preserved, LISTEN_FDS)
-	extra       []*os.File  // more fds for the child, after its sync socket and binary
-	parent      *ipc.Conn
-	child       *ipc.Conn
-	joins       []namespaces.Join
-	newFlags    uintptr
-	uidMaps     []syscall.SysProcIDMap
-	gidMaps     []syscall.SysProcIDMap
-	cgroup      *cgroups.Manager // v2: the child is born in it
-	cgroupDir   string           // v2: the directory, when not the manager's own
-	nondumpable bool             // from its first instruction (exec)
+	role     string      // the environment variable naming the child's role
+	stdio    [3]*os.File // nil: ours
+	keep     int         // fds 3.. passed through unchanged (preserved, LISTEN_FDS)
+	extra    []*os.File  // more fds for the child, after its sync socket and binary
+	parent   *ipc.Conn
+	child    *ipc.Conn
+	joins    []namespaces.Join
+	newFlags uintptr
+	uidMaps  []syscall.SysProcIDMap
+	gidMaps  []syscall.SysProcIDMap
+	cgroup   *cgroups.Manager // v2: the child is born in it
+	// cgroupDir is the v2 directory, when not the manager's own.
+	cgroupDir string
+}
+
+// joinFile is a namespace to join, opened.
+type joinFile struct {
+	namespaces.Join
+	f *os.File
+}
+
+// openJoins opens every namespace to join, in the caller's (the host's)
+// mount namespace.
+func openJoins(joins []namespaces.Join) ([]joinFile, error) {
+	out := make([]joinFile, 0, len(joins))
+	for _, j := range joins {
+		f, err := os.Open(j.Path)
+		if err != nil {
+			closeJoins(out)
+			return nil, fmt.Errorf("linux.namespaces: %s path: %w", j.Type, err)
+		}
+		out = append(out, joinFile{j, f})
+	}
+	return out, nil
+}
+
+func closeJoins(js []joinFile) {
+	for _, j := range js {
+		j.f.Close()
+	}
 }
 
 // start forks the child and returns its pid and whether it was born in its
-// cgroup (otherwise the caller must move it in).
-func (sp *spawn) start() (pid int, inCgroup bool, err error) {
+// cgroup (otherwise the caller must move it in). opened are the joins,
+// already open (exec opens them under a check of init), or nil.
+func (sp *spawn) start(opened []joinFile) (pid int, inCgroup bool, err error) {
+	if opened == nil {
+		if opened, err = openJoins(sp.joins); err != nil {
+			return 0, false, err
+		}
+		defer closeJoins(opened)
+	}
 	exe, err := sealexe.Open()
 	if err != nil {
 		return 0, false, err
@@ -92,44 +132,30 @@ func (sp *spawn) start() (pid int, inCgroup bool, err error) {
 		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 
-	threadJoins, childJoins := splitJoins(sp.joins)
+	threadJoins, childJoins := splitJoins(opened)
 	forks := false
-	if len(childJoins) > 0 || sp.nondumpable {
-		if !nsenter.Supported {
-			if len(childJoins) > 0 {
-				return 0, false, fmt.Errorf("linux.namespaces: joining a %s namespace by path needs a carapace built with cgo", childJoins[0].Type)
-			}
-		} else {
-			var unshare uintptr
-			if hasUserJoin(childJoins) {
-				// Namespaces made after joining the user namespace belong
-				// to it; made by clone, they would belong to the host's.
-				unshare = sys.Cloneflags
-				sys.Cloneflags = 0
-				forks = unshare&unix.CLONE_NEWPID != 0
-			}
-			flags := 0
-			if sp.nondumpable {
-				flags |= 1
-			}
-			spec := fmt.Sprintf("%d;%d;%d;", syncFD, unshare, flags)
-			for i, j := range childJoins {
-				f, err := os.Open(j.Path)
-				if err != nil {
-					return 0, false, fmt.Errorf("linux.namespaces: %s path: %w", j.Type, err)
-				}
-				defer f.Close()
-				if i > 0 {
-					spec += ","
-				}
-				spec += fmt.Sprintf("%d:%d", len(files), j.Flag)
-				files = append(files, f.Fd())
-			}
-			env = append(env, "_CARAPACE_NSENTER="+spec)
-		}
+	var unshare uintptr
+	if hasUserJoin(childJoins) {
+		// Namespaces made after joining the user namespace belong to it;
+		// made by clone, they would belong to the host's.
+		unshare = sys.Cloneflags
+		sys.Cloneflags = 0
+		forks = unshare&unix.CLONE_NEWPID != 0
 	}
+	// Flag 1: non-dumpable from the first instruction.
+	spec := fmt.Sprintf("%d;%d;1;", syncFD, unshare)
+	for i, j := range childJoins {
+		if i > 0 {
+			spec += ","
+		}
+		spec += fmt.Sprintf("%d:%d", len(files), j.Flag)
+		files = append(files, j.f.Fd())
+	}
+	env = append(env, "_CARAPACE_NSENTER="+spec)
+
 	// syscall.ForkExec rather than os.StartProcess: the latter probes
-	// pidfd support with an extra fork on first use.
+	// pidfd support with an extra fork on first use. The path is looked
+	// up in the host's mount namespace: the thread that forks joins none.
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
 	args := []string{"carapace", "init"}
@@ -178,7 +204,7 @@ func (sp *spawn) start() (pid int, inCgroup bool, err error) {
 	return m.Pid, inCgroup, nil
 }
 
-func hasUserJoin(joins []namespaces.Join) bool {
+func hasUserJoin(joins []joinFile) bool {
 	for _, j := range joins {
 		if j.Type == specs.UserNamespace {
 			return true
@@ -188,63 +214,32 @@ func hasUserJoin(joins []namespaces.Join) bool {
 }
 
 // splitJoins separates the joins a locked Go thread can make from those
-// only a single-threaded process can (user and time).
-func splitJoins(joins []namespaces.Join) (thread, child []namespaces.Join) {
+// the child's nsenter constructor makes: user (first), time, and mount
+// (last, as it changes the root).
+func splitJoins(joins []joinFile) (thread, child []joinFile) {
+	var user, time, mnt []joinFile
 	for _, j := range joins {
 		switch j.Type {
 		case specs.UserNamespace:
-			child = append([]namespaces.Join{j}, child...)
+			user = append(user, j)
 		case specs.TimeNamespace:
-			child = append(child, j)
+			time = append(time, j)
+		case specs.MountNamespace:
+			mnt = append(mnt, j)
 		default:
 			thread = append(thread, j)
 		}
 	}
+	child = append(append(append(child, user...), time...), mnt...)
 	return thread, child
 }
 
-func joinNamespaces(joins []namespaces.Join) error {
-	// Every path is opened before any namespace is joined: a joined mount
-	// or pid namespace would change what /proc/<pid>/ns/... names. The
-	// mount namespace goes last, as it also changes the root.
-	fds := make([]int, len(joins))
-	for i := range fds {
-		fds[i] = -1
-	}
-	defer func() {
-		for _, fd := range fds {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
-		}
-	}()
-	mnt := -1
-	for i, j := range joins {
-		fd, err := unix.Open(j.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("linux.namespaces: %s path %s: %w", j.Type, j.Path, err)
-		}
-		fds[i] = fd
-		if j.Type == specs.MountNamespace {
-			mnt = i
-		}
-	}
-	for i, j := range joins {
-		if i == mnt {
-			continue
-		}
-		if err := unix.Setns(fds[i], int(j.Flag)); err != nil {
+// joinNamespaces enters namespaces that change no path lookup (pid, net,
+// ipc, uts, cgroup) on the calling, locked, thread.
+func joinNamespaces(joins []joinFile) error {
+	for _, j := range joins {
+		if err := unix.Setns(int(j.f.Fd()), int(j.Flag)); err != nil {
 			return fmt.Errorf("linux.namespaces: join %s namespace %s: %w", j.Type, j.Path, err)
-		}
-	}
-	if mnt >= 0 {
-		// setns into a mount namespace needs a thread whose filesystem
-		// context is not shared with the others.
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			return fmt.Errorf("unshare filesystem context: %w", err)
-		}
-		if err := unix.Setns(fds[mnt], unix.CLONE_NEWNS); err != nil {
-			return fmt.Errorf("linux.namespaces: join mount namespace %s: %w", joins[mnt].Path, err)
 		}
 	}
 	return nil

@@ -1,15 +1,22 @@
-// Joins the namespaces a multithreaded Go process cannot: user and time
-// namespaces need a single-threaded caller, so this runs as a constructor,
-// before the Go runtime starts any thread, in a container's init only.
+// Runs first in every child the runtime spawns (a container's init, an exec
+// helper), as a constructor, before the Go runtime starts any thread.
+//
+// It makes the child non-dumpable before anything else, so that no process
+// of a container can ptrace it, read its memory or environment, or reach
+// its descriptors through /proc/<pid>/fd while it holds the runtime's
+// (CVE-2016-9962). It then joins the namespaces a multithreaded Go process
+// cannot: user and time namespaces need a single-threaded caller. And it
+// joins the mount namespace, last: the runtime's binary has been exec'd by
+// then, looked up in the host's mount namespace, so nothing the container
+// mounts (a tmpfs over its /proc, say) decides what the runtime executes.
 //
 // _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FLAGS;FD:TYPE,FD:TYPE,...": the
 // CLONE_NEW* flags to unshare after the joins (so that new namespaces are
 // owned by the joined user namespace), FLAGS (1: make the process
-// non-dumpable before anything else, for exec: a process of the container
-// must not be able to ptrace it while it holds the runtime's state,
-// CVE-2016-9962), and the fds to setns into, in order. With CLONE_NEWPID the process forks once, as only
-// children enter a new pid namespace; the child becomes init and the
-// parent reports its pid and exits.
+// non-dumpable), and the fds to setns into, in order (user first, mount
+// last). With CLONE_NEWPID the process forks once, as only children enter
+// a new pid namespace; the child becomes init and the parent reports its
+// pid and exits.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>

@@ -2,9 +2,6 @@ package process
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -52,14 +49,20 @@ func CapabilityByName(name string) (int, bool) {
 	return n, ok
 }
 
+// lastCap is the highest capability the kernel knows, asked of the kernel
+// itself: PR_CAPBSET_READ fails with EINVAL beyond it. Not read from
+// /proc/sys/kernel/cap_last_cap: in an exec helper that is the container's
+// /proc, and a smaller number there would leave the capabilities above it
+// in the bounding set.
 var lastCap = sync.OnceValue(func() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			return n
+	last := 0
+	for c := 1; c < 64; c++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err != nil {
+			break
 		}
+		last = c
 	}
-	return len(capNames) - 1
+	return last
 })
 
 // CapSet is a capability bit mask.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -17,20 +18,24 @@ import (
 // raw syscalls: only the thread that will exec needs them, and Go's
 // all-threads variants are unavailable or costly here. Capabilities in the
 // permitted set survive (PR_SET_KEEPCAPS) for Caps.Apply to set.
-func SetUser(u specs.User, setgroups bool) error {
+//
+// The supplementary groups are always set: the kernel, not a file the
+// container could fake, says whether they may be. Only in a user
+// namespace whose setgroups is "deny" does setgroups fail with EPERM for
+// root; there the groups cannot change, and no additional gids means
+// nothing was asked.
+func SetUser(u specs.User) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("keep capabilities: %w", err)
 	}
-	if setgroups {
-		gids := make([]uint32, len(u.AdditionalGids))
-		copy(gids, u.AdditionalGids)
-		var p unsafe.Pointer
-		if len(gids) > 0 {
-			p = unsafe.Pointer(&gids[0])
-		}
-		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(p), 0); e != 0 {
-			return fmt.Errorf("process.user.additionalGids %v: setgroups: %w", u.AdditionalGids, e)
-		}
+	gids := make([]uint32, len(u.AdditionalGids))
+	copy(gids, u.AdditionalGids)
+	var p unsafe.Pointer
+	if len(gids) > 0 {
+		p = unsafe.Pointer(&gids[0])
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(p), 0); e != 0 && (e != unix.EPERM || len(gids) > 0) {
+		return fmt.Errorf("process.user.additionalGids %v: setgroups: %w", u.AdditionalGids, e)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
 		return fmt.Errorf("process.user.gid %d: setresgid: %w", u.GID, e)
@@ -123,9 +128,13 @@ func executable(path string) error {
 	return unix.Access(path, unix.X_OK)
 }
 
-// SetOOMScoreAdj writes /proc/self/oom_score_adj.
-func SetOOMScoreAdj(v int) error {
-	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(fmt.Sprint(v)), 0); err != nil {
+// SetOOMScoreAdj sets a child's oom_score_adj. The runtime writes it
+// through the host's /proc before the child runs anything of the
+// container's: inside, /proc is what the container made it, and a
+// non-dumpable child may not write its own.
+func SetOOMScoreAdj(pid, v int) error {
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(v)), 0); err != nil {
 		return fmt.Errorf("process.oomScoreAdj %d: %w", v, err)
 	}
 	return nil

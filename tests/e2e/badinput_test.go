@@ -116,6 +116,23 @@ var badInputs = []badInput{
 		spec: func(c *Container) { c.Spec.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FOO"} }},
 
 	// ---- namespaces and id mappings
+	// Without a mount namespace, what needs one is refused, not skipped
+	// and not done on the host's mounts (issue 9).
+	{name: "no-mount-namespace-with-mounts", want: "config.json: mounts:",
+		spec: func(c *Container) { c.removeNamespace(specs.MountNamespace) }},
+	{name: "no-mount-namespace-with-masked-paths", want: "config.json: linux.maskedPaths:",
+		spec: func(c *Container) { c.removeNamespace(specs.MountNamespace); c.Spec.Mounts = nil }},
+	{name: "no-mount-namespace-with-readonly-paths", want: "config.json: linux.readonlyPaths:",
+		spec: func(c *Container) {
+			c.removeNamespace(specs.MountNamespace)
+			c.Spec.Mounts, c.Spec.Linux.MaskedPaths = nil, nil
+		}},
+	{name: "no-mount-namespace-with-readonly-root", want: "config.json: root.readonly:",
+		spec: func(c *Container) {
+			c.removeNamespace(specs.MountNamespace)
+			c.Spec.Mounts, c.Spec.Linux.MaskedPaths, c.Spec.Linux.ReadonlyPaths = nil, nil, nil
+			c.Spec.Root.Readonly = true
+		}},
 	{name: "namespace-unknown-type", want: "config.json: linux.namespaces[5].type:",
 		spec: func(c *Container) {
 			c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "foo"})
