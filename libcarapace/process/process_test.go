@@ -3,6 +3,7 @@ package process
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -224,5 +225,21 @@ func TestRlimitByName(t *testing.T) {
 		if ok != tc.ok || (ok && r != tc.r) {
 			t.Errorf("RlimitByName(%q) = %d, %v; want %d, %v", tc.name, r, ok, tc.r, tc.ok)
 		}
+	}
+}
+
+// TestLastCapMatchesKernel: the kernel's answer to PR_CAPBSET_READ and
+// /proc/sys/kernel/cap_last_cap (trusted here, on the host) agree.
+func TestLastCapMatchesKernel(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skip(err)
+	}
+	want, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lastCap(); got != want {
+		t.Errorf("lastCap() = %d, /proc/sys/kernel/cap_last_cap says %d", got, want)
 	}
 }
