@@ -440,24 +440,13 @@ func TestPidReuseGuard(t *testing.T) {
 	if s.Status != "created" || s.Pid <= 0 {
 		t.Fatalf("state after create = %+v", s)
 	}
-	statePath := filepath.Join(c.Root, c.ID, "state.json")
-	orig, err := os.ReadFile(statePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(orig, &doc); err != nil {
-		t.Fatal(err)
-	}
-	st, ok := doc["startTime"].(float64)
-	if !ok || st == 0 {
-		t.Fatalf("state.json has no startTime: %s", orig)
-	}
-	doc["startTime"] = st + 12345
-	edited, _ := json.Marshal(doc)
-	if err := os.WriteFile(statePath, edited, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	orig := c.editState(func(doc map[string]any) {
+		st, ok := doc["startTime"].(float64)
+		if !ok || st == 0 {
+			t.Fatalf("state.json has no startTime: %v", doc)
+		}
+		doc["startTime"] = st + 12345
+	})
 
 	if s := c.mustState(); s.Status != "stopped" || s.Pid != 0 {
 		t.Errorf("state with another start time = %+v, want stopped, pid 0", s)
@@ -475,9 +464,7 @@ func TestPidReuseGuard(t *testing.T) {
 		t.Fatalf("process %d was signalled although its start time did not match", s.Pid)
 	}
 
-	if err := os.WriteFile(statePath, orig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c.restoreState(orig)
 	if s := c.mustState(); s.Status != "created" {
 		t.Errorf("state after restoring state.json = %+v, want created", s)
 	}

@@ -81,12 +81,7 @@ func checkNotPwned(t *testing.T, c *Container) {
 func TestExecEscapeProcInContainer(t *testing.T) {
 	t.Parallel()
 	requireCarapace(t)
-	before := fileSHA256(t, runtimeBin)
-	t.Cleanup(func() {
-		if after := fileSHA256(t, runtimeBin); after != before {
-			t.Errorf("the runtime binary changed: sha256 %s -> %s", before, after)
-		}
-	})
+	guardRuntimeBinary(t)
 	// The process JSON of exec --process.
 	processJSON := func(t *testing.T, c *Container) string {
 		p := *c.Spec.Process
@@ -444,24 +439,9 @@ func TestExecRefusesRecycledPid(t *testing.T) {
 		other.Process.Kill()
 		waitTracked(other)
 	})
-	statePath := filepath.Join(c.Root, c.ID, "state.json")
-	orig, err := os.ReadFile(statePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(orig, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["pid"] = other.Process.Pid
-	b, _ := json.Marshal(m)
-	if err := os.WriteFile(statePath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	orig := c.editState(func(doc map[string]any) { doc["pid"] = other.Process.Pid })
 	r := c.execIn(nil, "touch", "/joined-the-wrong-process")
-	if err := os.WriteFile(statePath, orig, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c.restoreState(orig)
 	if r.ok() || !strings.Contains(r.Stderr, "is stopped") {
 		t.Errorf("exec into a state whose pid is another process: want 'is stopped', got %s", r)
 	}

@@ -547,6 +547,47 @@ func (c *Container) killAllAndDelete(pids []int) {
 	c.checkNoLeftovers("after delete")
 }
 
+// editState rewrites the container's state.json through edit (on its
+// generic JSON) and returns the original bytes, to restore it.
+func (c *Container) editState(edit func(doc map[string]any)) []byte {
+	c.t.Helper()
+	path := filepath.Join(c.Root, c.ID, "state.json")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(orig, &doc); err != nil {
+		c.t.Fatal(err)
+	}
+	edit(doc)
+	edited, _ := json.Marshal(doc)
+	if err := os.WriteFile(path, edited, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	return orig
+}
+
+// restoreState puts back what editState returned.
+func (c *Container) restoreState(orig []byte) {
+	c.t.Helper()
+	if err := os.WriteFile(filepath.Join(c.Root, c.ID, "state.json"), orig, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// guardRuntimeBinary fails the test if the runtime's binary changes
+// during it (a container reached it).
+func guardRuntimeBinary(t *testing.T) {
+	t.Helper()
+	before := fileSHA256(t, runtimeBin)
+	t.Cleanup(func() {
+		if after := fileSHA256(t, runtimeBin); after != before {
+			t.Errorf("THE RUNTIME BINARY %s WAS MODIFIED by a container: sha256 %s -> %s", runtimeBin, before, after)
+		}
+	})
+}
+
 // ---- the default spec -------------------------------------------------------
 
 var defaultCaps = testenv.DefaultCaps
