@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carapace-oci/carapace/libcarapace/container"
-	"github.com/carapace-oci/carapace/libcarapace/process"
 )
 
 var execCommand = &cli.Command{
@@ -87,7 +86,7 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 		if c.NArg() > 1 {
 			p.Args = c.Args().Tail()
 		}
-		return &p, checkExecCaps(&p)
+		return &p, nil
 	}
 	st, err := rt.Store.Load(id)
 	if err != nil {
@@ -146,7 +145,7 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 	if l := c.String("process-label"); l != "" {
 		p.SelinuxLabel = l
 	}
-	return &p, checkExecCaps(&p)
+	return &p, nil
 }
 
 func cloneCaps(c *specs.LinuxCapabilities) *specs.LinuxCapabilities {
@@ -158,20 +157,6 @@ func cloneCaps(c *specs.LinuxCapabilities) *specs.LinuxCapabilities {
 		Bounding: cp(c.Bounding), Effective: cp(c.Effective), Inheritable: cp(c.Inheritable),
 		Permitted: cp(c.Permitted), Ambient: cp(c.Ambient),
 	}
-}
-
-func checkExecCaps(p *specs.Process) error {
-	if p.Capabilities == nil {
-		return nil
-	}
-	for _, set := range [][]string{p.Capabilities.Bounding, p.Capabilities.Effective, p.Capabilities.Inheritable, p.Capabilities.Permitted, p.Capabilities.Ambient} {
-		for _, name := range set {
-			if _, ok := process.CapabilityByName(name); !ok {
-				return fmt.Errorf("process.capabilities: unknown capability %q", name)
-			}
-		}
-	}
-	return nil
 }
 
 // parseUser reads "uid" or "uid:gid", both decimal: anything else, an empty

@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,18 +191,24 @@ func rdmaWrites(rdma map[string]specs.LinuxRdma, ctrl string) []Write {
 }
 
 // CPUWeight converts cgroup v1 cpu.shares (2..262144) to v2 cpu.weight
-// (1..10000), the mapping runc and crun use.
+// (1..10000) as runc 1.3+ and crun do (opencontainers/cgroups): the
+// exponent of 10 is a quadratic in log2(shares) through the three points
+// (2, 1), (1024, 100) and (262144, 10000), so that v1's default share
+// lands on v2's (and systemd's) default weight. Computed with the same
+// floating-point steps, so that a pod gets the same weight whichever
+// runtime its RuntimeClass names.
 func CPUWeight(shares uint64) uint64 {
-	if shares == 0 {
+	switch {
+	case shares == 0:
 		return 0
+	case shares <= 2:
+		return 1
+	case shares >= 262144:
+		return 10000
 	}
-	if shares < 2 {
-		shares = 2
-	}
-	if shares > 262144 {
-		shares = 262144
-	}
-	return 1 + ((shares-2)*9999)/262142
+	l := math.Log2(float64(shares))
+	exp := (l*l+125*l)/612.0 - 7.0/34.0
+	return uint64(math.Ceil(math.Pow(10, exp)))
 }
 
 // IOWeight converts blkio.weight (10..1000) to io.weight (1..10000).

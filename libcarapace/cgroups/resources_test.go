@@ -113,7 +113,7 @@ func TestV2Writes(t *testing.T) {
 			"linux.resources.memory.disableOOMKiller"},
 		{"cpu", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: pu64(1024), Quota: p64(50000), Period: pu64(100000),
 			Burst: pu64(1000), Cpus: "0", Mems: "0", Idle: p64(0)}},
-			[]string{"cpu.weight=39", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpu.idle=0", "cpuset.cpus=0", "cpuset.mems=0"}, ""},
+			[]string{"cpu.weight=100", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpu.idle=0", "cpuset.cpus=0", "cpuset.mems=0"}, ""},
 		{"cpu quota unlimited", specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: p64(-1)}}, []string{"cpu.max=max"}, ""},
 		{"zeros leave files alone", docker0, []string{"memory.max=134217728", "pids.max=99"}, ""},
 		{"period alone", specs.LinuxResources{CPU: &specs.LinuxCPU{Period: pu64(50000)}}, []string{"cpu.max=max 50000"}, ""},
@@ -150,7 +150,7 @@ func TestV2Writes(t *testing.T) {
 }
 
 func TestWeightConversions(t *testing.T) {
-	for shares, want := range map[uint64]uint64{2: 1, 1024: 39, 262144: 10000, 0: 0, 1: 1, 500000: 10000} {
+	for shares, want := range map[uint64]uint64{2: 1, 3: 2, 512: 59, 1024: 100, 2048: 174, 262143: 10000, 262144: 10000, 0: 0, 1: 1, 500000: 10000} {
 		if got := CPUWeight(shares); got != want {
 			t.Errorf("CPUWeight(%d) = %d, want %d", shares, got, want)
 		}
@@ -213,7 +213,7 @@ func TestSetV2FakeTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	for f, want := range map[string]string{
-		"memory.max": "4194304", "memory.swap.max": "0", "cpu.weight": "79", "cpu.max": "20000",
+		"memory.max": "4194304", "memory.swap.max": "0", "cpu.weight": "174", "cpu.max": "20000",
 		"pids.max": "5", "io.weight": "default 10000",
 	} {
 		b, _ := os.ReadFile(filepath.Join(dir, f))

@@ -40,6 +40,9 @@ type Bundle struct {
 	Rootfs string // absolute root filesystem path
 	Spec   *specs.Spec
 	Raw    []byte // config.json as read, passed on to init unchanged
+	// Warnings are what the spec says to log and not fail on (unknown
+	// capabilities), for the runtime to log.
+	Warnings []string
 }
 
 // Load reads dir/config.json, decodes it strictly enough to catch type

@@ -131,10 +131,12 @@ func checkProcess(b *Bundle) error {
 			{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
 			{"permitted", c.Permitted}, {"ambient", c.Ambient},
 		}
+		// runtime-spec 1.3: a capability that cannot be mapped or granted
+		// "MUST be logged as a warning ... Runtimes SHOULD NOT fail".
 		for _, set := range sets {
 			for i, n := range set.names {
 				if _, ok := process.CapabilityByName(n); !ok {
-					return fieldErr(fmt.Sprintf("process.capabilities.%s[%d]", set.name, i), "unknown capability %q", n)
+					b.Warnings = append(b.Warnings, fmt.Sprintf("%s: process.capabilities.%s[%d]: unknown capability %q: ignored", Name, set.name, i, n))
 				}
 			}
 		}

@@ -158,13 +158,12 @@ func TestValidate(t *testing.T) {
 		{"rlimit soft > hard", func(_ *testing.T, b *config.Bundle) {
 			b.Spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NPROC", Soft: 20, Hard: 10}}
 		}, "config.json: process.rlimits[0]: soft limit 20 is above the hard limit 10"},
-		{"cap unknown bounding", caps("bounding"), `config.json: process.capabilities.bounding[1]: unknown capability "CAP_BOGUS"`},
-		{"cap unknown effective", caps("effective"), `config.json: process.capabilities.effective[1]: unknown capability "CAP_BOGUS"`},
-		{"cap unknown inheritable", caps("inheritable"), `config.json: process.capabilities.inheritable[1]: unknown capability "CAP_BOGUS"`},
-		{"cap unknown permitted", caps("permitted"), `config.json: process.capabilities.permitted[1]: unknown capability "CAP_BOGUS"`},
-		{"cap unknown ambient", caps("ambient"), `config.json: process.capabilities.ambient[1]: unknown capability "CAP_BOGUS"`},
-		{"cap lowercase", func(_ *testing.T, b *config.Bundle) { b.Spec.Process.Capabilities.Bounding = []string{"cap_kill"} },
-			`config.json: process.capabilities.bounding[0]: unknown capability "cap_kill"`},
+		{"cap unknown bounding (warned)", caps("bounding"), ""},
+		{"cap unknown effective (warned)", caps("effective"), ""},
+		{"cap unknown inheritable (warned)", caps("inheritable"), ""},
+		{"cap unknown permitted (warned)", caps("permitted"), ""},
+		{"cap unknown ambient (warned)", caps("ambient"), ""},
+		{"cap lowercase (warned)", func(_ *testing.T, b *config.Bundle) { b.Spec.Process.Capabilities.Bounding = []string{"cap_kill"} }, ""},
 		{"oomScoreAdj -1000", func(_ *testing.T, b *config.Bundle) { b.Spec.Process.OOMScoreAdj = intp(-1000) }, ""},
 		{"oomScoreAdj 1000", func(_ *testing.T, b *config.Bundle) { b.Spec.Process.OOMScoreAdj = intp(1000) }, ""},
 		{"oomScoreAdj 1001", func(_ *testing.T, b *config.Bundle) { b.Spec.Process.OOMScoreAdj = intp(1001) },
@@ -465,6 +464,25 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error %T is not a *config.FieldError", err)
 			}
 		})
+	}
+}
+
+// TestValidateCapabilityWarnings: runtime-spec 1.3 says a capability that
+// cannot be mapped "MUST be logged as a warning" and runtimes "SHOULD NOT
+// fail": Validate passes and records one warning per such value.
+func TestValidateCapabilityWarnings(t *testing.T) {
+	b := newBundle(t)
+	b.Spec.Process.Capabilities.Bounding = append(b.Spec.Process.Capabilities.Bounding, "CAP_TEST")
+	b.Spec.Process.Capabilities.Ambient = []string{"cap_kill"}
+	if err := config.Validate(b); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	want := []string{
+		`config.json: process.capabilities.bounding[3]: unknown capability "CAP_TEST": ignored`,
+		`config.json: process.capabilities.ambient[0]: unknown capability "cap_kill": ignored`,
+	}
+	if strings.Join(b.Warnings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings = %q, want %q", b.Warnings, want)
 	}
 }
 

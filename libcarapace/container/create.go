@@ -82,6 +82,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	spec := b.Spec
+	for _, w := range b.Warnings {
+		r.Log.Warn(w, "id", o.ID)
+	}
 	if err := process.CheckRlimits(spec.Process.Rlimits); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
@@ -161,6 +164,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := cg.Apply(pid); err != nil {
 			return nil, err
 		}
+	}
+	if err := process.RaiseRlimits(pid, spec.Process.Rlimits); err != nil {
+		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
 	if v := spec.Process.OOMScoreAdj; v != nil {
 		if err := process.SetOOMScoreAdj(pid, *v); err != nil {

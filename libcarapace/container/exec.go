@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -91,6 +92,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if err := checkLSM(p); err != nil {
 		return 1, err
 	}
+	warnUnknownCaps(r.Log, o.ID, p.Capabilities)
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return 1, errors.New("exec: --tty with --detach needs --console-socket to receive the pty master")
 	}
@@ -141,6 +143,9 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 		return 1, err
+	}
+	if err := process.RaiseRlimits(pid, p.Rlimits); err != nil {
+		return fail(err)
 	}
 	if p.OOMScoreAdj != nil {
 		if err := process.SetOOMScoreAdj(pid, *p.OOMScoreAdj); err != nil {
@@ -377,4 +382,22 @@ func execSetup(conn *ipc.Conn) error {
 	}
 	err = syscall.Exec(w.argv0, p.Args, w.env)
 	return fmt.Errorf("exec %s: %w", w.argv0, err)
+}
+
+// warnUnknownCaps logs the capabilities of an exec'd process this runtime
+// cannot map; they are ignored (runtime-spec 1.3: warn, do not fail).
+func warnUnknownCaps(log *slog.Logger, id string, c *specs.LinuxCapabilities) {
+	if c == nil {
+		return
+	}
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable}, {"permitted", c.Permitted}, {"ambient", c.Ambient}} {
+		for i, n := range set.names {
+			if _, ok := process.CapabilityByName(n); !ok {
+				log.Warn(fmt.Sprintf("process.capabilities.%s[%d]: unknown capability %q: ignored", set.name, i, n), "id", id)
+			}
+		}
+	}
 }

@@ -164,8 +164,11 @@ func waitPidfd(pidfd int) <-chan struct{} {
 	return ch
 }
 
-// ErrNotRunning is returned for signals to a stopped container.
-var ErrNotRunning = errors.New("container is not running")
+// ErrNotRunning is returned for signals to a stopped container. Its text
+// is runc's, which containerd's shim matches after a kill to tell an
+// already-finished process from a failure (checkKillError in containerd's
+// pkg/process): any other text fails a CRI stop of an exited container.
+var ErrNotRunning = errors.New("container not running")
 
 // Kill sends a signal to the container's init, or with all to every
 // process in its cgroup.

@@ -13,7 +13,9 @@ import (
 // Parse turns a signal name or number into a signal.
 func Parse(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		// 0 sends nothing and only checks the process is there: a
+		// liveness probe (kill ID 0), as with runc and kill(2).
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("signal %q: out of range", s)
 		}
 		return unix.Signal(n), nil

@@ -34,7 +34,8 @@ func TestParse(t *testing.T) {
 		{"SIGRTMAX", unix.Signal(64), ""},
 		{"SIGRTMAX-2", unix.Signal(62), ""},
 		{"RTMAX-30", unix.Signal(34), ""},
-		{"0", 0, "out of range"},
+		{"0", 0, ""}, // kill ID 0: a liveness probe, as with runc
+		{"-1", 0, "out of range"},
 		{"-9", 0, "out of range"},
 		{"65", 0, "out of range"},
 		{"SIGFOO", 0, `signal "SIGFOO": unknown signal`},

@@ -208,10 +208,12 @@ func TestCPUMax(t *testing.T) {
 		"cpu.max", "50000 100000")
 }
 
-// TestCPUWeight: cpu.shares 1024 (v1's default) is cpu.weight
-// 1 + (1024-2)*9999/262142 = 39, as runc and crun convert it.
+// TestCPUWeight: cpu.shares 1024 (v1's default) is cpu.weight 100 (v2's
+// and systemd's default), as runc 1.3+ and crun convert it
+// (opencontainers/cgroups' quadratic mapping); 512 is 59.
 func TestCPUWeight(t *testing.T) {
-	checkFile(t, &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr[uint64](1024)}}, "cpu.weight", "39")
+	checkFile(t, &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr[uint64](1024)}}, "cpu.weight", "100")
+	checkFile(t, &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr[uint64](512)}}, "cpu.weight", "59")
 }
 
 // ---- (d) the systemd driver ------------------------------------------------------

@@ -98,12 +98,6 @@ var badInputs = []badInput{
 		spec: func(c *Container) {
 			c.Spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 1 << 30}}
 		}},
-	{name: "capability-unknown-bounding", want: "config.json: process.capabilities.bounding[3]:",
-		spec: func(c *Container) {
-			c.Spec.Process.Capabilities.Bounding = append(c.Spec.Process.Capabilities.Bounding, "CAP_TEST")
-		}},
-	{name: "capability-unknown-effective", want: "config.json: process.capabilities.effective[1]:",
-		spec: func(c *Container) { c.Spec.Process.Capabilities.Effective = []string{"CAP_KILL", "CAP_FOO"} }},
 	{name: "oomScoreAdj-1001", want: "config.json: process.oomScoreAdj:",
 		spec: func(c *Container) { c.Spec.Process.OOMScoreAdj = ptr(1001) }},
 	{name: "oomScoreAdj--1001", want: "config.json: process.oomScoreAdj:",

@@ -492,8 +492,8 @@ func resourceRows() []resourceRow {
 			set:  func(t *testing.T, r *specs.LinuxResources) { r.CPU = &specs.LinuxCPU{Shares: ptr(uint64(512))} },
 			check: func(t *testing.T, d cgDirs) {
 				if isV2(t) {
-					// runc's mapping: 1 + (shares-2)*9999/262142.
-					wantCg(t, d.dir(t, "cpu"), "cpu.weight", "20")
+					// runc 1.3+'s quadratic mapping (1024 -> 100).
+					wantCg(t, d.dir(t, "cpu"), "cpu.weight", "59")
 				} else {
 					wantCg(t, d.dir(t, "cpu"), "cpu.shares", "512")
 				}

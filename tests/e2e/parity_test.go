@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Differences from runc that clients depend on (issue 10).
+
+// TestKillNotRunningText: kill of a stopped container fails with runc's
+// exact text, which containerd's shim matches to treat the process as
+// already gone (otherwise a CRI stop of an exited container fails and the
+// pod cannot be removed). kill ID 0 is a liveness probe.
+func TestKillNotRunningText(t *testing.T) {
+	t.Parallel()
+	c, _ := startSleeper(t, nil)
+	if r := c.runtime("kill", c.ID, "0"); !r.ok() {
+		t.Fatalf("kill ID 0 of a running container: %s", r)
+	}
+	if r := c.Kill("KILL"); !r.ok() {
+		t.Fatalf("kill: %s", r)
+	}
+	c.waitStatus("stopped", 10*time.Second)
+	logPath := filepath.Join(c.Dir, "log.json")
+	for _, args := range [][]string{
+		{"kill", c.ID, "TERM"},
+		{"kill", c.ID, "0"},
+		{"kill", "--all", c.ID, "KILL"},
+		{"--log", logPath, "--log-format", "json", "kill", c.ID, "KILL"},
+	} {
+		r := c.runtime(args...)
+		if r.ok() || !strings.Contains(r.Stderr+readFileString(logPath), "container not running") {
+			t.Errorf("%v of a stopped container: want failure with runc's \"container not running\", got %s", args, r)
+		}
+	}
+	if !strings.Contains(readFileString(logPath), `"level":"error","msg":"`) && !strings.Contains(readFileString(logPath), `container not running`) {
+		t.Errorf("JSON log has no error line: %q", readFileString(logPath))
+	}
+	if r := c.runtime("kill", c.ID+"-missing", "KILL"); r.ok() || !strings.Contains(r.Stderr, "does not exist") {
+		t.Errorf("kill of a missing container: want \"does not exist\", got %s", r)
+	}
+}
+
+// requireRaiseRlimits skips unless the runtime (this test's root) may raise
+// a hard rlimit: root here lacks CAP_SYS_RESOURCE; in the VM it has it.
+func requireRaiseRlimits(t *testing.T) {
+	t.Helper()
+	b, _ := os.ReadFile("/proc/self/status")
+	eff, err := strconv.ParseUint(statusField(string(b), "CapEff"), 16, 64)
+	if err != nil || eff&(1<<unix.CAP_SYS_RESOURCE) == 0 {
+		t.Skip("root lacks CAP_SYS_RESOURCE here: raising a hard rlimit is tested in the VM (make test-v2)")
+	}
+}
+
+// TestRlimitsRaiseHard: a hard limit above the runtime's own is set by the
+// runtime (prlimit on the child), which holds CAP_SYS_RESOURCE, not by the
+// child after it dropped it, nor in a user namespace where it never can.
+func TestRlimitsRaiseHard(t *testing.T) {
+	t.Parallel()
+	requireRaiseRlimits(t)
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &cur); err != nil {
+		t.Fatal(err)
+	}
+	want := cur.Max + 1024
+	limit := []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: want, Hard: want}}
+	wantOut := fmt.Sprintf("%d %d", want, want)
+	script := `echo "$(ulimit -n) $(ulimit -Hn)"`
+	for _, userns := range []bool{false, true} {
+		t.Run(fmt.Sprintf("userns=%v", userns), func(t *testing.T) {
+			t.Parallel()
+			c, _ := startSleeper(t, func(c *Container) {
+				c.Spec.Process.Rlimits = limit
+				if userns {
+					c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+					c.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+					c.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+					c.removeMount("/sys/fs/cgroup")
+				}
+				c.Spec.Process.Args = []string{"sh", "-c", script + " > /tmp/limits; exec sleep 1000"}
+				c.Spec.Root.Readonly = false
+			})
+			got := strings.TrimSpace(c.mustExecSh(t, nil, "cat /tmp/limits"))
+			if got != wantOut {
+				t.Errorf("init's process: NOFILE soft hard = %q, want %q", got, wantOut)
+			}
+			// exec with the same raise, through --process.
+			p := *c.Spec.Process
+			p.Args = []string{"sh", "-c", script}
+			pj := filepath.Join(c.Dir, "p.json")
+			b, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(pj, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := c.execIn([]string{"--process", pj})
+			if !r.ok() || strings.TrimSpace(r.Stdout) != wantOut {
+				t.Errorf("exec'd process: want %q, got %s", wantOut, r)
+			}
+		})
+	}
+}
+
+// TestUnknownCapabilityWarned: runtime-spec 1.3 (config.md,
+// process.capabilities): a value that cannot be mapped "MUST be logged as
+// a warning by the runtime. Runtimes SHOULD NOT fail". create and exec
+// warn, naming the field, and run with the capabilities they know.
+func TestUnknownCapabilityWarned(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.Spec.Process.Capabilities.Bounding = append(c.Spec.Process.Capabilities.Bounding, "CAP_TEST")
+	c.Spec.Process.Capabilities.Effective = append(c.Spec.Process.Capabilities.Effective, "CAP_FOO")
+	c.Spec.Process.Args = []string{"sh", "-c", "grep CapBnd /proc/self/status; exec sleep 1000"}
+	r := c.Create()
+	if !r.ok() {
+		t.Fatalf("create with an unknown capability: want success with a warning, got %s", r)
+	}
+	for _, w := range []string{`process.capabilities.bounding[3]: unknown capability \"CAP_TEST\"`, `process.capabilities.effective[3]: unknown capability \"CAP_FOO\"`} {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("create's warnings lack %s:\n%s", w, r.Stderr)
+		}
+	}
+	c.mustStart()
+	want := capMask(t, defaultCaps)
+	waitFor(t, 5*time.Second, "the process's output", func() bool { return strings.Contains(c.Output(), "CapBnd") })
+	if got := parseHex(t, statusField(c.Output(), "CapBnd")); got != want {
+		t.Errorf("CapBnd %#x, want the known ones %#x", got, want)
+	}
+	r = c.execIn([]string{"--cap", "CAP_BOGUS"}, "true")
+	if !r.ok() || !strings.Contains(r.Stderr, `unknown capability \"CAP_BOGUS\"`) {
+		t.Errorf("exec --cap CAP_BOGUS: want success with a warning, got %s", r)
+	}
+}
