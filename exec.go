@@ -108,12 +108,16 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 	}
 	p.Env = mergeEnv(p.Env, append(c.StringSlice("env"), c.StringSlice("e")...))
 	if u := c.String("user"); u != "" {
-		uid, gid, err := parseUser(u)
+		// As runc: only what is given changes; without ":gid" the
+		// process keeps the container's gid and additional gids.
+		uid, gid, hasGid, err := parseUser(u)
 		if err != nil {
 			return nil, err
 		}
-		p.User.UID, p.User.GID = uid, gid
-		p.User.AdditionalGids = nil
+		p.User.UID = uid
+		if hasGid {
+			p.User.GID = gid
+		}
 	}
 	for _, g := range append(c.Int64Slice("additional-gids"), c.Int64Slice("g")...) {
 		if g < 0 || g > 1<<32-1 {
@@ -161,20 +165,20 @@ func cloneCaps(c *specs.LinuxCapabilities) *specs.LinuxCapabilities {
 
 // parseUser reads "uid" or "uid:gid", both decimal: anything else, an empty
 // part included ("1000:", ":0"), is refused rather than guessed at.
-func parseUser(s string) (uid, gid uint32, err error) {
+func parseUser(s string) (uid, gid uint32, hasGid bool, err error) {
 	us, gs, hasGid := strings.Cut(s, ":")
 	u, err := strconv.ParseUint(us, 10, 32)
 	if err != nil {
-		return 0, 0, fmt.Errorf("--user %q: the uid must be a number", s)
+		return 0, 0, false, fmt.Errorf("--user %q: the uid must be a number", s)
 	}
 	if !hasGid {
-		return uint32(u), 0, nil
+		return uint32(u), 0, false, nil
 	}
 	g, err := strconv.ParseUint(gs, 10, 32)
 	if err != nil {
-		return 0, 0, fmt.Errorf("--user %q: the gid must be a number", s)
+		return 0, 0, false, fmt.Errorf("--user %q: the gid must be a number", s)
 	}
-	return uint32(u), uint32(g), nil
+	return uint32(u), uint32(g), true, nil
 }
 
 // mergeEnv sets each NAME=VALUE of add in env, replacing the same NAME.

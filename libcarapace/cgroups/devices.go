@@ -20,12 +20,15 @@ func devRule(typ string, major, minor int64, access string) specs.LinuxDeviceCgr
 
 // defaultDeviceRules are what every container may use whatever its rules
 // say: creating nodes (not opening them), the default devices, the pty
-// master and slaves, and the console.
+// master and slaves, the console, and /dev/net/tun (c 10:200), which runc
+// has always allowed (Docker and Kubernetes users rely on it; no node is
+// made for it).
 var defaultDeviceRules = []specs.LinuxDeviceCgroup{
 	devRule("c", -1, -1, "m"), devRule("b", -1, -1, "m"),
 	devRule("c", 1, 3, "rwm"), devRule("c", 1, 5, "rwm"), devRule("c", 1, 7, "rwm"),
 	devRule("c", 1, 8, "rwm"), devRule("c", 1, 9, "rwm"), devRule("c", 5, 0, "rwm"),
 	devRule("c", 5, 1, "rwm"), devRule("c", 5, 2, "rwm"), devRule("c", 136, -1, "rwm"),
+	devRule("c", 10, 200, "rwm"),
 }
 
 // DeviceRules is the rule list a container's cgroup gets: the spec's

@@ -104,6 +104,7 @@ func TestExecArgs(t *testing.T) {
 		c.Spec.Process.Env = append(c.Spec.Process.Env, "E2E_CONFIG=from-config", "E2E_OVERRIDE=config-value")
 		c.Spec.Process.Cwd = "/etc"
 		c.Spec.Process.NoNewPrivileges = false
+		c.Spec.Process.User.AdditionalGids = []uint32{30}
 	})
 	initStatus := readFileString(fmt.Sprintf("/proc/%d/status", initPid))
 
@@ -180,9 +181,11 @@ func TestExecArgs(t *testing.T) {
 				t.Errorf("-g 10 -g 20: id -G = %q lacks %s", l[2], g)
 			}
 		}
+		// As runc: -u without a gid keeps the container's gid and its
+		// additional gids.
 		out = c.mustExecSh(t, []string{"--user", "1000"}, "id -u; id -g; id -G")
-		if l := lines(out); len(l) != 3 || l[0] != "1000" || l[1] != "0" || l[2] != "0" {
-			t.Errorf("-u 1000: id -u/-g/-G = %q, want 1000, gid 0 and no other group", l)
+		if l := lines(out); len(l) != 3 || l[0] != "1000" || l[1] != "0" || l[2] != "0 30" {
+			t.Errorf("-u 1000: id -u/-g/-G = %q, want 1000, the config's gid 0 and groups 0 30", l)
 		}
 		// Without -u, the config's user (root) and its groups.
 		if got := lines(c.mustExecSh(t, nil, "id -u; id -g")); strings.Join(got, " ") != "0 0" {

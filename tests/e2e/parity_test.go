@@ -142,3 +142,27 @@ func TestUnknownCapabilityWarned(t *testing.T) {
 		t.Errorf("exec --cap CAP_BOGUS: want success with a warning, got %s", r)
 	}
 }
+
+// TestDefaultDevicesAllowTun: /dev/net/tun (c 10:200) is in the default
+// device rules, as runc has always had it; a device outside them (the
+// kernel log, c 1:11) stays denied, so the rule list is really enforced.
+func TestDefaultDevicesAllowTun(t *testing.T) {
+	t.Parallel()
+	for _, dev := range []string{"/dev/net/tun", "/dev/kmsg"} {
+		if _, err := os.Stat(dev); err != nil {
+			t.Skipf("%s: %v", dev, err)
+		}
+	}
+	c := newContainer(t)
+	c.Spec.Mounts = append(c.Spec.Mounts,
+		specs.Mount{Destination: "/dev/net/tun", Type: "bind", Source: "/dev/net/tun", Options: []string{"bind"}},
+		specs.Mount{Destination: "/dev/kmsg2", Type: "bind", Source: "/dev/kmsg", Options: []string{"bind"}})
+	out := c.Sh(`(exec 3<>/dev/net/tun) 2>/dev/null && echo tun-opened || echo tun-denied
+(exec 3</dev/kmsg2) 2>/dev/null && echo kmsg-opened || echo kmsg-denied`)
+	if !strings.Contains(out, "tun-opened") {
+		t.Errorf("/dev/net/tun cannot be opened: the default rules lack c 10:200 rwm\n%s", out)
+	}
+	if !strings.Contains(out, "kmsg-denied") {
+		t.Errorf("/dev/kmsg (c 1:11, not allowed) could be opened: the device rules are not enforced\n%s", out)
+	}
+}
