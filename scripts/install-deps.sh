@@ -27,3 +27,8 @@ if ! command -v go >/dev/null; then
 	exit 1
 fi
 go mod download
+# tests/clients/cri_test.go drives containerd's CRI plugin with crictl, which
+# Debian 12 does not package: built from the module proxy.
+if ! crictl --version >/dev/null 2>&1; then
+	GOBIN=/usr/local/bin go install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
+fi

@@ -241,6 +241,9 @@ func (w *waitingInit) dropPrivileges() error {
 	if err := process.DropBounding(caps.Bounding); err != nil {
 		return err
 	}
+	if err := process.ChownStdio(p.User.UID); err != nil {
+		return err
+	}
 	if err := process.SetUser(p.User); err != nil {
 		return err
 	}

@@ -139,3 +139,38 @@ func SetOOMScoreAdj(pid, v int) error {
 	}
 	return nil
 }
+
+// ChownStdio gives the process's user the pipes, sockets and terminals
+// that are its stdio, so that it can reopen them (/dev/stdout,
+// /proc/self/fd/1) once it is not root, as runc does. /dev/null and files
+// already the user's are left alone, and so are regular files and
+// directories: those are the caller's files on the host, not the
+// container's to own. A stdio whose owner is not mapped in the container's
+// user namespace (EPERM) or on a read-only mount (EROFS) is left as it is.
+func ChownStdio(uid uint32) error {
+	for fd := 0; fd < 3; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if err == unix.EBADF {
+				continue
+			}
+			return fmt.Errorf("stdio fd %d: %w", fd, err)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFIFO, unix.S_IFSOCK:
+		case unix.S_IFCHR:
+			if st.Rdev == unix.Mkdev(1, 3) {
+				continue
+			}
+		default:
+			continue
+		}
+		if st.Uid == uid {
+			continue
+		}
+		if err := unix.Fchown(fd, int(uid), -1); err != nil && err != unix.EPERM && err != unix.EROFS {
+			return fmt.Errorf("stdio fd %d: chown to process.user.uid %d: %w", fd, uid, err)
+		}
+	}
+	return nil
+}

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -165,4 +168,60 @@ func TestDefaultDevicesAllowTun(t *testing.T) {
 	if !strings.Contains(out, "kmsg-denied") {
 		t.Errorf("/dev/kmsg (c 1:11, not allowed) could be opened: the device rules are not enforced\n%s", out)
 	}
+}
+
+// TestStdioOwnedByUser: a process running as a non-root user can reopen
+// its stdio pipes (/dev/stdout, /proc/self/fd/1), as with runc: the
+// runtime gives the user the pipes before it drops root. For run and exec.
+func TestStdioOwnedByUser(t *testing.T) {
+	t.Parallel()
+	script := "echo via-fd1 > /proc/self/fd/1; echo via-dev-stdout > /dev/stdout; echo via-dev-stderr > /dev/stderr"
+	check := func(t *testing.T, what, out, errOut string) {
+		t.Helper()
+		for _, want := range []string{"via-fd1", "via-dev-stdout"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s as uid 1000 with pipes as stdio: %q missing from stdout %q (stderr %q)", what, want, out, errOut)
+			}
+		}
+		if !strings.Contains(errOut, "via-dev-stderr") {
+			t.Errorf("%s as uid 1000: /dev/stderr not reopened: stderr %q", what, errOut)
+		}
+	}
+	t.Run("run", func(t *testing.T) {
+		t.Parallel()
+		c := newContainer(t)
+		c.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+		c.Spec.Process.Args = []string{"sh", "-c", script}
+		c.WriteSpec()
+		out, errOut, err := runWithPipes(c, "run", "--bundle", c.Bundle, c.ID)
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, errOut)
+		}
+		check(t, "run", out, errOut)
+	})
+	t.Run("exec", func(t *testing.T) {
+		t.Parallel()
+		c, _ := startSleeper(t, nil)
+		out, errOut, err := runWithPipes(c, "exec", "-u", "1000:1000", c.ID, "sh", "-c", script)
+		if err != nil {
+			t.Fatalf("exec: %v\n%s", err, errOut)
+		}
+		check(t, "exec", out, errOut)
+	})
+}
+
+// runWithPipes runs the runtime with pipes as stdout and stderr (as
+// containerd and podman give them), until they close.
+func runWithPipes(c *Container, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", c.Root}, args...)...)
+	var out, errb bytes.Buffer
+	// Not *os.File: exec gives the command pipes.
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := startTracked(cmd); err != nil {
+		return "", "", err
+	}
+	err := waitTracked(cmd)
+	return out.String(), errb.String(), err
 }
