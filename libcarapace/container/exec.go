@@ -183,6 +183,11 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 				// Sized before the process runs: it may ask at once.
 				unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 			}
+			if o.ConsoleSocket == "" {
+				if err := clearONLCR(master); err != nil {
+					return fail(err)
+				}
+			}
 			if o.ConsoleSocket != "" {
 				err := console.SendMaster(o.ConsoleSocket, master)
 				master.Close()

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -27,7 +28,7 @@ func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
 			if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
 				unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, ws)
 			}
-			return nil
+			return clearONLCR(m)
 		}
 	}
 	sigs := make(chan os.Signal, 32)
@@ -161,4 +162,19 @@ func proxyTerminal(master *os.File) func() {
 		<-done
 		restore()
 	}
+}
+
+// clearONLCR turns off the pty's \n -> \r\n translation on output, as runc
+// does for a terminal it proxies itself: the caller's own terminal adds
+// the \r, and a caller reading the output line by line gets clean lines.
+func clearONLCR(master *os.File) error {
+	t, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
+	if err != nil {
+		return fmt.Errorf("pty termios: %w", err)
+	}
+	t.Oflag &^= unix.ONLCR
+	if err := unix.IoctlSetTermios(int(master.Fd()), unix.TCSETS, t); err != nil {
+		return fmt.Errorf("pty termios: %w", err)
+	}
+	return nil
 }

@@ -225,3 +225,36 @@ func runWithPipes(c *Container, args ...string) (string, string, error) {
 	err := waitTracked(cmd)
 	return out.String(), errb.String(), err
 }
+
+// TestTerminalNoCR: run -t and exec -t in the foreground clear the pty's
+// ONLCR, as runc does: a caller that reads the output (a pipe here) gets
+// "\n", not "\r\n".
+func TestTerminalNoCR(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.Spec.Process.Terminal = true
+	c.Spec.Process.Args = []string{"sh", "-c", `printf 'line-1\nline-2\n'; exec sleep 1000`}
+	c.WriteSpec()
+	runOut := make(chan string, 1)
+	go func() {
+		out, _, _ := runWithPipes(c, "run", "--bundle", c.Bundle, c.ID)
+		runOut <- out
+	}()
+	waitFor(t, 10*time.Second, "the container to run", func() bool {
+		st, r := c.State()
+		return r.ok() && st.Status == "running"
+	})
+	out, errOut, err := runWithPipes(c, "exec", "-t", c.ID, "printf", `a\nb\n`)
+	if err != nil {
+		t.Fatalf("exec -t: %v\n%s", err, errOut)
+	}
+	if out != "a\nb\n" {
+		t.Errorf("exec -t output %q, want %q (no \\r)", out, "a\nb\n")
+	}
+	if r := c.Kill("KILL"); !r.ok() {
+		t.Fatalf("kill: %s", r)
+	}
+	if out := <-runOut; out != "line-1\nline-2\n" {
+		t.Errorf("run -t output %q, want %q (no \\r)", out, "line-1\nline-2\n")
+	}
+}
