@@ -277,7 +277,7 @@ func (w *waitingInit) dropPrivileges() error {
 			}
 		}
 	}
-	w.env = withHome(append(p.Env[:len(p.Env):len(p.Env)], w.cfg.ExtraEnv...), p.User.UID)
+	w.env = process.Environ(append(p.Env[:len(p.Env):len(p.Env)], w.cfg.ExtraEnv...), func() string { return passwdHome(p.User.UID) })
 	argv0, err := process.LookPath(p.Args[0], w.env)
 	if err != nil {
 		return err
@@ -491,25 +491,20 @@ func setHostnames(spec *specs.Spec) error {
 	return nil
 }
 
-// withHome adds HOME from the container's /etc/passwd when the spec's
-// environment has none, as a login would.
-func withHome(env []string, uid uint32) []string {
-	for _, e := range env {
-		if strings.HasPrefix(e, "HOME=") {
-			return env
+// passwdHome is uid's home directory in the container's /etc/passwd, or
+// "/" without one.
+func passwdHome(uid uint32) string {
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		return "/"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ":")
+		if len(fields) >= 6 && fields[2] == strconv.FormatUint(uint64(uid), 10) && fields[5] != "" {
+			return fields[5]
 		}
 	}
-	home := "/"
-	if f, err := os.Open("/etc/passwd"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Split(sc.Text(), ":")
-			if len(fields) >= 6 && fields[2] == strconv.FormatUint(uint64(uid), 10) && fields[5] != "" {
-				home = fields[5]
-				break
-			}
-		}
-		f.Close()
-	}
-	return append(env[:len(env):len(env)], "HOME="+home)
+	return "/"
 }

@@ -243,3 +243,24 @@ func TestLastCapMatchesKernel(t *testing.T) {
 		t.Errorf("lastCap() = %d, /proc/sys/kernel/cap_last_cap says %d", got, want)
 	}
 }
+
+func TestEnviron(t *testing.T) {
+	home := func() string { return "/home/u" }
+	for _, tc := range []struct {
+		name string
+		in   []string
+		want string
+	}{
+		{"home added", []string{"PATH=/bin", "A=1"}, "PATH=/bin A=1 HOME=/home/u"},
+		{"home kept", []string{"HOME=/root", "A=1"}, "HOME=/root A=1"},
+		{"empty home replaced", []string{"HOME=", "A=1"}, "A=1 HOME=/home/u"},
+		{"duplicate: last wins, once", []string{"A=1", "B=2", "A=3"}, "B=2 A=3 HOME=/home/u"},
+		{"duplicate home, last empty", []string{"HOME=/x", "HOME="}, "HOME=/home/u"},
+		{"value with =", []string{"A=b=c"}, "A=b=c HOME=/home/u"},
+		{"empty", nil, "HOME=/home/u"},
+	} {
+		if got := strings.Join(Environ(tc.in, home), " "); got != tc.want {
+			t.Errorf("%s: Environ(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}

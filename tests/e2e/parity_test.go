@@ -258,3 +258,26 @@ func TestTerminalNoCR(t *testing.T) {
 		t.Errorf("run -t output %q, want %q (no \\r)", out, "line-1\nline-2\n")
 	}
 }
+
+// TestEnvironLikeRunc: each variable once with its last value; an empty
+// HOME is replaced by the user's home from the image's /etc/passwd, a
+// non-empty one kept.
+func TestEnvironLikeRunc(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.Spec.Process.Env = append(c.Spec.Process.Env, "HOME=", "E2E_DUP=first", "E2E_DUP=last")
+	// pid 1's environment as execve gave it (a shell would dedup its own).
+	out := c.Sh(`tr '\0' '\n' < /proc/1/environ; true`)
+	env := envMap(out)
+	if n := strings.Count(out, "E2E_DUP="); n != 1 || env["E2E_DUP"] != "last" {
+		t.Errorf("E2E_DUP appears %d times, value %q; want once, \"last\":\n%s", n, env["E2E_DUP"], out)
+	}
+	if n := strings.Count(out, "HOME="); n != 1 || env["HOME"] == "" {
+		t.Errorf("HOME appears %d times, value %q; want once, the user's home:\n%s", n, env["HOME"], out)
+	}
+	c2 := newContainer(t)
+	c2.Spec.Process.Env = append(c2.Spec.Process.Env, "HOME=/custom")
+	if env := envMap(c2.Sh("env")); env["HOME"] != "/custom" {
+		t.Errorf("a non-empty HOME in process.env: got %q, want /custom", env["HOME"])
+	}
+}
