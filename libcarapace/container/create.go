@@ -21,6 +21,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
+	"github.com/carapace-oci/carapace/libcarapace/kernel"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
@@ -75,6 +76,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	if err := checkPassedFDs(o.PreserveFDs, o.ListenFDs); err != nil {
+		return nil, err
+	}
+	if err := kernel.Check(); err != nil {
 		return nil, err
 	}
 	b, err := config.Load(o.Bundle)
