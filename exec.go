@@ -49,9 +49,11 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		// A failed exec (as opposed to the process's own status) ends
+		// with 255, as runc's does.
 		p, err := execProcess(c, rt, id)
 		if err != nil {
-			return err
+			return failure{255, err}
 		}
 		code, err := rt.Exec(container.ExecOptions{
 			ID: id, Process: p, Detach: c.Bool("detach"), PidFile: c.String("pid-file"),
@@ -59,7 +61,7 @@ var execCommand = &cli.Command{
 			IgnorePaused: c.Bool("ignore-paused"), SubCgroup: c.String("cgroup"),
 		})
 		if err != nil {
-			return err
+			return failure{255, err}
 		}
 		if code != 0 {
 			return exitError{code}

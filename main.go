@@ -46,6 +46,15 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// failure is an error that ends carapace with a status other than 1.
+type failure struct {
+	code int
+	err  error
+}
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
 var logger = slog.New(slog.DiscardHandler)
 
 func main() {
@@ -89,6 +98,10 @@ func main() {
 	}
 	logging.Error(logger, err)
 	fmt.Fprintf(os.Stderr, "carapace: %v\n", err)
+	var f failure
+	if errors.As(err, &f) {
+		os.Exit(f.code)
+	}
 	os.Exit(1)
 }
 

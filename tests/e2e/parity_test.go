@@ -281,3 +281,41 @@ func TestEnvironLikeRunc(t *testing.T) {
 		t.Errorf("a non-empty HOME in process.env: got %q, want /custom", env["HOME"])
 	}
 }
+
+// TestExecFailureStatus: a failed exec ends with 255, as runc's does, and
+// never with a status the process could have had.
+func TestExecFailureStatus(t *testing.T) {
+	t.Parallel()
+	c, _ := startSleeper(t, nil)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"missing-program", []string{"/no/such/program"}},
+		{"pid-file-in-missing-dir", []string{"--pid-file", "/nonexistent-dir/pid", "true"}},
+		{"bad-user", []string{"--user", "abc", "true"}},
+	} {
+		var flags, cmd []string
+		for i, a := range tc.args {
+			if !strings.HasPrefix(a, "-") && (i == 0 || !strings.HasPrefix(tc.args[i-1], "-")) {
+				flags, cmd = tc.args[:i], tc.args[i:]
+				break
+			}
+		}
+		if r := c.execIn(flags, cmd...); r.Err != nil || r.Code != 255 {
+			t.Errorf("%s: want exit status 255, got %s", tc.name, r)
+		}
+	}
+	if r := c.runtime("pause", c.ID); !r.ok() {
+		t.Fatalf("pause: %s", r)
+	}
+	if r := c.execIn(nil, "true"); r.Err != nil || r.Code != 255 {
+		t.Errorf("exec into a paused container: want exit status 255, got %s", r)
+	}
+	if r := c.runtime("resume", c.ID); !r.ok() {
+		t.Fatalf("resume: %s", r)
+	}
+	if r := c.execIn(nil, "sh", "-c", "exit 3"); r.Code != 3 {
+		t.Errorf("the process's own status: want 3, got %s", r)
+	}
+}
