@@ -177,6 +177,14 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	if err != nil {
 		return err
 	}
+	if sig == unix.SIGKILL && st.SharedPidNS && st.Cgroup != nil {
+		// Without a pid namespace of its own, the container's processes
+		// do not die with init: SIGKILL goes to every one of them, as
+		// with runc, also when init is already gone.
+		if pids, _ := st.Cgroup.Pids(); len(pids) > 0 {
+			return r.killAll(st, sig)
+		}
+	}
 	if r.Store.Status(st) == state.Stopped {
 		return fmt.Errorf("container %q: %w", id, ErrNotRunning)
 	}

@@ -15,6 +15,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
 )
 
 // Differences from runc that clients depend on (issue 10).
@@ -317,5 +319,42 @@ func TestExecFailureStatus(t *testing.T) {
 	}
 	if r := c.execIn(nil, "sh", "-c", "exit 3"); r.Code != 3 {
 		t.Errorf("the process's own status: want 3, got %s", r)
+	}
+}
+
+// TestKillSharedPidNSAfterInit: in a container without a pid namespace of
+// its own, kill KILL reaches every process of the container, also once
+// its init has exited (runc signals the whole cgroup).
+func TestKillSharedPidNSAfterInit(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.removeNamespace(specs.PIDNamespace)
+	c.addBind(c.HostDir, "/host", false)
+	c.Spec.Process.Args = []string{"sh", "-c", "sleep 1000 & echo $! > /host/p1; sleep 1000 & echo $! > /host/p2; exit 0"}
+	c.mustCreate()
+	c.mustStart()
+	c.waitStatus("stopped", 10*time.Second)
+	var pids []int
+	for _, f := range []string{"p1", "p2"} {
+		waitFor(t, 5*time.Second, "the background pids", func() bool { return readFileString(filepath.Join(c.HostDir, f)) != "" })
+		pid, err := strconv.Atoi(strings.TrimSpace(readFileString(filepath.Join(c.HostDir, f))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	if r := c.Kill("KILL"); !r.ok() {
+		t.Fatalf("kill KILL with init gone and processes left: %s", r)
+	}
+	waitFor(t, 10*time.Second, "every process of the container to die", func() bool {
+		for _, p := range pids {
+			if !leaks.IsZombie(p) {
+				return false
+			}
+		}
+		return true
+	})
+	if r := c.Kill("KILL"); r.ok() || !strings.Contains(r.Stderr, "container not running") {
+		t.Errorf("kill KILL with nothing left: want \"container not running\", got %s", r)
 	}
 }
