@@ -16,6 +16,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "use chroot instead of pivot_root"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds after stdio to the container"},
+	&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket to send a pidfd of the container's process to"},
 }
 
 var createCommand = &cli.Command{
@@ -51,6 +52,7 @@ func createOptions(c *cli.Context) (container.CreateOptions, *container.Runtime,
 		PreserveFDs:   c.Int("preserve-fds"),
 		ListenFDs:     listenFDs(),
 		NotifySocket:  os.Getenv("NOTIFY_SOCKET"),
+		PidfdSocket:   c.String("pidfd-socket"),
 	}, rt, nil
 }
 

@@ -39,6 +39,7 @@ var execCommand = &cli.Command{
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds after stdio to the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
 		&cli.StringFlag{Name: "cgroup", Usage: "a sub-cgroup of the container's to run in ([controller:]path)"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket to send a pidfd of the process to"},
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
@@ -59,6 +60,7 @@ var execCommand = &cli.Command{
 			ID: id, Process: p, Detach: c.Bool("detach"), PidFile: c.String("pid-file"),
 			ConsoleSocket: c.String("console-socket"), PreserveFDs: c.Int("preserve-fds") + listenFDs(),
 			IgnorePaused: c.Bool("ignore-paused"), SubCgroup: c.String("cgroup"),
+			PidfdSocket: c.String("pidfd-socket"),
 		})
 		if err != nil {
 			return failure{255, err}

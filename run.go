@@ -1,6 +1,10 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
 
 var runCommand = &cli.Command{
 	Name:      "run",
@@ -8,13 +12,17 @@ var runCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags: append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+		&cli.BoolFlag{Name: "keep", Usage: "keep the stopped container (state, cgroup) after the process exits, for state and delete"},
 	}, createFlags...),
 	Action: func(c *cli.Context) error {
 		o, rt, err := createOptions(c)
 		if err != nil {
 			return err
 		}
-		code, err := rt.Run(o, c.Bool("detach"))
+		if c.Bool("detach") && c.Bool("keep") {
+			return fmt.Errorf("run: --detach and --keep cannot be used together (a detached container is kept anyway)")
+		}
+		code, err := rt.Run(o, c.Bool("detach"), c.Bool("keep"))
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
-
-	"github.com/carapace-oci/carapace/libcarapace/container"
 )
 
 var updateCommand = &cli.Command{
@@ -37,13 +36,52 @@ var updateCommand = &cli.Command{
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1 or 0 for none)"},
 		&cli.StringFlag{Name: "blkio-weight", Usage: "block IO weight, 10 to 1000"},
 	},
-	Action: forContainer(func(rt *container.Runtime, id string, c *cli.Context) error {
+	Action: func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			return fmt.Errorf("update: a container id is required")
+		}
+		if err := flagsAfterID(c); err != nil {
+			return err
+		}
+		rt, err := newRuntime(c)
+		if err != nil {
+			return err
+		}
 		res, err := updateResources(c)
 		if err != nil {
 			return err
 		}
-		return rt.Update(id, res)
-	}),
+		return rt.Update(c.Args().First(), res)
+	},
+}
+
+// flagsAfterID takes the flags given after the container id, as runc does
+// for update (`update ID --memory 256m`): they are parsed as if given
+// before it. Anything else after the id is left for argID to refuse.
+func flagsAfterID(c *cli.Context) error {
+	if c.NArg() < 2 {
+		return nil
+	}
+	fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(fs); err != nil {
+			return err
+		}
+	}
+	if err := fs.Parse(c.Args().Tail()); err != nil {
+		return fmt.Errorf("%s: %w", c.Command.Name, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: takes one container id, got %q after it", c.Command.Name, fs.Args())
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil {
+			err = c.Set(f.Name, f.Value.String())
+		}
+	})
+	return err
 }
 
 func updateResources(c *cli.Context) (*specs.LinuxResources, error) {

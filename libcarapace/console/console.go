@@ -114,20 +114,25 @@ func bindConsole(root *securefs.Root, peer int) error {
 }
 
 // SendMaster passes the pty master to the process listening on the unix
-// socket at path, as runc does: one message, the fd in SCM_RIGHTS. (Raw
-// syscalls rather than package net, whose initialisation every start of
-// the runtime would otherwise pay.)
+// socket at path (--console-socket), as runc does.
 func SendMaster(path string, master *os.File) error {
+	return SendFile(path, "pty master (--console-socket)", master)
+}
+
+// SendFile passes f, named by its file name, to the process listening on
+// the unix socket at path (--console-socket, --pidfd-socket), with one
+// SCM_RIGHTS message.
+func SendFile(path, what string, f *os.File) error {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("console socket: %w", err)
+		return fmt.Errorf("send %s: socket: %w", what, err)
 	}
 	defer unix.Close(fd)
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		return fmt.Errorf("console socket %s: %w", path, err)
+		return fmt.Errorf("send %s: connect %s: %w", what, path, err)
 	}
-	if err := unix.Sendmsg(fd, []byte(master.Name()), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
-		return fmt.Errorf("send pty master to %s: %w", path, err)
+	if err := unix.Sendmsg(fd, []byte(f.Name()), unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("send %s to %s: %w", what, path, err)
 	}
 	return nil
 }

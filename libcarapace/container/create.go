@@ -57,6 +57,8 @@ type CreateOptions struct {
 	// OnConsole, when set, receives the pty master instead of the console
 	// socket (run in the foreground uses it).
 	OnConsole func(*os.File) error
+	// PidfdSocket, when set, receives a pidfd of init (--pidfd-socket).
+	PidfdSocket string
 }
 
 // created is a container whose init is parked on the exec fifo.
@@ -233,6 +235,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {
+			return nil, err
+		}
+	}
+	if o.PidfdSocket != "" {
+		if err := sendPidfd(o.PidfdSocket, pid); err != nil {
 			return nil, err
 		}
 	}
@@ -418,4 +425,17 @@ func writePidFile(path string, pid int) error {
 		return fmt.Errorf("pid file: %w", err)
 	}
 	return nil
+}
+
+// sendPidfd passes a pidfd of pid to the process listening on the unix
+// socket at path (--pidfd-socket), as runc does: the caller can then
+// signal and wait for the process without pid reuse races.
+func sendPidfd(path string, pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("--pidfd-socket: pidfd_open %d: %w", pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	return console.SendFile(path, "pidfd (--pidfd-socket)", f)
 }

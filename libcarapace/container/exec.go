@@ -55,6 +55,7 @@ type ExecOptions struct {
 	PreserveFDs   int
 	IgnorePaused  bool
 	SubCgroup     string // --cgroup: a sub-cgroup of the container's
+	PidfdSocket   string // receives a pidfd of the process
 }
 
 // Exec runs a new process in a running container: it joins every
@@ -225,6 +226,11 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {
+			return fail(err)
+		}
+	}
+	if o.PidfdSocket != "" {
+		if err := sendPidfd(o.PidfdSocket, pid); err != nil {
 			return fail(err)
 		}
 	}

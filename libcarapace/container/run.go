@@ -12,9 +12,10 @@ import (
 )
 
 // Run creates and starts a container. Detached, it returns once the process
-// runs; otherwise it waits, forwarding signals, removes the container and
-// returns the process's exit status (128+N for a signal N).
-func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
+// runs; otherwise it waits, forwarding signals, removes the container
+// (unless keep: it stays, stopped, for state and delete) and returns the
+// process's exit status (128+N for a signal N).
+func (r *Runtime) Run(o CreateOptions, detach, keep bool) (int, error) {
 	// Orphans of the container (with no pid namespace of its own) come to
 	// us to be reaped, not to a host PID 1 that may not reap.
 	if !detach {
@@ -78,6 +79,9 @@ func (r *Runtime) Run(o CreateOptions, detach bool) (int, error) {
 	}
 	go forwardSignals(sigs, c.st.Pid, master)
 	status := waitInit(c.pid)
+	if keep {
+		return status, nil
+	}
 	if err := r.destroy(c.st); err != nil {
 		r.Log.Warn("remove container", "id", c.st.ID, "error", err)
 	}

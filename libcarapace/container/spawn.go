@@ -75,7 +75,28 @@ func closeJoins(js []joinFile) {
 // start forks the child and returns its pid and whether it was born in its
 // cgroup (otherwise the caller must move it in). opened are the joins,
 // already open (exec opens them under a check of init), or nil.
-func (sp *spawn) start(opened []joinFile) (pid int, inCgroup bool, err error) {
+//
+// The child may run on every CPU, not on the runtime's own affinity (a
+// taskset of whoever started the runtime): only the container's cpuset
+// cgroup and process.execCPUAffinity limit it, as with runc.
+func (sp *spawn) start(opened []joinFile) (int, bool, error) {
+	pid, inCgroup, err := sp.fork(opened)
+	if err != nil {
+		return pid, inCgroup, err
+	}
+	var all unix.CPUSet
+	for i := 0; i < len(all)*64; i++ {
+		all.Set(i)
+	}
+	if err := unix.SchedSetaffinity(pid, &all); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+		return 0, false, fmt.Errorf("reset CPU affinity: %w", err)
+	}
+	return pid, inCgroup, nil
+}
+
+func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	if opened == nil {
 		if opened, err = openJoins(sp.joins); err != nil {
 			return 0, false, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -356,5 +357,107 @@ func TestKillSharedPidNSAfterInit(t *testing.T) {
 	})
 	if r := c.Kill("KILL"); r.ok() || !strings.Contains(r.Stderr, "container not running") {
 		t.Errorf("kill KILL with nothing left: want \"container not running\", got %s", r)
+	}
+}
+
+// TestRunKeep: run --keep leaves the stopped container for state and
+// delete, as runc's does.
+func TestRunKeep(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.Spec.Process.Args = []string{"sh", "-c", "exit 4"}
+	if r := c.Run("--keep"); r.Err != nil || r.Code != 4 {
+		t.Fatalf("run --keep: want the process's status 4, got %s", r)
+	}
+	if st := c.mustState(); st.Status != "stopped" {
+		t.Errorf("state after run --keep: %q, want stopped", st.Status)
+	}
+	if r := c.Delete(false); !r.ok() {
+		t.Errorf("delete after run --keep: %s", r)
+	}
+	if r := c.runtime("run", "-d", "--keep", "--bundle", c.Bundle, c.ID); r.ok() {
+		t.Errorf("run -d --keep: want a refusal, got %s", r)
+	}
+}
+
+// TestPidfdSocket: --pidfd-socket on create, run and exec passes a pidfd
+// of the container's init (or of the exec'd process) over the socket.
+func TestPidfdSocket(t *testing.T) {
+	t.Parallel()
+	pidOf := func(t *testing.T, f *os.File) int {
+		t.Helper()
+		info := readFileString(fmt.Sprintf("/proc/self/fdinfo/%d", f.Fd()))
+		pid, err := strconv.Atoi(statusField(info, "Pid"))
+		if err != nil {
+			t.Fatalf("the fd passed is not a pidfd: fdinfo %q", info)
+		}
+		return pid
+	}
+	c := newContainer(t)
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	sock := newConsoleSocket(t, c.Dir)
+	c.mustCreate("--pidfd-socket", sock.Path)
+	m := sock.receive(10 * time.Second)
+	if m.err != nil {
+		t.Fatalf("create --pidfd-socket: %v", m.err)
+	}
+	defer m.master.Close()
+	if got, want := pidOf(t, m.master), c.mustState().Pid; got != want {
+		t.Errorf("create's pidfd is of pid %d, want init's %d", got, want)
+	}
+	c.mustStart()
+	sock2 := newConsoleSocket(t, t.TempDir())
+	pidFile := filepath.Join(c.Dir, "exec.pid")
+	if r := c.execIn([]string{"-d", "--pid-file", pidFile, "--pidfd-socket", sock2.Path}, "sleep", "100"); !r.ok() {
+		t.Fatalf("exec --pidfd-socket: %s", r)
+	}
+	m2 := sock2.receive(10 * time.Second)
+	if m2.err != nil {
+		t.Fatalf("exec --pidfd-socket: %v", m2.err)
+	}
+	defer m2.master.Close()
+	if got, want := pidOf(t, m2.master), readPidFile(t, pidFile); got != want {
+		t.Errorf("exec's pidfd is of pid %d, want the exec'd %d", got, want)
+	}
+}
+
+// TestCPUAffinityReset: the container's processes may run on every CPU,
+// not on the runtime's own affinity (a taskset of its caller), as runc.
+func TestCPUAffinityReset(t *testing.T) {
+	t.Parallel()
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: nothing to reset")
+	}
+	want := fmt.Sprintf("0-%d", runtime.NumCPU()-1)
+	c, _ := startSleeper(t, func(c *Container) {
+		c.addBind(c.HostDir, "/host", false)
+		c.Spec.Process.Args = []string{"sh", "-c", "grep Cpus_allowed_list /proc/self/status > /host/init; exec sleep 1000"}
+	})
+	r := runCmd(cmdOpts{dir: c.Dir, outDir: c.Dir}, "taskset", "-c", "0", runtimeBin, "--root", c.Root, "exec", c.ID, "grep", "Cpus_allowed_list", "/proc/self/status")
+	if !r.ok() || !strings.Contains(r.Stdout, want) {
+		t.Errorf("exec under taskset -c 0: want Cpus_allowed_list %s, got %s", want, r)
+	}
+	d := newContainer(t)
+	d.Spec.Process.Args = []string{"grep", "Cpus_allowed_list", "/proc/self/status"}
+	d.WriteSpec()
+	r = runCmd(cmdOpts{dir: d.Dir, outDir: d.Dir}, "taskset", "-c", "0", runtimeBin, "--root", d.Root, "run", "--bundle", d.Bundle, d.ID)
+	if !r.ok() || !strings.Contains(r.Stdout, want) {
+		t.Errorf("run under taskset -c 0: want Cpus_allowed_list %s, got %s", want, r)
+	}
+}
+
+// TestUpdateFlagsAfterID: update takes its flags before or after the
+// container id, as runc does.
+func TestUpdateFlagsAfterID(t *testing.T) {
+	t.Parallel()
+	c, _ := startSleeper(t, nil)
+	if r := c.runtime("update", c.ID, "--pids-limit", "77"); !r.ok() {
+		t.Fatalf("update ID --pids-limit 77: %s", r)
+	}
+	if r := c.runtime("update", "--pids-limit", "78", c.ID); !r.ok() {
+		t.Fatalf("update --pids-limit 78 ID: %s", r)
+	}
+	if r := c.runtime("update", c.ID, "extra"); r.ok() {
+		t.Errorf("update ID extra: want a refusal, got %s", r)
 	}
 }
