@@ -11,9 +11,12 @@ import (
 var inheritedEnd = 3
 
 // NoteInheritedFDs records which descriptors after stdio the runtime was
-// started with. Call it first thing: --preserve-fds and LISTEN_FDS may
-// pass on only those, never one the runtime opened itself (a log file, a
-// cgroup directory) in a slot the caller left empty.
+// started with, and makes every one of them close-on-exec. Call it first
+// thing: --preserve-fds and LISTEN_FDS may pass on only those, never one
+// the runtime opened itself (a log file, a cgroup directory) in a slot the
+// caller left empty; and none of them reaches a hook or anything else the
+// runtime starts unless it is passed on explicitly (spawn lists the
+// preserved ones).
 func NoteInheritedFDs() {
 	fd := 3
 	for ; ; fd++ {
@@ -22,6 +25,9 @@ func NoteInheritedFDs() {
 		}
 	}
 	inheritedEnd = fd
+	// Kernels before 5.9 lack close_range: the preserved ones are still
+	// passed explicitly, others inherited as before.
+	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 }
 
 // checkPassedFDs checks that fds 3 .. 3+n-1 are all descriptors the

@@ -163,7 +163,10 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, err
 		}
 	}
-	if err := hooks.Run(spec.Hooks, hooks.CreateContainer, cfg.State); err != nil {
+	// Before pivot_root the image's /etc/passwd is not at /etc/passwd:
+	// a HOME the config lacks is "/" here.
+	hookEnv := process.Environ(append(p.Env[:len(p.Env):len(p.Env)], cfg.ExtraEnv...), func() string { return "/" })
+	if err := hooks.RunIn(spec.Hooks, hooks.CreateContainer, cfg.State, hookEnv, cfg.Bundle); err != nil {
 		return nil, err
 	}
 	if cfg.MountNS {
@@ -302,8 +305,18 @@ func (w *waitingInit) exec() error {
 	if _, err := w.fifoOut.Write([]byte{'0'}); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	if err := hooks.Run(w.spec.Hooks, hooks.StartContainer, w.cfg.State); err != nil {
-		return err
+	if len(hooks.Of(w.spec.Hooks, hooks.StartContainer)) > 0 {
+		// The hooks run in the container as its process would: with its
+		// environment and, as with runc, under its seccomp filter (with
+		// no_new_privs it is otherwise loaded last, below).
+		if w.spec.Process.NoNewPrivileges {
+			if err := w.loadSeccomp(); err != nil {
+				return err
+			}
+		}
+		if err := hooks.RunIn(w.spec.Hooks, hooks.StartContainer, w.cfg.State, w.env, ""); err != nil {
+			return err
+		}
 	}
 	if err := process.SetRlimits(w.spec.Process.Rlimits); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -51,7 +52,17 @@ func Of(h *specs.Hooks, kind string) []specs.Hook {
 }
 
 // Run runs the hooks of one kind in order and stops at the first failure.
+// As with runc, a hook runs in the bundle directory, and one without env
+// gets the runtime's own environment.
 func Run(h *specs.Hooks, kind string, st specs.State) error {
+	return RunIn(h, kind, st, os.Environ(), st.Bundle)
+}
+
+// RunIn is Run with the environment a hook without env gets and the
+// directory it runs in ("": the caller's): init runs the createContainer
+// hooks in the bundle and the startContainer ones in the process's cwd,
+// both with the container process's environment, as runc's init does.
+func RunIn(h *specs.Hooks, kind string, st specs.State, env []string, dir string) error {
 	list := Of(h, kind)
 	if len(list) == 0 {
 		return nil
@@ -61,7 +72,7 @@ func Run(h *specs.Hooks, kind string, st specs.State) error {
 		return err
 	}
 	for i, hk := range list {
-		if err := runOne(hk, in); err != nil {
+		if err := runOne(hk, in, env, dir); err != nil {
 			return fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, hk.Path, err)
 		}
 	}
@@ -81,13 +92,13 @@ func RunAll(h *specs.Hooks, kind string, st specs.State, warn func(error)) {
 		return
 	}
 	for i, hk := range list {
-		if err := runOne(hk, in); err != nil {
+		if err := runOne(hk, in, os.Environ(), st.Bundle); err != nil {
 			warn(fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, hk.Path, err))
 		}
 	}
 }
 
-func runOne(h specs.Hook, stdin []byte) error {
+func runOne(h specs.Hook, stdin []byte, env []string, dir string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -102,7 +113,15 @@ func runOne(h specs.Hook, stdin []byte) error {
 	}
 	cmd.Env = h.Env
 	if cmd.Env == nil {
+		cmd.Env = env
+	}
+	if cmd.Env == nil {
 		cmd.Env = []string{}
+	}
+	if dir != "" {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			cmd.Dir = dir
+		}
 	}
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out bytes.Buffer

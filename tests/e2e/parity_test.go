@@ -461,3 +461,75 @@ func TestUpdateFlagsAfterID(t *testing.T) {
 		t.Errorf("update ID extra: want a refusal, got %s", r)
 	}
 }
+
+// TestHooksLikeRunc: hooks without env run with the runtime's environment
+// (host side) or the container process's (createContainer and
+// startContainer, which init runs); host-side and createContainer hooks
+// run in the bundle directory, startContainer ones in the process's cwd
+// and under its seccomp filter; and no descriptor of the runtime's, or
+// leaked to it by its caller, reaches a hook.
+func TestHooksLikeRunc(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.addBind(c.HostDir, "/hooklog", false)
+	c.Spec.Process.Args = []string{"true"}
+	c.Spec.Process.Cwd = "/etc"
+	c.Spec.Process.Env = append(c.Spec.Process.Env, "E2E_PROC=from-process")
+	c.Spec.Process.NoNewPrivileges = true
+	c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: ptr(uint(1))}},
+	}
+	probe := func(name, dir string) specs.Hook {
+		return specs.Hook{Path: "/bin/busybox", Args: []string{"sh", "-c", `out=$1/` + name + `
+{ echo "PWD $(pwd)"; echo "PROC $E2E_PROC"; echo "FDS $(ls /proc/self/fd | tr '\n' ' ')"
+  mkdir $1/mkdir-` + name + ` 2>/dev/null && echo MKDIR-OK || echo MKDIR-DENIED; } > $out`, "hook", dir}}
+	}
+	c.Spec.Hooks = &specs.Hooks{
+		CreateRuntime:   []specs.Hook{probe("createRuntime", c.HostDir)},
+		CreateContainer: []specs.Hook{probe("createContainer", c.HostDir)},
+		StartContainer:  []specs.Hook{probe("startContainer", "/hooklog")},
+		Poststart:       []specs.Hook{probe("poststart", c.HostDir)},
+	}
+	// Descriptors the caller leaks to the runtime, at 3 and 4.
+	var leaked []*os.File
+	for i := 0; i < 2; i++ {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		leaked = append(leaked, f)
+	}
+	if r := c.RunOpts(cmdOpts{extraFiles: leaked, env: []string{"E2E_PROC=from-runtime"}}); !r.ok() {
+		t.Fatalf("run: %s", r)
+	}
+	read := func(name string) map[string]string {
+		m := map[string]string{}
+		for _, l := range lines(readFileString(filepath.Join(c.HostDir, name))) {
+			k, v, _ := strings.Cut(l, " ")
+			m[k] = v
+		}
+		if len(m) == 0 {
+			t.Fatalf("hook %s left no record", name)
+		}
+		return m
+	}
+	for name, want := range map[string]map[string]string{
+		"createRuntime":   {"PWD": c.Bundle, "PROC": "from-runtime"},
+		"createContainer": {"PWD": c.Bundle, "PROC": "from-process"},
+		"startContainer":  {"PWD": "/etc", "PROC": "from-process", "MKDIR-DENIED": ""},
+		"poststart":       {"PWD": c.Bundle, "PROC": "from-runtime"},
+	} {
+		got := read(name)
+		for k, v := range want {
+			if g, ok := got[k]; !ok || g != v {
+				t.Errorf("hook %s: %s = %q, want %q (record %v)", name, k, g, v, got)
+			}
+		}
+		// 0-2 and the directory ls reads (3): nothing else.
+		if fds := strings.Fields(got["FDS"]); len(fds) > 4 {
+			t.Errorf("hook %s has descriptors beyond stdio: %v", name, fds)
+		}
+	}
+}
