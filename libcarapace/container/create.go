@@ -220,6 +220,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		UTSNS:       plan.Has(specs.UTSNamespace),
 		State:       hookState,
 		Seccomp:     filter,
+		ClearONLCR:  o.OnConsole != nil,
 	}
 	if o.ListenFDs > 0 {
 		cfg.ExtraEnv = []string{fmt.Sprintf("LISTEN_FDS=%d", o.ListenFDs), "LISTEN_PID=1"}

@@ -43,6 +43,8 @@ type ExecConfig struct {
 	WaitToExec bool `json:"waitToExec,omitempty"`
 	// Seccomp is the container's linux.seccomp, compiled by the runtime.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// ClearONLCR: the runtime proxies the pty itself (no console socket).
+	ClearONLCR bool `json:"clearOnlcr,omitempty"`
 }
 
 // ExecOptions are exec's flags, with the process already resolved.
@@ -165,7 +167,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return fail(err)
 		}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused, Seccomp: filter}); err != nil {
+	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused, Seccomp: filter, ClearONLCR: o.ConsoleSocket == ""}); err != nil {
 		return fail(err)
 	}
 	var master *os.File
@@ -184,11 +186,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 				// Sized before the process runs: it may ask at once.
 				unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 			}
-			if o.ConsoleSocket == "" {
-				if err := clearONLCR(master); err != nil {
-					return fail(err)
-				}
-			}
+
 			if o.ConsoleSocket != "" {
 				err := console.SendMaster(o.ConsoleSocket, master)
 				master.Close()
@@ -345,6 +343,13 @@ func execSetup(conn *ipc.Conn) error {
 		master, err := console.Setup(p.ConsoleSize, false)
 		if err != nil {
 			return fmt.Errorf("process.terminal: %w", err)
+		}
+		if cfg.ClearONLCR {
+			// Before the process can write: see clearONLCR.
+			if err := clearONLCR(master); err != nil {
+				master.Close()
+				return err
+			}
 		}
 		err = conn.Send(ipc.Message{Kind: ipc.Console}, int(master.Fd()))
 		master.Close()

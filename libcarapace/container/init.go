@@ -189,6 +189,12 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 		if err != nil {
 			return nil, fmt.Errorf("process.terminal: %w", err)
 		}
+		if cfg.ClearONLCR {
+			if err := clearONLCR(master); err != nil {
+				master.Close()
+				return nil, err
+			}
+		}
 		err = conn.Send(ipc.Message{Kind: ipc.Console}, int(master.Fd()))
 		master.Close()
 		if err != nil {

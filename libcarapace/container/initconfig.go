@@ -34,4 +34,7 @@ type InitConfig struct {
 	State        specs.State     `json:"state"`              // for the createContainer and startContainer hooks
 	// Seccomp is linux.seccomp, compiled by the runtime.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// ClearONLCR: the runtime proxies the pty itself (run in the
+	// foreground), so the pty's \n -> \r\n translation is turned off.
+	ClearONLCR bool `json:"clearOnlcr,omitempty"`
 }

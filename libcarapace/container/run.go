@@ -29,7 +29,7 @@ func (r *Runtime) Run(o CreateOptions, detach, keep bool) (int, error) {
 			if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
 				unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, ws)
 			}
-			return clearONLCR(m)
+			return nil
 		}
 	}
 	sigs := make(chan os.Signal, 32)
