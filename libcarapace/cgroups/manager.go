@@ -284,6 +284,9 @@ func (m *Manager) write(dir string, x Write) error {
 	if x.Optional {
 		return nil
 	}
+	if x.Missing != "" {
+		return fmt.Errorf("%s: %s does not exist in %s: %s", x.Field, x.File, dir, x.Missing)
+	}
 	return fmt.Errorf("%s: %s does not exist in %s: the controller is not enabled, or this kernel lacks the feature", x.Field, x.File, dir)
 }
 

@@ -20,6 +20,7 @@ type Write struct {
 	Value      string
 	AltValue   string // the value for the Alt files when their scale differs
 	Optional   bool   // skipped where the kernel lacks the file
+	Missing    string // what a missing file means, for the error (default: no controller or feature)
 	Field      string // the spec field, for errors: linux.resources.memory.limit
 }
 
@@ -46,14 +47,29 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 	}
 	var ws []Write
 	if m := r.Memory; m != nil {
-		// With both a limit and a swap limit, the order that works depends
-		// on the current values (memsw may never be below the limit);
-		// Manager.Set retries the pair in the other order.
+		// memsw (memory+swap) may never be below the limit. With both set,
+		// the order that works depends on the current values, and
+		// Manager.Set retries the pair in the other order; an unlimited
+		// memsw is valid whatever the limit, so it simply goes first.
+		var limit, memsw []Write
 		if set(m.Limit) {
-			ws = append(ws, w("memory", "memory.limit_in_bytes", i64(*m.Limit), "memory.limit"))
+			limit = append(limit, w("memory", "memory.limit_in_bytes", i64(*m.Limit), "memory.limit"))
 		}
-		if set(m.Swap) {
-			ws = append(ws, w("memory", "memory.memsw.limit_in_bytes", i64(*m.Swap), "memory.swap"))
+		switch {
+		case set(m.Swap):
+			memsw = append(memsw, w("memory", "memory.memsw.limit_in_bytes", i64(*m.Swap), "memory.swap"))
+		case m.Limit != nil && *m.Limit == -1:
+			// No memory limit lifts memory+swap too, as runc does: the
+			// kernel refuses an unlimited memory limit above a set memsw.
+			// Skipped where there is no swap accounting (no memsw file).
+			x := w("memory", "memory.memsw.limit_in_bytes", "-1", "memory.limit")
+			x.Optional = true
+			memsw = append(memsw, x)
+		}
+		if len(memsw) > 0 && memsw[0].Value == "-1" {
+			ws = append(append(ws, memsw...), limit...)
+		} else {
+			ws = append(append(ws, limit...), memsw...)
 		}
 		if set(m.Reservation) {
 			ws = append(ws, w("memory", "memory.soft_limit_in_bytes", i64(*m.Reservation), "memory.reservation"))
@@ -226,23 +242,11 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 	}
 	var ws []Write
 	if m := r.Memory; m != nil {
-		if set(m.Limit) {
-			ws = append(ws, w("", "memory.max", maxOr(*m.Limit), "memory.limit"))
+		mws, err := v2MemoryWrites(m)
+		if err != nil {
+			return nil, err
 		}
-		if set(m.Swap) {
-			// The spec's swap is v1's memory+swap; v2 limits swap alone.
-			v := "max"
-			if *m.Swap >= 0 {
-				if m.Limit == nil || *m.Limit < 0 {
-					return nil, fmt.Errorf("linux.resources.memory.swap: on cgroup v2 a swap limit needs a memory limit too")
-				}
-				if *m.Swap < *m.Limit {
-					return nil, fmt.Errorf("linux.resources.memory.swap: %d is below the memory limit %d (swap is memory+swap)", *m.Swap, *m.Limit)
-				}
-				v = i64(*m.Swap - *m.Limit)
-			}
-			ws = append(ws, w("", "memory.swap.max", v, "memory.swap"))
-		}
+		ws = append(ws, mws...)
 		if set(m.Reservation) {
 			ws = append(ws, w("", "memory.low", maxOr(*m.Reservation), "memory.reservation"))
 		}
@@ -344,6 +348,83 @@ func V2Writes(r *specs.LinuxResources) ([]Write, error) {
 			return nil, fmt.Errorf("linux.resources.unified.%s: not a cgroup interface file name", k)
 		}
 		ws = append(ws, w("", k, r.Unified[k], "unified."+k))
+	}
+	return ws, nil
+}
+
+// v2MemoryWrites maps memory.limit and memory.swap to memory.swap.max and
+// memory.max, in that order, with the values runc 1.5 writes.
+//
+// The spec's swap is v1's memory+swap; v2's memory.swap.max is the swap
+// alone, so it is swap − limit. In both fields -1 means "no limit" and 0
+// (or absent) "leave as is". Then:
+//
+//   - limit -1 and no swap: memory.swap.max is reset to max as well. On v1
+//     memory+swap may never be below memory, so lifting the memory limit
+//     lifts memory+swap with it; `update --memory -1` means "unlimited"
+//     there, and keeps that meaning here (runc does the same).
+//   - swap -1: max, whatever the limit.
+//   - limit -1 and a positive swap: with no memory limit there is nothing
+//     to subtract, so the value is taken as the swap alone (as runc does).
+//   - swap == limit: 0, no swap at all.
+//
+// Hosts without swap accounting (a kernel built without it, or booted with
+// swapaccount=0 before Linux 6.1, which ignores that option) have no
+// memory.swap.max. There, max and 0 are skipped: max asks for nothing, and
+// 0 (swap == limit) is what container managers send by default for "no
+// swap"; refusing it would fail every container with a memory limit on such
+// hosts, where the kernel cannot limit swap per cgroup anyway. A positive
+// swap limit cannot be honoured there, and is refused.
+//
+// memory.swap.max goes first. The v2 kernel keeps the two limits apart
+// (neither write is checked against the other, nor against usage), so no
+// order is ever invalid, but a lowered memory.max makes the kernel reclaim
+// at once, and reclaim can only swap within the swap limit already in
+// place: with the new swap limit written first, lowering memory while
+// raising swap swaps out instead of OOM-killing. It also refuses a swap
+// limit the host cannot take before memory.max has changed, so a failed
+// update leaves both as they were.
+func v2MemoryWrites(m *specs.LinuxMemory) ([]Write, error) {
+	var limit, swap int64
+	if m.Limit != nil {
+		limit = *m.Limit
+	}
+	if m.Swap != nil {
+		swap = *m.Swap
+	}
+	if limit < -1 {
+		return nil, fmt.Errorf("linux.resources.memory.limit: %d is not a limit (-1 means none)", limit)
+	}
+	if swap < -1 {
+		return nil, fmt.Errorf("linux.resources.memory.swap: %d is not a limit (-1 means none)", swap)
+	}
+	var ws []Write
+	swapMax := func(v string, optional bool) {
+		x := w("", "memory.swap.max", v, "memory.swap")
+		x.Optional = optional
+		x.Missing = fmt.Sprintf("this host has no swap accounting (or the memory controller is not enabled), "+
+			"so the swap limit of %s bytes cannot be applied (a swap of -1, or equal to the limit, needs none)", v)
+		ws = append(ws, x)
+	}
+	switch {
+	case swap == -1:
+		swapMax("max", true)
+	case swap == 0 && limit == -1:
+		swapMax("max", true)
+		ws[0].Field = "linux.resources.memory.limit" // asked for by the limit
+	case swap == 0:
+		// Nothing asked of swap.
+	case limit == -1:
+		swapMax(i64(swap), false)
+	case limit == 0:
+		return nil, fmt.Errorf("linux.resources.memory.swap: on cgroup v2 a swap limit needs a memory limit too")
+	case swap < limit:
+		return nil, fmt.Errorf("linux.resources.memory.swap: %d is below the memory limit %d (swap is memory+swap)", swap, limit)
+	default:
+		swapMax(i64(swap-limit), swap == limit)
+	}
+	if limit != 0 {
+		ws = append(ws, w("", "memory.max", maxOr(limit), "memory.limit"))
 	}
 	return ws, nil
 }

@@ -50,8 +50,12 @@ func TestV1Writes(t *testing.T) {
 			[]string{"memory:memory.limit_in_bytes=67108864", "memory:memory.memsw.limit_in_bytes=134217728",
 				"memory:memory.soft_limit_in_bytes=33554432", "memory:memory.kmem.limit_in_bytes=1048576",
 				"memory:memory.kmem.tcp.limit_in_bytes=524288", "memory:memory.swappiness=10", "memory:memory.oom_control=1"}, ""},
+		// No memory limit lifts memory+swap too (runc's setMemoryAndSwap),
+		// first: the kernel refuses a limit above memsw.
 		{"unlimited memory", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1)}},
-			[]string{"memory:memory.limit_in_bytes=-1"}, ""},
+			[]string{"memory:memory.memsw.limit_in_bytes=-1", "memory:memory.limit_in_bytes=-1"}, ""},
+		{"unlimited swap goes first", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(-1)}},
+			[]string{"memory:memory.memsw.limit_in_bytes=-1", "memory:memory.limit_in_bytes=67108864"}, ""},
 		{"swappiness too high", specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: pu64(101)}}, nil,
 			"linux.resources.memory.swappiness"},
 		{"cpu", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: pu64(512), Quota: p64(50000), Period: pu64(100000),
@@ -102,12 +106,31 @@ func TestV2Writes(t *testing.T) {
 		want []string
 		err  string
 	}{
+		// memory.swap.max (swap - limit) before memory.max, as runc writes them.
 		{"memory", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(96 << 20), Reservation: p64(32 << 20)}},
-			[]string{"memory.max=67108864", "memory.swap.max=33554432", "memory.low=33554432"}, ""},
+			[]string{"memory.swap.max=33554432", "memory.max=67108864", "memory.low=33554432"}, ""},
 		{"unlimited", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1), Swap: p64(-1)}},
-			[]string{"memory.max=max", "memory.swap.max=max"}, ""},
+			[]string{"memory.swap.max=max", "memory.max=max"}, ""},
+		{"unlimited memory resets swap", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1)}},
+			[]string{"memory.swap.max=max", "memory.max=max"}, ""},
+		{"unlimited memory, swap zero", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1), Swap: p64(0)}},
+			[]string{"memory.swap.max=max", "memory.max=max"}, ""},
+		{"unlimited swap alone", specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: p64(-1)}},
+			[]string{"memory.swap.max=max"}, ""},
+		{"no swap", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(64 << 20)}},
+			[]string{"memory.swap.max=0", "memory.max=67108864"}, ""},
+		{"unlimited memory, swap as is", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1), Swap: p64(32 << 20)}},
+			[]string{"memory.swap.max=33554432", "memory.max=max"}, ""},
+		{"reservation leaves swap alone", specs.LinuxResources{Memory: &specs.LinuxMemory{Reservation: p64(-1)}},
+			[]string{"memory.low=max"}, ""},
 		{"swap below limit", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(32 << 20)}}, nil,
-			"linux.resources.memory.swap"},
+			"linux.resources.memory.swap: 33554432 is below the memory limit"},
+		{"swap without limit", specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: p64(32 << 20)}}, nil,
+			"linux.resources.memory.swap: on cgroup v2 a swap limit needs a memory limit too"},
+		{"swap below -1", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(64 << 20), Swap: p64(-2)}}, nil,
+			"linux.resources.memory.swap: -2 is not a limit"},
+		{"limit below -1", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-2)}}, nil,
+			"linux.resources.memory.limit: -2 is not a limit"},
 		{"swappiness", specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: pu64(10)}}, nil, "linux.resources.memory.swappiness"},
 		{"disable oom killer", specs.LinuxResources{Memory: &specs.LinuxMemory{DisableOOMKiller: pb(true)}}, nil,
 			"linux.resources.memory.disableOOMKiller"},
@@ -225,6 +248,184 @@ func TestSetV2FakeTree(t *testing.T) {
 	err := m.Set(&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}})
 	if err == nil || !strings.Contains(err.Error(), "linux.resources.hugepageLimits[0]") {
 		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// fakeTree makes a directory with the given files (name: content) for a
+// Manager to write to; a file left out is one the kernel does not have.
+func fakeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for f, v := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// readTree reads back every file of a fake tree.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[e.Name()] = string(b)
+	}
+	return got
+}
+
+func sameTree(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSetV2MemorySwap: memory.limit and memory.swap on a v2 tree with and
+// without memory.swap.max (a kernel without swap accounting). Without it,
+// what needs no swap limit (max, and 0 for swap == limit) is skipped as
+// runc skips it; a positive swap limit is refused, naming the field and
+// the reason, before memory.max is touched.
+func TestSetV2MemorySwap(t *testing.T) {
+	const lim = 64 << 20
+	withSwap := map[string]string{"memory.max": "max", "memory.swap.max": "1234", "memory.low": "0"}
+	noSwap := map[string]string{"memory.max": "max", "memory.low": "0"}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		mem   specs.LinuxMemory
+		want  map[string]string // nil: want the error, and the files unchanged
+		err   string
+	}{
+		{"no swap file, limit alone", noSwap, specs.LinuxMemory{Limit: p64(lim)},
+			map[string]string{"memory.max": "67108864", "memory.low": "0"}, ""},
+		{"no swap file, swap == limit", noSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(lim)},
+			map[string]string{"memory.max": "67108864", "memory.low": "0"}, ""},
+		{"no swap file, swap -1", noSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(-1)},
+			map[string]string{"memory.max": "67108864", "memory.low": "0"}, ""},
+		{"no swap file, limit -1", noSwap, specs.LinuxMemory{Limit: p64(-1)},
+			map[string]string{"memory.max": "max", "memory.low": "0"}, ""},
+		{"no swap file, swap > limit", noSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(2 * lim)}, nil,
+			"linux.resources.memory.swap: memory.swap.max does not exist in DIR: this host has no swap accounting " +
+				"(or the memory controller is not enabled), so the swap limit of 67108864 bytes cannot be applied"},
+		{"no swap file, limit -1, swap > 0", noSwap, specs.LinuxMemory{Limit: p64(-1), Swap: p64(lim)}, nil,
+			"linux.resources.memory.swap: memory.swap.max does not exist"},
+		{"limit alone", withSwap, specs.LinuxMemory{Limit: p64(lim)},
+			map[string]string{"memory.max": "67108864", "memory.swap.max": "1234", "memory.low": "0"}, ""},
+		{"swap == limit", withSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(lim)},
+			map[string]string{"memory.max": "67108864", "memory.swap.max": "0", "memory.low": "0"}, ""},
+		{"swap -1", withSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(-1)},
+			map[string]string{"memory.max": "67108864", "memory.swap.max": "max", "memory.low": "0"}, ""},
+		{"swap > limit", withSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(3 * lim)},
+			map[string]string{"memory.max": "67108864", "memory.swap.max": "134217728", "memory.low": "0"}, ""},
+		{"limit -1 resets swap", withSwap, specs.LinuxMemory{Limit: p64(-1)},
+			map[string]string{"memory.max": "max", "memory.swap.max": "max", "memory.low": "0"}, ""},
+		{"reservation alone", withSwap, specs.LinuxMemory{Reservation: p64(lim)},
+			map[string]string{"memory.max": "max", "memory.swap.max": "1234", "memory.low": "67108864"}, ""},
+		{"swap < limit", withSwap, specs.LinuxMemory{Limit: p64(lim), Swap: p64(lim / 2)}, nil,
+			"linux.resources.memory.swap: 33554432 is below the memory limit 67108864"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fakeTree(t, tc.files)
+			m := &Manager{Mode: ModeV2, Dirs: map[string]string{"": dir}}
+			mem := tc.mem
+			err := m.Set(&specs.LinuxResources{Memory: &mem})
+			got := readTree(t, dir)
+			if tc.want == nil {
+				if want := strings.ReplaceAll(tc.err, "DIR", dir); err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err = %v, want %q", err, want)
+				}
+				if !sameTree(got, tc.files) {
+					t.Errorf("a refused Set changed the tree: %v, was %v", got, tc.files)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameTree(got, tc.want) {
+				t.Errorf("files %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetV2MemoryTransitions: a container's limits raised and lowered by
+// successive updates. The v2 kernel checks neither limit against the other,
+// so every order is valid there; memory.swap.max is written first (so that
+// a lowered memory.max reclaims into the new swap limit), and each step
+// leaves memory.swap.max = (memory+swap) - limit.
+func TestSetV2MemoryTransitions(t *testing.T) {
+	dir := fakeTree(t, map[string]string{"memory.max": "max", "memory.swap.max": "max"})
+	m := &Manager{Mode: ModeV2, Dirs: map[string]string{"": dir}}
+	for _, step := range []struct {
+		name        string
+		limit, swap *int64
+		max, swapMx string
+	}{
+		{"create without swap", p64(64 << 20), p64(64 << 20), "67108864", "0"},
+		{"raise both", p64(128 << 20), p64(256 << 20), "134217728", "134217728"},
+		{"lower both", p64(32 << 20), p64(48 << 20), "33554432", "16777216"},
+		{"raise memory, lower swap", p64(256 << 20), p64(256 << 20), "268435456", "0"},
+		{"lower memory, raise swap", p64(16 << 20), p64(-1), "16777216", "max"},
+		{"limit again, swap kept", p64(32 << 20), nil, "33554432", "max"},
+		{"swap limited", p64(32 << 20), p64(40 << 20), "33554432", "8388608"},
+		{"no memory limit resets swap", p64(-1), nil, "max", "max"},
+	} {
+		r := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: step.limit, Swap: step.swap}}
+		ws, err := V2Writes(r)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if files := render(ws); len(files) == 2 && !strings.HasPrefix(files[0], "memory.swap.max=") {
+			t.Errorf("%s: writes %v: memory.swap.max must go first", step.name, files)
+		}
+		if err := m.Set(r); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		want := map[string]string{"memory.max": step.max, "memory.swap.max": step.swapMx}
+		if got := readTree(t, dir); !sameTree(got, want) {
+			t.Errorf("%s: files %v, want %v", step.name, got, want)
+		}
+	}
+}
+
+// TestSetV1UnlimitedMemory: limit -1 lifts memory+swap first where the
+// kernel has memsw, and is written alone where it has not.
+func TestSetV1UnlimitedMemory(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  map[string]string
+	}{
+		{"memsw", map[string]string{"memory.limit_in_bytes": "67108864", "memory.memsw.limit_in_bytes": "67108864"},
+			map[string]string{"memory.limit_in_bytes": "-1", "memory.memsw.limit_in_bytes": "-1"}},
+		{"no memsw", map[string]string{"memory.limit_in_bytes": "67108864"},
+			map[string]string{"memory.limit_in_bytes": "-1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fakeTree(t, tc.files)
+			m := &Manager{Mode: ModeV1, Dirs: map[string]string{"memory": dir}}
+			if err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(-1)}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := readTree(t, dir); !sameTree(got, tc.want) {
+				t.Errorf("files %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
