@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -72,11 +73,11 @@ func Load(dir string) (*Bundle, error) {
 		}
 		return nil, fmt.Errorf("bundle %q: read %s: %w", dir, Name, err)
 	}
-	spec, err := Parse(raw)
+	spec, warnings, err := parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bundle{Dir: abs, Spec: spec, Raw: raw}
+	b := &Bundle{Dir: abs, Spec: spec, Raw: raw, Warnings: warnings}
 	if err := Validate(b); err != nil {
 		return nil, err
 	}
@@ -84,7 +85,32 @@ func Load(dir string) (*Bundle, error) {
 }
 
 // Parse decodes config.json text. Syntax errors name the byte offset.
+// Relative mount destinations are made absolute (see parse).
 func Parse(raw []byte) (*specs.Spec, error) {
+	spec, _, err := parse(raw)
+	return spec, err
+}
+
+// parse is Parse, with the warnings of what it normalized: runtime-spec
+// 1.3 says a relative mount destination "MUST be interpreted as relative
+// to /" and is deprecated, so it is made absolute (in the runtime and in
+// init alike, which both parse the same text) and warned about.
+func parse(raw []byte) (*specs.Spec, []string, error) {
+	spec, err := decode(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	for i, m := range spec.Mounts {
+		if m.Destination != "" && !path.IsAbs(m.Destination) {
+			spec.Mounts[i].Destination = "/" + m.Destination
+			warnings = append(warnings, fmt.Sprintf("%s: mounts[%d].destination %q: relative destinations are deprecated; taken as %q", Name, i, m.Destination, spec.Mounts[i].Destination))
+		}
+	}
+	return spec, warnings, nil
+}
+
+func decode(raw []byte) (*specs.Spec, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, &FieldError{Reason: "empty file"}
 	}

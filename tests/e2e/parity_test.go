@@ -533,3 +533,20 @@ func TestHooksLikeRunc(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeMountDestination: runtime-spec 1.3 says a relative mount
+// destination "MUST be interpreted as relative to /" (and is deprecated):
+// it is mounted there, with a warning, as runc does.
+func TestRelativeMountDestination(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.addTmpfs("mnt/rel")
+	c.Spec.Process.Args = []string{"sh", "-c", "grep ' /mnt/rel ' /proc/mounts"}
+	r := c.Run()
+	if !r.ok() || !strings.Contains(r.Stdout, "tmpfs") {
+		t.Fatalf("run with a relative mount destination: want it mounted at /mnt/rel, got %s", r)
+	}
+	if !strings.Contains(r.Stderr, "relative destinations are deprecated") {
+		t.Errorf("no warning for the relative destination: %s", r)
+	}
+}
