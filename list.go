@@ -33,6 +33,13 @@ var listCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		// As runc: a missing default root is no containers yet; a
+		// missing --root given by the caller is an error.
+		if c.IsSet("root") {
+			if _, err := os.Stat(rt.Store.Root); err != nil {
+				return err
+			}
+		}
 		sts, err := rt.List()
 		if err != nil {
 			return err

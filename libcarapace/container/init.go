@@ -253,11 +253,20 @@ func (w *waitingInit) dropPrivileges() error {
 	if err := process.ChownStdio(p.User.UID); err != nil {
 		return err
 	}
+	// The cwd is entered while still root, as runc does, so that a cwd
+	// the process's user cannot search still works; where root is refused
+	// (root-squashed NFS) it is tried again as the user.
+	cwdErr := process.Chdir(p.Cwd)
+	if cwdErr != nil && !errors.Is(cwdErr, unix.EACCES) && !errors.Is(cwdErr, unix.EPERM) {
+		return cwdErr
+	}
 	if err := process.SetUser(p.User); err != nil {
 		return err
 	}
-	if err := process.Chdir(p.Cwd); err != nil {
-		return err
+	if cwdErr != nil {
+		if err := process.Chdir(p.Cwd); err != nil {
+			return err
+		}
 	}
 	if !p.NoNewPrivileges && w.filter != nil {
 		// Without no_new_privs, seccomp(2) wants CAP_SYS_ADMIN, which the

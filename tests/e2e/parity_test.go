@@ -550,3 +550,30 @@ func TestRelativeMountDestination(t *testing.T) {
 		t.Errorf("no warning for the relative destination: %s", r)
 	}
 }
+
+// TestCwdNotSearchableByUser: the cwd is entered before the switch to the
+// process's user, as runc does: a cwd only root can search still works.
+func TestCwdNotSearchableByUser(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	if err := os.Mkdir(filepath.Join(c.Rootfs, "secret"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	c.Spec.Process.Cwd = "/secret"
+	if got := strings.TrimSpace(c.Sh("pwd; id -u")); got != "/secret\n1000" {
+		t.Errorf("pwd and uid: %q, want /secret and 1000", got)
+	}
+}
+
+// TestListMissingRoot: list with a --root that does not exist fails, as
+// runc 1.5's does (a missing default root is just no containers).
+func TestListMissingRoot(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	missing := filepath.Join(c.Dir, "no-such-root")
+	r := runCmd(cmdOpts{dir: c.Dir, outDir: c.Dir}, runtimeBin, "--root", missing, "list")
+	if r.ok() || !strings.Contains(r.Stderr, "no such file or directory") {
+		t.Errorf("list --root <missing>: want a failure, got %s", r)
+	}
+}
