@@ -206,6 +206,8 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		Namespaces:   nsTypes(spec.Linux.Namespaces),
 		NotifySocket: o.NotifySocket,
 		Seccomp:      spec.Linux.Seccomp,
+		Personality:  spec.Linux.Personality,
+		MemoryPolicy: spec.Linux.MemoryPolicy,
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).

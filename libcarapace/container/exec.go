@@ -45,6 +45,9 @@ type ExecConfig struct {
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 	// ClearONLCR: the runtime proxies the pty itself (no console socket).
 	ClearONLCR bool `json:"clearOnlcr,omitempty"`
+	// The container's linux.personality and linux.memoryPolicy.
+	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *specs.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
 }
 
 // ExecOptions are exec's flags, with the process already resolved.
@@ -167,7 +170,10 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return fail(err)
 		}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused, Seccomp: filter, ClearONLCR: o.ConsoleSocket == ""}); err != nil {
+	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{
+		Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused, Seccomp: filter, ClearONLCR: o.ConsoleSocket == "",
+		Personality: st.Personality, MemoryPolicy: st.MemoryPolicy,
+	}); err != nil {
 		return fail(err)
 	}
 	var master *os.File
@@ -359,7 +365,7 @@ func execSetup(conn *ipc.Conn) error {
 	}
 	w := &waitingInit{
 		cfg:      &InitConfig{PreserveFDs: cfg.PreserveFDs},
-		spec:     &specs.Spec{Process: &p, Linux: &specs.Linux{}},
+		spec:     &specs.Spec{Process: &p, Linux: &specs.Linux{Personality: cfg.Personality, MemoryPolicy: cfg.MemoryPolicy}},
 		filter:   cfg.Seccomp,
 		listener: -1,
 	}

@@ -59,6 +59,10 @@ type State struct {
 	NotifySocket string `json:"notifySocket,omitempty"`
 	// Seccomp is linux.seccomp: exec'd processes get the same filter.
 	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	// Personality and MemoryPolicy are linux.personality and
+	// linux.memoryPolicy: exec'd processes get them too, as with runc.
+	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *specs.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
 }
 
 // Store is the state root directory.

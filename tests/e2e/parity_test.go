@@ -577,3 +577,39 @@ func TestListMissingRoot(t *testing.T) {
 		t.Errorf("list --root <missing>: want a failure, got %s", r)
 	}
 }
+
+// TestExecPersonalityAndMemoryPolicy: an exec'd process gets the
+// container's linux.personality and linux.memoryPolicy, as runc's does.
+func TestExecPersonalityAndMemoryPolicy(t *testing.T) {
+	t.Parallel()
+	numa := true
+	for _, f := range []string{"/proc/self/numa_maps", "/sys/devices/system/node/node0"} {
+		if _, err := os.Stat(f); err != nil {
+			numa = false
+		}
+	}
+	c, _ := startSleeper(t, func(c *Container) {
+		c.addProbe()
+		c.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+		if numa {
+			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave, Nodes: "0"}
+		}
+	})
+	r := c.execIn(nil, "probe", "personality")
+	per, err := strconv.ParseUint(strings.TrimSpace(r.Stdout), 10, 32)
+	if !r.ok() || err != nil || per&0xff != 0x0008 {
+		t.Errorf("exec'd process: personality %q, want domain LINUX32 (0x8): %s", r.Stdout, r)
+	}
+	if !numa {
+		t.Log("no NUMA: memory policy not checked")
+		return
+	}
+	pidFile := filepath.Join(c.Dir, "exec.pid")
+	if r := c.execIn([]string{"-d", "--pid-file", pidFile}, "sleep", "100"); !r.ok() {
+		t.Fatalf("exec -d: %s", r)
+	}
+	maps := readFileString(fmt.Sprintf("/proc/%d/numa_maps", readPidFile(t, pidFile)))
+	if !strings.Contains(maps, "interleave:0") {
+		t.Errorf("exec'd process: numa_maps lack the container's interleave:0 policy:\n%s", maps)
+	}
+}
