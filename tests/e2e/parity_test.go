@@ -613,3 +613,21 @@ func TestExecPersonalityAndMemoryPolicy(t *testing.T) {
 		t.Errorf("exec'd process: numa_maps lack the container's interleave:0 policy:\n%s", maps)
 	}
 }
+
+// TestExecUnderDeviceRules: an exec'd process is in the container's
+// devices cgroup (v1) or under its eBPF program (v2): a device the rules
+// deny stays denied to it, as to init.
+func TestExecUnderDeviceRules(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/kmsg"); err != nil {
+		t.Skip(err)
+	}
+	c, _ := startSleeper(t, func(c *Container) {
+		c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/dev/kmsg2", Type: "bind", Source: "/dev/kmsg", Options: []string{"bind"}})
+		c.Spec.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
+	})
+	r := c.execIn(nil, "sh", "-c", "(exec 3>/dev/kmsg2) 2>/dev/null && echo kmsg-opened || echo kmsg-denied")
+	if !r.ok() || !strings.Contains(r.Stdout, "kmsg-denied") {
+		t.Errorf("exec'd process opened /dev/kmsg, which the device rules deny: %s", r)
+	}
+}
