@@ -138,10 +138,15 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 			if !strings.HasPrefix(name, "CAP_") {
 				name = "CAP_" + name
 			}
-			// Never inheritable (CVE-2022-29162).
+			// Never inheritable (CVE-2022-29162). Ambient too when the
+			// process has an inheritable set, as with runc: the kernel
+			// raises it only if the capability is inheritable already.
 			p.Capabilities.Bounding = append(p.Capabilities.Bounding, name)
 			p.Capabilities.Effective = append(p.Capabilities.Effective, name)
 			p.Capabilities.Permitted = append(p.Capabilities.Permitted, name)
+			if p.Capabilities.Inheritable != nil {
+				p.Capabilities.Ambient = append(p.Capabilities.Ambient, name)
+			}
 		}
 	}
 	if c.Bool("no-new-privs") {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -138,6 +139,17 @@ func checkProcess(b *Bundle) error {
 				if _, ok := process.CapabilityByName(n); !ok {
 					b.Warnings = append(b.Warnings, fmt.Sprintf("%s: process.capabilities.%s[%d]: unknown capability %q: ignored", Name, set.name, i, n))
 				}
+			}
+		}
+		// The kernel raises an ambient capability only if it is also
+		// permitted and inheritable: others cannot be granted (warned,
+		// not failed, as the spec says of capabilities).
+		for i, n := range c.Ambient {
+			if _, known := process.CapabilityByName(n); !known {
+				continue
+			}
+			if !slices.Contains(c.Inheritable, n) || !slices.Contains(c.Permitted, n) {
+				b.Warnings = append(b.Warnings, fmt.Sprintf("%s: process.capabilities.ambient[%d]: %s is not in both the permitted and inheritable sets: not raised", Name, i, n))
 			}
 		}
 	}

@@ -473,13 +473,14 @@ func TestValidate(t *testing.T) {
 func TestValidateCapabilityWarnings(t *testing.T) {
 	b := newBundle(t)
 	b.Spec.Process.Capabilities.Bounding = append(b.Spec.Process.Capabilities.Bounding, "CAP_TEST")
-	b.Spec.Process.Capabilities.Ambient = []string{"cap_kill"}
+	b.Spec.Process.Capabilities.Ambient = []string{"cap_kill", "CAP_SYS_TIME"}
 	if err := config.Validate(b); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	want := []string{
 		`config.json: process.capabilities.bounding[3]: unknown capability "CAP_TEST": ignored`,
 		`config.json: process.capabilities.ambient[0]: unknown capability "cap_kill": ignored`,
+		`config.json: process.capabilities.ambient[1]: CAP_SYS_TIME is not in both the permitted and inheritable sets: not raised`,
 	}
 	if strings.Join(b.Warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings = %q, want %q", b.Warnings, want)
