@@ -631,3 +631,23 @@ func TestExecUnderDeviceRules(t *testing.T) {
 		t.Errorf("exec'd process opened /dev/kmsg, which the device rules deny: %s", r)
 	}
 }
+
+// TestExecCapAmbient: exec --cap of a capability the process has in its
+// inheritable set raises it as ambient too (so a non-root user keeps it
+// across its own execs), as runc does.
+func TestExecCapAmbient(t *testing.T) {
+	t.Parallel()
+	c, _ := startSleeper(t, func(c *Container) {
+		caps := c.Spec.Process.Capabilities
+		caps.Bounding = append(caps.Bounding, "CAP_NET_RAW")
+		caps.Inheritable = []string{"CAP_NET_RAW"}
+		caps.Ambient = nil
+	})
+	r := c.execIn([]string{"--user", "1000:1000", "--cap", "CAP_NET_RAW"}, "cat", "/proc/self/status")
+	if !r.ok() {
+		t.Fatalf("exec --cap: %s", r)
+	}
+	if amb := parseHex(t, statusField(r.Stdout, "CapAmb")); amb != capMask(t, []string{"CAP_NET_RAW"}) {
+		t.Errorf("CapAmb %#x, want CAP_NET_RAW", amb)
+	}
+}
