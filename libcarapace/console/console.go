@@ -3,7 +3,6 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -80,26 +79,27 @@ func bindConsole(root *securefs.Root, peer int) error {
 	// empty file of ours, so the pty goes there and nowhere else
 	// (CVE-2025-52565).
 	var st unix.Stat_t
-	err = unix.Fstatat(dev, "console", &st, unix.AT_SYMLINK_NOFOLLOW)
-	if t := st.Mode & unix.S_IFMT; err == nil && t != unix.S_IFREG && t != unix.S_IFCHR {
-		if t == unix.S_IFDIR {
-			return errors.New("/dev/console is a directory")
+	switch err := unix.Fstatat(dev, "console", &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == unix.ENOENT:
+	case err != nil:
+		return fmt.Errorf("stat /dev/console: %w", err)
+	default:
+		switch t := st.Mode & unix.S_IFMT; t {
+		case unix.S_IFREG, unix.S_IFCHR:
+		case unix.S_IFDIR:
+			return &securefs.TypeError{Path: "/dev/console", Got: t, Want: []uint32{unix.S_IFREG, unix.S_IFCHR}}
+		default:
+			if err := unix.Unlinkat(dev, "console", 0); err != nil {
+				return fmt.Errorf("replace /dev/console (a %s): %w", securefs.TypeName(t), err)
+			}
 		}
-		if err := unix.Unlinkat(dev, "console", 0); err != nil {
-			return fmt.Errorf("replace /dev/console: %w", err)
-		}
-		err = unix.ENOENT
 	}
-	if err == unix.ENOENT {
-		f, err := unix.Openat(dev, "console", unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err != nil {
-			return fmt.Errorf("create /dev/console: %w", err)
-		}
-		unix.Close(f)
-	}
-	target, err := unix.Openat(dev, "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// Created exclusively, then looked at with O_PATH only: whatever is
+	// there when the bind happens, even if it was swapped since the check
+	// above, is a regular file or a character device, or nothing is bound.
+	target, err := securefs.CreateAt(dev, "console", "/dev/console", 0o600, unix.S_IFCHR)
 	if err != nil {
-		return fmt.Errorf("open /dev/console: %w", err)
+		return fmt.Errorf("pty bind target: %w", err)
 	}
 	defer unix.Close(target)
 	tree, err := unix.OpenTree(peer, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)

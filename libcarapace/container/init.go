@@ -522,11 +522,17 @@ func setHostnames(spec *specs.Spec) error {
 // passwdHome is uid's home directory in the container's /etc/passwd, or
 // "/" without one.
 func passwdHome(uid uint32) string {
-	f, err := os.Open("/etc/passwd")
+	// Non-blocking, and a regular file only: the image may have put a
+	// fifo or a device there, which must not stall create or exec.
+	fd, err := unix.Open("/etc/passwd", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "/"
 	}
+	f := os.NewFile(uintptr(fd), "/etc/passwd")
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "/"
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), ":")

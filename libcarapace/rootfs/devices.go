@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/config"
+	"github.com/carapace-oci/carapace/libcarapace/securefs"
 )
 
 func u32(v uint32) *uint32 { return &v }
@@ -41,13 +42,30 @@ var devLinks = [][2]string{
 func (s *Setup) setupDev() error {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
+	configured := map[string]bool{}
+	for _, d := range s.Spec.Linux.Devices {
+		configured[path.Clean(d.Path)] = true
+	}
 	for _, d := range DefaultDevices {
+		if configured[d.Path] {
+			// Made below as the config says, replacing what the image
+			// has there.
+			continue
+		}
 		if err := s.makeDevice(d, true); err != nil {
+			var te *securefs.TypeError
+			if errors.As(err, &te) && te.Path == d.Path {
+				return fmt.Errorf("default device %w", te)
+			}
 			return fmt.Errorf("default device %s: %w", d.Path, err)
 		}
 	}
 	for i, d := range s.Spec.Linux.Devices {
 		if err := s.makeDevice(d, false); err != nil {
+			var te *securefs.TypeError
+			if errors.As(err, &te) && te.Path == path.Clean(d.Path) {
+				return fmt.Errorf("%s: linux.devices[%d].path %w", config.Name, i, te)
+			}
 			return fmt.Errorf("%s: linux.devices[%d] %s: %w", config.Name, i, d.Path, err)
 		}
 	}
@@ -78,31 +96,59 @@ func (s *Setup) makeDevice(d specs.LinuxDevice, isDefault bool) error {
 		return err
 	}
 	defer unix.Close(dfd)
+	var typ uint32
+	switch d.Type {
+	case "c", "u":
+		typ = unix.S_IFCHR
+	case "b":
+		typ = unix.S_IFBLK
+	case "p":
+		typ = unix.S_IFIFO
+	}
 	if s.UserNS {
-		return s.bindDevice(d, dfd, name)
+		return s.bindDevice(d, dfd, name, typ)
 	}
 	mode := uint32(0o666)
 	if d.FileMode != nil {
 		mode = uint32(*d.FileMode & os.ModePerm)
 	}
-	switch d.Type {
-	case "c", "u":
-		mode |= unix.S_IFCHR
-	case "b":
-		mode |= unix.S_IFBLK
-	case "p":
-		mode |= unix.S_IFIFO
-	}
-	err = unix.Mknodat(dfd, name, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+	mode |= typ
+	rdev := unix.Mkdev(uint32(d.Major), uint32(d.Minor))
+	// mknod is exclusive by nature: it never opens or follows what is
+	// already there.
+	err = unix.Mknodat(dfd, name, mode, int(rdev))
 	if errors.Is(err, unix.EEXIST) {
-		if isDefault {
-			// The config listed it too, or the image ships it.
+		// Looked at without following or opening it (an open of a fifo
+		// would block).
+		var st unix.Stat_t
+		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("stat existing node: %w", err)
+		}
+		got := st.Mode & unix.S_IFMT
+		switch {
+		case got == unix.S_IFDIR:
+			return &securefs.TypeError{Path: path.Clean(d.Path), Got: got, Want: []uint32{typ}}
+		case !isDefault:
+			// The config asks for this node at this path: what the image
+			// has there gives way.
+			if err := unix.Unlinkat(dfd, name, 0); err != nil {
+				return fmt.Errorf("replace existing %s: %w", securefs.TypeName(got), err)
+			}
+			err = unix.Mknodat(dfd, name, mode, int(rdev))
+		case got != typ:
+			// A default node the image has as something else (a symlink,
+			// a fifo, a file) is refused rather than kept, which would
+			// leave the container a /dev/null that is not the null device
+			// (CVE-2025-31133), or replaced, which would hide what the
+			// image meant.
+			return &securefs.TypeError{Path: path.Clean(d.Path), Got: got, Want: []uint32{typ}}
+		case st.Rdev != rdev:
+			return fmt.Errorf("exists and is the %s %d:%d, not %d:%d", securefs.TypeName(got),
+				unix.Major(st.Rdev), unix.Minor(st.Rdev), d.Major, d.Minor)
+		default:
+			// The config listed it too, or the image ships the same node.
 			return nil
 		}
-		if err := unix.Unlinkat(dfd, name, 0); err != nil {
-			return fmt.Errorf("replace existing node: %w", err)
-		}
-		err = unix.Mknodat(dfd, name, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
 	}
 	if err != nil {
 		return fmt.Errorf("mknod: %w", err)
@@ -121,16 +167,16 @@ func (s *Setup) makeDevice(d specs.LinuxDevice, isDefault bool) error {
 }
 
 // bindDevice binds the host's node over an empty file: a user namespace
-// cannot create device nodes.
-func (s *Setup) bindDevice(d specs.LinuxDevice, dfd int, name string) error {
-	f, err := unix.Openat(dfd, name, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
-	if err != nil && err != unix.EEXIST {
-		return fmt.Errorf("create bind target: %w", err)
+// cannot create device nodes. The placeholder is created exclusively; one
+// the image already has is used if it is a regular file or a node of the
+// device's type, and anything else (a fifo above all, which the open of
+// the create would otherwise block on) is refused.
+func (s *Setup) bindDevice(d specs.LinuxDevice, dfd int, name string, typ uint32) error {
+	var also []uint32
+	if typ != 0 {
+		also = append(also, typ)
 	}
-	if err == nil {
-		unix.Close(f)
-	}
-	target, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	target, err := securefs.CreateAt(dfd, name, path.Clean(d.Path), 0o644, also...)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -54,6 +55,14 @@ func (s *Setup) Prepare() error {
 	s.root = root
 	for i, m := range s.Spec.Mounts {
 		if err := s.mount(m); err != nil {
+			// Something of the wrong type at the destination itself: the
+			// error names the field and what is there, e.g.
+			// mounts[3].destination "/x": exists and is a fifo, not a
+			// regular file.
+			var te *securefs.TypeError
+			if errors.As(err, &te) && te.Path == path.Clean(m.Destination) {
+				return fmt.Errorf("%s: mounts[%d].destination %w", config.Name, i, te)
+			}
 			return fmt.Errorf("%s: mounts[%d] (%s on %s): %w", config.Name, i, m.Type, m.Destination, err)
 		}
 	}
@@ -108,7 +117,17 @@ func (s *Setup) mount(m specs.Mount) error {
 		if fi.IsDir() {
 			dfd, err = s.mkdir(dst, resolve)
 		} else {
-			dfd, err = s.root.CreateFile(dst, 0o644)
+			// A file is bound over a regular file, or over an entry of
+			// the source's own type (a device node over the image's
+			// node); a fifo or a socket the image put there is refused,
+			// never opened.
+			var also []uint32
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG {
+					also = append(also, t)
+				}
+			}
+			dfd, err = s.root.CreateFile(dst, 0o644, also...)
 		}
 	} else {
 		dfd, err = s.mkdir(dst, resolve)

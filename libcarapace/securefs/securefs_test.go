@@ -255,7 +255,8 @@ func TestCreateFile(t *testing.T) {
 		{"new in root", func(u string) string { return "/" + u }, func(u string) string { return u }, nil},
 		{"new with parents", func(u string) string { return "/a/b/" + u }, func(u string) string { return "a/b/" + u }, nil},
 		{"existing file", func(string) string { return "/etc/passwd" }, func(string) string { return "etc/passwd" }, nil},
-		{"existing dir", func(string) string { return "/etc" }, func(string) string { return "etc" }, nil},
+		// A directory where a file is wanted is refused (TypeError, EISDIR).
+		{"existing dir", func(string) string { return "/etc" }, nil, unix.EISDIR},
 		{"via hostetc link", func(u string) string { return "/hostetc/" + u }, func(u string) string { return "etc/" + u }, nil},
 		{"via abs link", func(u string) string { return "/abs/tmp/" + u }, func(u string) string { return "tmp/" + u }, nil},
 		{"via up link", func(u string) string { return "/up/" + u }, func(u string) string { return u }, nil},
@@ -299,7 +300,9 @@ func TestCreateFile(t *testing.T) {
 }
 
 // A final component that is a symlink leading out of the root is not
-// followed for creation, and the existing file is not truncated.
+// followed for creation: dangling inside the root, it is refused, and
+// nothing is made at its target, inside or outside. An existing file
+// reached through a link is used and not truncated.
 func TestCreateFileSymlinkLeaf(t *testing.T) {
 	r, dir := newRoot(t)
 	u := unique(t)
@@ -308,15 +311,15 @@ func TestCreateFileSymlinkLeaf(t *testing.T) {
 		t.Fatal(err)
 	}
 	fd, err := r.CreateFile("/leaf", 0o644)
-	if err == nil {
-		// Created inside the root (<root>/tmp/u) is acceptable too.
-		got := fdPath(t, fd)
-		unix.Close(fd)
-		if !strings.HasPrefix(got, dir+"/") {
-			t.Fatalf("CreateFile(/leaf) leads to %s, outside the root", got)
+	var te *TypeError
+	if !errors.As(err, &te) || te.Path != "/leaf" || te.Got != unix.S_IFLNK {
+		if err == nil {
+			unix.Close(fd)
 		}
-	} else if !errors.Is(err, unix.ENOENT) {
-		t.Fatalf("CreateFile(/leaf) = %v", err)
+		t.Fatalf("CreateFile(/leaf) = %v, want a TypeError for a symlink", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "tmp", u)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's target was created: %v", err)
 	}
 
 	fd, err = r.CreateFile("/hostetc/passwd", 0o644)

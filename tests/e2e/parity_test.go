@@ -651,3 +651,21 @@ func TestExecCapAmbient(t *testing.T) {
 		t.Errorf("CapAmb %#x, want CAP_NET_RAW", amb)
 	}
 }
+
+// TestPasswdNotAFile: an image whose /etc/passwd is a fifo neither stalls
+// create nor exec (the runtime reads it for HOME): HOME falls back to /.
+func TestPasswdNotAFile(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	passwd := filepath.Join(c.Rootfs, "etc/passwd")
+	if err := os.Remove(passwd); err != nil {
+		t.Fatal(err)
+	}
+	mkfifo(t, passwd)
+	c.Spec.Process.Args = []string{"sh", "-c", "echo HOME=$HOME; exec sleep 1000"}
+	c.mustCreate()
+	c.mustStart()
+	if r := c.execIn(nil, "sh", "-c", "echo HOME=$HOME"); !r.ok() || strings.TrimSpace(r.Stdout) != "HOME=/" {
+		t.Errorf("exec with a fifo at /etc/passwd: want HOME=/, got %s", r)
+	}
+}
