@@ -38,7 +38,8 @@ type addr struct {
 	addr  []byte
 }
 
-// permanentAddrs lists the permanent addresses of interface index.
+// permanentAddrs lists the permanent, global-scope addresses of interface
+// index.
 func permanentAddrs(index int) ([]addr, error) {
 	rib, err := syscall.NetlinkRIB(unix.RTM_GETADDR, unix.AF_UNSPEC)
 	if err != nil {
@@ -75,7 +76,9 @@ func permanentAddrs(index int) ([]addr, error) {
 				}
 			}
 		}
-		if flags&unix.IFA_F_PERMANENT != 0 {
+		// runtime-spec 1.3: the permanent addresses "of any family with
+		// global scope (RT_SCOPE_UNIVERSE)", not link or host ones.
+		if flags&unix.IFA_F_PERMANENT != 0 && ifa.Scope == unix.RT_SCOPE_UNIVERSE {
 			out = append(out, a)
 		}
 	}
@@ -144,7 +147,6 @@ func Move(host, name, nsPath string) error {
 	if err != nil {
 		return err
 	}
-	up := isUp(host)
 	ns, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open network namespace: %w", err)
@@ -156,9 +158,6 @@ func Move(host, name, nsPath string) error {
 	if err := request(unix.RTM_SETLINK, 0, body); err != nil {
 		return fmt.Errorf("move %s into the container as %s: %w", host, name, err)
 	}
-	if len(addrs) == 0 && !up {
-		return nil
-	}
 	// Addresses and the up state are set from inside the namespace, on a
 	// thread of its own that is thrown away afterwards.
 	errc := make(chan error, 1)
@@ -168,7 +167,7 @@ func Move(host, name, nsPath string) error {
 			errc <- err
 			return
 		}
-		errc <- configure(name, addrs, up)
+		errc <- configure(name, addrs)
 	}()
 	if err := <-errc; err != nil {
 		return fmt.Errorf("configure %s in the container: %w", name, err)
@@ -176,7 +175,10 @@ func Move(host, name, nsPath string) error {
 	return nil
 }
 
-func configure(name string, addrs []addr, up bool) error {
+// configure gives the moved device its addresses and sets it up:
+// runtime-spec 1.3 says the runtime "MUST set the network device state to
+// up after moving it", whatever it was on the host.
+func configure(name string, addrs []addr) error {
 	index, err := Index(name)
 	if err != nil {
 		return err
@@ -195,10 +197,7 @@ func configure(name string, addrs []addr, up bool) error {
 			return fmt.Errorf("add address: %w", err)
 		}
 	}
-	if up {
-		return setUp(name)
-	}
-	return nil
+	return setUp(name)
 }
 
 func flags(name string) (uint16, int, *unix.Ifreq, error) {
@@ -216,15 +215,6 @@ func flags(name string) (uint16, int, *unix.Ifreq, error) {
 		return 0, -1, nil, err
 	}
 	return ifr.Uint16(), fd, ifr, nil
-}
-
-func isUp(name string) bool {
-	f, fd, _, err := flags(name)
-	if err != nil {
-		return false
-	}
-	unix.Close(fd)
-	return f&unix.IFF_UP != 0
 }
 
 func setUp(name string) error {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,5 +81,43 @@ func TestNetDevicesBadInput(t *testing.T) {
 				t.Fatalf("want a failure naming %q: %s", tc.want, r)
 			}
 		})
+	}
+}
+
+// TestNetDevicesSpec13: runtime-spec 1.3 says the device is set up after
+// the move whatever its state on the host, and only the permanent
+// addresses of global scope come along.
+func TestNetDevicesSpec13(t *testing.T) {
+	requireCarapace(t)
+	host := "e2ew" + randHex(3)
+	peer := host + "p"
+	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
+		t.Skipf("no veth here: %v", err)
+	}
+	t.Cleanup(func() { ipCmd(t, "link", "del", peer) })
+	// Down on the host, one global and one link-scope address.
+	for _, args := range [][]string{
+		{"addr", "add", "10.123.46.6/24", "dev", host},
+		{"addr", "add", "10.123.47.7/24", "dev", host, "scope", "link"},
+	} {
+		if err := ipCmd(t, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newContainer(t)
+	c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "ctr1"}}
+	out := c.Sh(`cat /sys/class/net/ctr1/flags; ip -4 addr show ctr1`)
+	flags := strings.Fields(out)
+	if len(flags) == 0 {
+		t.Fatalf("no ctr1 in the container: %s", out)
+	}
+	if f, err := strconv.ParseUint(strings.TrimPrefix(flags[0], "0x"), 16, 32); err != nil || f&1 == 0 {
+		t.Errorf("ctr1 is not up in the container (flags %s): %s", flags[0], out)
+	}
+	if !strings.Contains(out, "10.123.46.6/24") {
+		t.Errorf("the global address did not come along: %s", out)
+	}
+	if strings.Contains(out, "10.123.47.7") {
+		t.Errorf("the link-scope address came along: %s", out)
 	}
 }
