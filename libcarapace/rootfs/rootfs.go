@@ -107,6 +107,22 @@ func (s *Setup) mount(m specs.Mount) error {
 	if bind && !filepath.IsAbs(src) {
 		src = filepath.Join(s.BundleDir, src)
 	}
+	tmpfs := !bind && m.Type == "tmpfs"
+	// Whether the destination was there before we made it: a tmpfs over
+	// an existing directory takes its mode (below).
+	existed := false
+	if tmpfs {
+		if fd, err := s.root.Open(dst, unix.O_PATH, resolve); err == nil {
+			unix.Close(fd)
+			existed = true
+		}
+	}
+	if !bind && (tmpfs || dst == "/dev") && opts.Flags&unix.MS_RDONLY != 0 {
+		// Mounted read-write, filled (device nodes, mount points of later
+		// mounts, tmpcopyup), and made read-only by Finish, as runc does
+		// (mountPropagate, finalizeRootfs).
+		opts.Flags &^= unix.MS_RDONLY
+	}
 	var dfd int
 	var err error
 	if bind {
@@ -147,9 +163,54 @@ func (s *Setup) mount(m specs.Mount) error {
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return mountCgroups(dfd, reopen, opts, s.CgroupNS)
+	case tmpfs:
+		return s.mountTmpfs(m, dfd, reopen, opts, existed)
 	default:
 		return fsMount(m.Source, m.Type, dfd, reopen, opts)
 	}
+}
+
+// mountTmpfs mounts a tmpfs on dfd. Without mode= it gets the mode of the
+// directory it covers, if that was there before, as runc does
+// (createOpenMountpoint prepends mode=): an image's 0700 directory stays
+// 0700 rather than becoming the kernel's 1777. A mode= in the options
+// comes later in the data string and wins. With tmpcopyup, the tmpfs
+// starts with a copy of the directory's contents.
+func (s *Setup) mountTmpfs(m specs.Mount, dfd int, reopen func() (int, error), opts Options, existed bool) error {
+	if existed {
+		var st unix.Stat_t
+		if err := unix.Fstat(dfd, &st); err != nil {
+			return err
+		}
+		perm := st.Mode & (unix.S_ISUID | unix.S_ISGID | unix.S_ISVTX | 0o777)
+		opts.Data = append([]string{fmt.Sprintf("mode=%04o", perm)}, opts.Data...)
+	}
+	if !hasOption(m.Options, "tmpcopyup") {
+		return fsMount(m.Source, m.Type, dfd, reopen, opts)
+	}
+	// The image's directory, opened before the tmpfs hides it: "." from
+	// dfd is dfd's own directory, not what is mounted on it.
+	src, err := unix.Openat(dfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("tmpcopyup: open %s: %w", m.Destination, err)
+	}
+	defer unix.Close(src)
+	if err := fsMount(m.Source, m.Type, dfd, reopen, opts); err != nil {
+		return err
+	}
+	top, err := reopen()
+	if err != nil {
+		return fmt.Errorf("tmpcopyup: reopen new mount: %w", err)
+	}
+	defer unix.Close(top)
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(top, &sfs); err != nil || sfs.Type != unix.TMPFS_MAGIC {
+		return fmt.Errorf("tmpcopyup: %s is not the new tmpfs after mounting", m.Destination)
+	}
+	if err := copyUp(src, top); err != nil {
+		return fmt.Errorf("tmpcopyup: %w", err)
+	}
+	return nil
 }
 
 func (s *Setup) mkdir(dst string, resolve uint64) (int, error) {
@@ -339,6 +400,9 @@ func Finish(spec *specs.Spec) error {
 		}
 		unix.Close(fd)
 	}
+	if err := remountReadonly(root, spec.Mounts); err != nil {
+		return err
+	}
 	if err := maskPaths(root, spec.Linux.MaskedPaths); err != nil {
 		return err
 	}
@@ -356,6 +420,43 @@ func Finish(spec *specs.Spec) error {
 	if p, ok := propagationOpts[spec.Linux.RootfsPropagation]; ok {
 		if err := unix.Mount("", "/", "", p|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("%s: linux.rootfsPropagation %q: %w", config.Name, spec.Linux.RootfsPropagation, err)
+		}
+	}
+	return nil
+}
+
+// remountReadonly makes read-only the tmpfs and /dev mounts that asked for
+// "ro": Prepare mounted them read-write so that they could be filled.
+func remountReadonly(root *securefs.Root, mounts []specs.Mount) error {
+	for i, m := range mounts {
+		dst := path.Clean(m.Destination)
+		if config.IsBind(m) || (m.Type != "tmpfs" && dst != "/dev") || ParseOptions(m.Options).Flags&unix.MS_RDONLY == 0 {
+			continue
+		}
+		err := func() error {
+			fd, err := root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			// mount_setattr acts on the mount that holds fd: if dst were
+			// no longer a mount's root, the mount around it (the
+			// container's root) would turn read-only instead.
+			var stx unix.Statx_t
+			if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx); err != nil {
+				return err
+			}
+			if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+				return errors.New("no longer a mount point")
+			}
+			attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+			if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+				return fmt.Errorf("mount_setattr: %w", err)
+			}
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("%s: mounts[%d] (%s on %s): make read-only: %w", config.Name, i, m.Type, m.Destination, err)
 		}
 	}
 	return nil
@@ -409,7 +510,14 @@ func maskPaths(root *securefs.Root, paths []string) error {
 			unix.Close(emptyDir)
 		}
 	}()
+	// A path listed twice is masked once, as runc does (maskPaths):
+	// a second mount would only stack over the first.
+	seen := map[string]bool{}
 	for i, p := range paths {
+		if seen[path.Clean(p)] {
+			continue
+		}
+		seen[path.Clean(p)] = true
 		fd, err := root.Open(p, unix.O_PATH, 0)
 		if err != nil {
 			if errors.Is(err, unix.ENOENT) {
