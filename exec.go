@@ -38,7 +38,7 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds after stdio to the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
-		&cli.StringFlag{Name: "cgroup", Usage: "a sub-cgroup of the container's to run in ([controller:]path)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in an existing sub-cgroup of the container's: path, or controller[,controller]:path (repeatable, cgroup v1)"},
 		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket to send a pidfd of the process to"},
 	},
 	Action: func(c *cli.Context) error {
@@ -59,7 +59,7 @@ var execCommand = &cli.Command{
 		code, err := rt.Exec(container.ExecOptions{
 			ID: id, Process: p, Detach: c.Bool("detach"), PidFile: c.String("pid-file"),
 			ConsoleSocket: c.String("console-socket"), PreserveFDs: c.Int("preserve-fds") + listenFDs(),
-			IgnorePaused: c.Bool("ignore-paused"), SubCgroup: c.String("cgroup"),
+			IgnorePaused: c.Bool("ignore-paused"), SubCgroups: c.StringSlice("cgroup"),
 			PidfdSocket: c.String("pidfd-socket"),
 		})
 		if err != nil {

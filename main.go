@@ -81,6 +81,9 @@ func main() {
 			updateCommand, eventsCommand, execCommand, featuresCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
+		// As runc's (urfave/cli v1): a repeated flag's value is taken
+		// whole, commas included (exec -e A=b,c; --cgroup cpu,memory:sub).
+		DisableSliceFlagSeparator: true,
 	}
 	// Exactly three lines: go-runc (containerd's client library) reads
 	// "NAME version V", "commit: C" and "spec: S" and refuses any other

@@ -301,7 +301,7 @@ func (m *Manager) Destroy() error {
 	for i := len(m.Created) - 1; i >= 0; i-- {
 		dir := m.Created[i]
 		if own[dir] {
-			if err := rmdir(dir); err != nil {
+			if err := removeTree(dir); err != nil {
 				errs = append(errs, err)
 			}
 			continue
@@ -313,6 +313,24 @@ func (m *Manager) Destroy() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeTree removes a container's cgroup with the sub-cgroups made in it
+// (by exec --cgroup users, systemd in the container, a nested runtime),
+// deepest first, as runc does: rmdir of a cgroup with children is EBUSY.
+func removeTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove cgroup %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return rmdir(dir)
 }
 
 func rmdir(dir string) error {

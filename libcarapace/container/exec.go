@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -59,8 +60,10 @@ type ExecOptions struct {
 	ConsoleSocket string
 	PreserveFDs   int
 	IgnorePaused  bool
-	SubCgroup     string // --cgroup: a sub-cgroup of the container's
-	PidfdSocket   string // receives a pidfd of the process
+	// SubCgroups are --cgroup's: one "path" for every hierarchy, or
+	// "controller[,controller]:path" per v1 controller.
+	SubCgroups  []string
+	PidfdSocket string // receives a pidfd of the process
 }
 
 // Exec runs a new process in a running container: it joins every
@@ -131,12 +134,14 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if paused {
 		sp.cgroup = nil
 	}
-	var cgDir string
-	if st.Cgroup != nil && o.SubCgroup != "" {
-		if cgDir, err = subCgroup(st.Cgroup, o.SubCgroup); err != nil {
+	var subs map[string]string
+	if st.Cgroup != nil && len(o.SubCgroups) > 0 {
+		if subs, err = subCgroups(st.Cgroup, o.SubCgroups); err != nil {
 			return 1, err
 		}
-		sp.cgroupDir = cgDir
+		if rel, ok := subs[""]; ok && st.Cgroup.Mode == cgroups.ModeV2 {
+			sp.cgroupDir = filepath.Join(st.Cgroup.V2Dir(), rel)
+		}
 	}
 	pid, inCgroup, err := sp.start(joins)
 	child.Close()
@@ -166,7 +171,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if st.Cgroup != nil && !inCgroup && !paused {
-		if err := applyExecCgroup(st.Cgroup, o.SubCgroup, pid); err != nil {
+		if err := applyExecCgroup(st.Cgroup, subs, pid); err != nil {
 			return fail(err)
 		}
 	}
@@ -217,7 +222,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if paused {
-		if err := applyExecCgroup(st.Cgroup, o.SubCgroup, pid); err != nil {
+		if err := applyExecCgroup(st.Cgroup, subs, pid); err != nil {
 			return fail(err)
 		}
 		if err := parent.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
@@ -287,36 +292,70 @@ func openContainerNamespaces(st *state.State) ([]joinFile, error) {
 	return opened, nil
 }
 
-func subCgroup(m *cgroups.Manager, sub string) (string, error) {
-	if strings.Contains(sub, "..") || filepath.IsAbs(sub) {
-		return "", fmt.Errorf("--cgroup %q: must be a relative path inside the container's cgroup", sub)
-	}
-	if _, s, ok := strings.Cut(sub, ":"); ok {
-		sub = s
-	}
-	d := filepath.Join(m.V2Dir(), sub)
-	if m.Mode == cgroups.ModeV2 {
-		if _, err := os.Stat(d); err != nil {
-			return "", fmt.Errorf("--cgroup %q: %w", sub, err)
+// subCgroups resolves --cgroup as runc does: a single "path" is the same
+// sub-cgroup in every hierarchy; "controller[,controller]:path" (repeated)
+// names the sub-cgroup of each v1 controller, the others staying in the
+// container's cgroup. It returns hierarchy key -> directory, or "" -> the
+// relative path for a single path.
+func subCgroups(m *cgroups.Manager, args []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range args {
+		ctrls, sub, qualified := strings.Cut(a, ":")
+		if !qualified {
+			sub = a
+		}
+		if sub == "" || filepath.IsAbs(sub) || slices.Contains(strings.Split(sub, "/"), "..") {
+			return nil, fmt.Errorf("--cgroup %q: must be a relative path inside the container's cgroup", a)
+		}
+		if !qualified {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("--cgroup %q: without a controller prefix, only one --cgroup may be given", a)
+			}
+			d := filepath.Join(m.V2Dir(), sub)
+			if m.Mode == cgroups.ModeV2 {
+				if _, err := os.Stat(d); err != nil {
+					return nil, fmt.Errorf("--cgroup %q: %w", a, err)
+				}
+			}
+			// The relative path: applyExecCgroup joins it in every
+			// hierarchy.
+			return map[string]string{"": sub}, nil
+		}
+		for _, c := range strings.Split(ctrls, ",") {
+			base, ok := m.Dirs[c]
+			if c == "" || !ok {
+				return nil, fmt.Errorf("--cgroup %q: no %q controller in the container's cgroups", a, c)
+			}
+			if _, dup := out[c]; dup {
+				return nil, fmt.Errorf("--cgroup %q: controller %s given more than once", a, c)
+			}
+			d := filepath.Join(base, sub)
+			if _, err := os.Stat(d); err != nil {
+				return nil, fmt.Errorf("--cgroup %q: %w", a, err)
+			}
+			out[c] = d
 		}
 	}
-	return d, nil
+	return out, nil
 }
 
-// applyExecCgroup moves an exec'd process into the container's cgroup (or
-// its sub-cgroup) in every hierarchy.
-func applyExecCgroup(m *cgroups.Manager, sub string, pid int) error {
-	if sub == "" {
+// applyExecCgroup moves an exec'd process into the container's cgroup in
+// every hierarchy, or into the sub-cgroups subCgroups found: for a single
+// path, in each hierarchy that has it.
+func applyExecCgroup(m *cgroups.Manager, subs map[string]string, pid int) error {
+	if len(subs) == 0 {
 		return m.Apply(pid)
 	}
-	if _, s, ok := strings.Cut(sub, ":"); ok {
-		sub = s
-	}
 	sm := &cgroups.Manager{Mode: m.Mode, Dirs: map[string]string{}}
+	rel, single := subs[""]
 	for k, d := range m.Dirs {
-		sm.Dirs[k] = filepath.Join(d, sub)
-		if _, err := os.Stat(sm.Dirs[k]); err != nil {
-			sm.Dirs[k] = d
+		sm.Dirs[k] = d
+		if single {
+			if _, err := os.Stat(filepath.Join(d, rel)); err == nil {
+				sm.Dirs[k] = filepath.Join(d, rel)
+			}
+		} else if sd, ok := subs[k]; ok {
+			sm.Dirs[k] = sd
 		}
 	}
 	return sm.Apply(pid)

@@ -669,3 +669,62 @@ func TestPasswdNotAFile(t *testing.T) {
 		t.Errorf("exec with a fifo at /etc/passwd: want HOME=/, got %s", r)
 	}
 }
+
+// TestExecCgroupPerController: exec --cgroup as runc takes it on cgroup v1
+// and hybrid hosts: "controller[,controller]:path" (repeatable, a comma
+// inside one value) moves the process into that sub-cgroup of those
+// controllers only; a sub-cgroup made in the container's cgroup goes with
+// it at delete.
+func TestExecCgroupPerController(t *testing.T) {
+	t.Parallel()
+	c, _ := startSleeper(t, nil)
+	var st struct {
+		Cgroup struct {
+			Mode int               `json:"mode"`
+			Dirs map[string]string `json:"dirs"`
+		} `json:"cgroup"`
+	}
+	if err := json.Unmarshal([]byte(readFileString(filepath.Join(c.Root, c.ID, "state.json"))), &st); err != nil {
+		t.Fatal(err)
+	}
+	mem, pids := st.Cgroup.Dirs["memory"], st.Cgroup.Dirs["pids"]
+	if mem == "" || pids == "" {
+		t.Skip("no v1 memory and pids hierarchies (pure cgroup v2): per-controller --cgroup does not apply")
+	}
+	for _, d := range []string{mem, pids} {
+		if err := os.Mkdir(filepath.Join(d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cgOf := func(out, ctrl string) string {
+		for _, l := range lines(out) {
+			if parts := strings.SplitN(l, ":", 3); len(parts) == 3 && parts[1] == ctrl {
+				return parts[2]
+			}
+		}
+		return "?"
+	}
+	r := c.execIn([]string{"--cgroup", "memory:sub"}, "cat", "/proc/self/cgroup")
+	if !r.ok() || !strings.HasSuffix(cgOf(r.Stdout, "memory"), "/sub") || strings.HasSuffix(cgOf(r.Stdout, "pids"), "/sub") {
+		t.Errorf("--cgroup memory:sub: want memory in sub, pids not: %s", r)
+	}
+	r = c.execIn([]string{"--cgroup", "pids,memory:sub"}, "cat", "/proc/self/cgroup")
+	if !r.ok() || !strings.HasSuffix(cgOf(r.Stdout, "memory"), "/sub") || !strings.HasSuffix(cgOf(r.Stdout, "pids"), "/sub") {
+		t.Errorf("--cgroup pids,memory:sub: want both in sub: %s", r)
+	}
+	if r := c.execIn([]string{"--cgroup", "nosuch:sub"}, "true"); r.ok() {
+		t.Errorf("--cgroup nosuch:sub: want a refusal, got %s", r)
+	}
+	if r := c.Kill("KILL"); !r.ok() {
+		t.Fatalf("kill: %s", r)
+	}
+	c.waitStatus("stopped", 10*time.Second)
+	if r := c.Delete(false); !r.ok() {
+		t.Errorf("delete with a sub-cgroup in the container's cgroup: %s", r)
+	}
+	for _, d := range []string{mem, pids} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s left behind by delete", d)
+		}
+	}
+}
