@@ -120,6 +120,34 @@ func (m *Manager) Create() error {
 	return nil
 }
 
+// CheckReusable refuses a container cgroup that exists already and is in
+// use, as runc does: processes in it would count as the container's (and
+// die with it), and in a frozen one init would freeze before it could
+// report, so create would never return.
+func (m *Manager) CheckReusable() error {
+	for _, dir := range m.Dirs {
+		procs, err := readFile(dir, "cgroup.procs")
+		if err != nil {
+			continue // not there yet (or not readable): nothing to reuse
+		}
+		if n := len(strings.Fields(procs)); n > 0 {
+			return fmt.Errorf("cgroup %s already exists and has %d process(es) in it: not the container's to take", dir, n)
+		}
+	}
+	if m.Frozen() {
+		return fmt.Errorf("cgroup %s already exists and is frozen: thaw or remove it first", m.freezerDir())
+	}
+	return nil
+}
+
+func (m *Manager) freezerDir() string {
+	if m.Mode == ModeV2 {
+		return m.V2Dir()
+	}
+	d, _ := m.Dir("freezer")
+	return d
+}
+
 func (m *Manager) mkdirAll(name, dir string) error {
 	mp, ok := m.mounts[name]
 	if !ok {

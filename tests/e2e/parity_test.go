@@ -728,3 +728,70 @@ func TestExecCgroupPerController(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateRefusesCgroupInUse: a container cgroup that exists already
+// with processes in it, or frozen, is refused at once with a clear error,
+// and left as it was (runc refuses both). A frozen one used to hang create
+// for ever: init froze in it before it could report.
+func TestCreateRefusesCgroupInUse(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/sys/fs/cgroup/freezer"); err != nil {
+		t.Skip("no v1 freezer hierarchy (pure cgroup v2)")
+	}
+	for _, tc := range []struct {
+		name, ctrl, want string
+	}{
+		{"frozen", "freezer", "is frozen"},
+		{"not-empty", "pids", "process(es) in it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newContainer(t)
+			cgPath := "/e2e-inuse-" + randHex(4)
+			c.Spec.Linux.CgroupsPath = cgPath
+			dir := filepath.Join("/sys/fs/cgroup", tc.ctrl, cgPath)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var sleeper *exec.Cmd
+			t.Cleanup(func() {
+				if sleeper != nil {
+					sleeper.Process.Kill()
+					waitTracked(sleeper)
+				}
+				os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0)
+				for i := 0; i < 50 && os.Remove(dir) != nil; i++ {
+					time.Sleep(20 * time.Millisecond)
+				}
+			})
+			switch tc.name {
+			case "frozen":
+				if err := os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("FROZEN"), 0); err != nil {
+					t.Fatal(err)
+				}
+			case "not-empty":
+				sleeper = exec.Command("sleep", "60")
+				if err := startTracked(sleeper); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.Spec.Process.Args = []string{"true"}
+			c.WriteSpec()
+			r := c.runtimeOpts(cmdOpts{timeout: 15 * time.Second}, "create", "--bundle", c.Bundle, c.ID)
+			if r.Err != nil || r.ok() || !strings.Contains(r.Stderr, "linux.cgroupsPath") || !strings.Contains(r.Stderr, tc.want) {
+				t.Errorf("create into a cgroup in use (%s): want a quick refusal naming linux.cgroupsPath, got %s", tc.name, r)
+			}
+			if _, err := os.Stat(dir); err != nil {
+				t.Errorf("the cgroup in use was removed: %v", err)
+			}
+			if tc.name == "frozen" {
+				if got := strings.TrimSpace(readFileString(filepath.Join(dir, "freezer.state"))); got != "FROZEN" {
+					t.Errorf("the frozen cgroup is %s now", got)
+				}
+			}
+		})
+	}
+}
