@@ -59,14 +59,13 @@ func (r *Runtime) Resume(id string) error {
 	})
 }
 
-// Pids lists the host pids of a container's processes.
+// Pids lists the host pids of a container's processes: those in its
+// cgroup, also once init has exited (none, or what is left of a container
+// without a pid namespace of its own), as runc's ps does.
 func (r *Runtime) Pids(id string) ([]int, error) {
 	st, err := r.loadWithCgroup(id)
 	if err != nil {
 		return nil, err
-	}
-	if r.Store.Status(st) == state.Stopped {
-		return nil, fmt.Errorf("container %q: %w", id, ErrNotRunning)
 	}
 	return st.Cgroup.Pids()
 }

@@ -795,3 +795,34 @@ func TestCreateRefusesCgroupInUse(t *testing.T) {
 		})
 	}
 }
+
+// TestPsStopped: ps of a stopped container lists what is left in its
+// cgroup, as runc's does: nothing (an empty list, exit 0), or the
+// processes of a container without a pid namespace of its own that
+// outlived init.
+func TestPsStopped(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.removeNamespace(specs.PIDNamespace)
+	c.addBind(c.HostDir, "/host", false)
+	c.Spec.Process.Args = []string{"sh", "-c", "sleep 1000 & echo $! > /host/p1; exit 0"}
+	c.mustCreate()
+	c.mustStart()
+	c.waitStatus("stopped", 10*time.Second)
+	waitFor(t, 5*time.Second, "the background pid", func() bool { return readFileString(filepath.Join(c.HostDir, "p1")) != "" })
+	left := strings.TrimSpace(readFileString(filepath.Join(c.HostDir, "p1")))
+	r := c.runtime("ps", "--format", "json", c.ID)
+	if !r.ok() || strings.TrimSpace(r.Stdout) != "["+left+"]" {
+		t.Errorf("ps --format json of a stopped container with %s left: %s", left, r)
+	}
+	if r := c.Kill("KILL"); !r.ok() {
+		t.Fatalf("kill: %s", r)
+	}
+	waitFor(t, 10*time.Second, "the cgroup to empty", func() bool {
+		r := c.runtime("ps", "--format", "json", c.ID)
+		return r.ok() && strings.TrimSpace(r.Stdout) == "[]"
+	})
+	if r := c.runtime("ps", c.ID); !r.ok() || len(lines(r.Stdout)) != 1 {
+		t.Errorf("ps of an empty stopped container: want the header only, got %s", r)
+	}
+}
