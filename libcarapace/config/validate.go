@@ -375,7 +375,8 @@ func checkProcessExtras(b *Bundle) error {
 					return fieldErr("linux.netDevices."+host, "%q is not a valid interface name", n)
 				}
 			}
-			if other, dup := seen[name]; dup {
+			// A template ("eth%d") is numbered by the kernel: never a clash.
+			if other, dup := seen[name]; dup && !strings.Contains(name, "%d") {
 				return fieldErr("linux.netDevices."+host+".name", "%q is also the name of linux.netDevices.%s", name, other)
 			}
 			seen[name] = host

@@ -4,10 +4,12 @@
 package netdev
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -30,6 +32,69 @@ func Index(name string) (int, error) {
 		return 0, fmt.Errorf("interface %q: %w", name, err)
 	}
 	return int(ifr.Uint32()), nil
+}
+
+// links lists the interfaces of the caller's network namespace as
+// (index, attributes) pairs.
+func links() (map[int][]syscall.NetlinkRouteAttr, error) {
+	rib, err := syscall.NetlinkRIB(unix.RTM_GETLINK, unix.AF_UNSPEC)
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: %w", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]syscall.NetlinkRouteAttr{}
+	for _, m := range msgs {
+		if m.Header.Type != unix.RTM_NEWLINK || len(m.Data) < unix.SizeofIfInfomsg {
+			continue
+		}
+		info := *(*unix.IfInfomsg)(unsafe.Pointer(&m.Data[0]))
+		attrs, err := syscall.ParseNetlinkRouteAttr(&m)
+		if err != nil {
+			continue
+		}
+		out[int(info.Index)] = attrs
+	}
+	return out, nil
+}
+
+// linkAttr returns one attribute of interface index.
+func linkAttr(index int, typ uint16) ([]byte, error) {
+	ls, err := links()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range ls[index] {
+		if a.Attr.Type == typ {
+			return a.Value, nil
+		}
+	}
+	return nil, fmt.Errorf("interface %d: no attribute %d", index, typ)
+}
+
+// nameByHWAddr finds the interface with hardware address hw.
+func nameByHWAddr(hw []byte) (string, error) {
+	ls, err := links()
+	if err != nil {
+		return "", err
+	}
+	for _, attrs := range ls {
+		var addr, name []byte
+		for _, a := range attrs {
+			switch a.Attr.Type {
+			case unix.IFLA_ADDRESS:
+				addr = a.Value
+			case unix.IFLA_IFNAME:
+				name = a.Value
+			}
+		}
+		if addr != nil && bytes.Equal(addr, hw) && name != nil {
+			return strings.TrimRight(string(name), "\x00"), nil
+		}
+	}
+	return "", fmt.Errorf("the moved interface (hardware address %x) is not in the container", hw)
 }
 
 type addr struct {
@@ -147,6 +212,14 @@ func Move(host, name, nsPath string) error {
 	if err != nil {
 		return err
 	}
+	// With a name template (runtime-spec 1.3: "%d", the kernel picks the
+	// number), the moved device is found again by its hardware address.
+	var hw []byte
+	if strings.Contains(name, "%d") {
+		if hw, err = linkAttr(index, unix.IFLA_ADDRESS); err != nil {
+			return err
+		}
+	}
 	ns, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open network namespace: %w", err)
@@ -167,7 +240,16 @@ func Move(host, name, nsPath string) error {
 			errc <- err
 			return
 		}
-		errc <- configure(name, addrs)
+		actual := name
+		if hw != nil {
+			n, err := nameByHWAddr(hw)
+			if err != nil {
+				errc <- err
+				return
+			}
+			actual = n
+		}
+		errc <- configure(actual, addrs)
 	}()
 	if err := <-errc; err != nil {
 		return fmt.Errorf("configure %s in the container: %w", name, err)

@@ -121,3 +121,28 @@ func TestNetDevicesSpec13(t *testing.T) {
 		t.Errorf("the link-scope address came along: %s", out)
 	}
 }
+
+// TestNetDevicesNameTemplate: runtime-spec 1.3 allows a name template
+// ("%d" numbered by the kernel); the device is found again by its
+// hardware address and configured under its new name.
+func TestNetDevicesNameTemplate(t *testing.T) {
+	requireCarapace(t)
+	host := "e2et" + randHex(3)
+	peer := host + "p"
+	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
+		t.Skipf("no veth here: %v", err)
+	}
+	t.Cleanup(func() { ipCmd(t, "link", "del", peer) })
+	if err := ipCmd(t, "addr", "add", "10.123.48.8/24", "dev", host); err != nil {
+		t.Fatal(err)
+	}
+	c := newContainer(t)
+	c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "tmpl%d"}}
+	out := c.Sh(`cat /sys/class/net/tmpl0/flags; ip -4 addr show tmpl0`)
+	if !strings.Contains(out, "10.123.48.8/24") {
+		t.Errorf("no tmpl0 with the address in the container: %s", out)
+	}
+	if f, err := strconv.ParseUint(strings.TrimPrefix(strings.Fields(out + " x")[0], "0x"), 16, 32); err != nil || f&1 == 0 {
+		t.Errorf("tmpl0 is not up: %s", out)
+	}
+}
