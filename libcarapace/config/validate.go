@@ -124,23 +124,10 @@ func checkProcess(b *Bundle) error {
 			return fieldErr(f, "soft limit %d is above the hard limit %d", r.Soft, r.Hard)
 		}
 	}
+	for _, u := range process.UnknownCapabilities(p.Capabilities) {
+		b.Warnings = append(b.Warnings, fmt.Sprintf("%s: %s: ignored", Name, u))
+	}
 	if c := p.Capabilities; c != nil {
-		sets := []struct {
-			name  string
-			names []string
-		}{
-			{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
-			{"permitted", c.Permitted}, {"ambient", c.Ambient},
-		}
-		// runtime-spec 1.3: a capability that cannot be mapped or granted
-		// "MUST be logged as a warning ... Runtimes SHOULD NOT fail".
-		for _, set := range sets {
-			for i, n := range set.names {
-				if _, ok := process.CapabilityByName(n); !ok {
-					b.Warnings = append(b.Warnings, fmt.Sprintf("%s: process.capabilities.%s[%d]: unknown capability %q: ignored", Name, set.name, i, n))
-				}
-			}
-		}
 		// The kernel raises an ambient capability only if it is also
 		// permitted and inheritable: others cannot be granted (warned,
 		// not failed, as the spec says of capabilities).

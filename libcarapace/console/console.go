@@ -136,3 +136,19 @@ func SendFile(path, what string, f *os.File) error {
 	}
 	return nil
 }
+
+// ClearONLCR turns off the pty's \n -> \r\n translation on output, as runc
+// does for a terminal it proxies itself: the caller's own terminal adds
+// the \r, and a caller reading the output line by line gets clean lines.
+// Set on the master, it applies to the pair.
+func ClearONLCR(master *os.File) error {
+	t, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
+	if err != nil {
+		return fmt.Errorf("pty termios: %w", err)
+	}
+	t.Oflag &^= unix.ONLCR
+	if err := unix.IoctlSetTermios(int(master.Fd()), unix.TCSETS, t); err != nil {
+		return fmt.Errorf("pty termios: %w", err)
+	}
+	return nil
+}

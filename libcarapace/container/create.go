@@ -140,13 +140,13 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 
-	// Registered before init exists so that, run in reverse, it comes
-	// after init is killed.
 	// A cgroup that is in use (processes, frozen) is refused before
 	// anything is made: it is someone else's, and must be left as it is.
 	if err := cg.CheckReusable(); err != nil {
 		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.Name, err)
 	}
+	// Registered before init exists so that, run in reverse, it comes
+	// after init is killed.
 	cleanups = append(cleanups, func() { cg.Destroy() })
 	if err := cg.Create(); err != nil {
 		return nil, err

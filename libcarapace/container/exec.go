@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -101,7 +100,9 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if err := checkLSM(p); err != nil {
 		return 1, err
 	}
-	warnUnknownCaps(r.Log, o.ID, p.Capabilities)
+	for _, u := range process.UnknownCapabilities(p.Capabilities) {
+		r.Log.Warn(u+": ignored", "id", o.ID)
+	}
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return 1, errors.New("exec: --tty with --detach needs --console-socket to receive the pty master")
 	}
@@ -117,13 +118,19 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 
+	var subs map[string]string
+	if st.Cgroup != nil && len(o.SubCgroups) > 0 {
+		if subs, err = subCgroups(st.Cgroup, o.SubCgroups); err != nil {
+			return 1, err
+		}
+	}
 	joins, err := openContainerNamespaces(st)
 	if err != nil {
 		return 1, err
 	}
-	defer closeJoins(joins)
 	parent, child, err := ipc.Pair()
 	if err != nil {
+		closeJoins(joins)
 		return 1, err
 	}
 	defer parent.Close()
@@ -134,19 +141,13 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if paused {
 		sp.cgroup = nil
 	}
-	var subs map[string]string
-	if st.Cgroup != nil && len(o.SubCgroups) > 0 {
-		if subs, err = subCgroups(st.Cgroup, o.SubCgroups); err != nil {
-			return 1, err
-		}
-		if rel, ok := subs[""]; ok && st.Cgroup.Mode == cgroups.ModeV2 {
-			sp.cgroupDir = filepath.Join(st.Cgroup.V2Dir(), rel)
-		}
+	if rel, ok := subs[""]; ok && st.Cgroup.Mode == cgroups.ModeV2 {
+		sp.cgroupDir = filepath.Join(st.Cgroup.V2Dir(), rel)
 	}
+	// The child holds the namespaces now; ours close at once.
 	pid, inCgroup, err := sp.start(joins)
 	child.Close()
 	closeJoins(joins)
-	joins = nil
 	if err != nil {
 		return 1, err
 	}
@@ -197,7 +198,6 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 				// Sized before the process runs: it may ask at once.
 				unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 			}
-
 			if o.ConsoleSocket != "" {
 				err := console.SendMaster(o.ConsoleSocket, master)
 				master.Close()
@@ -390,8 +390,8 @@ func execSetup(conn *ipc.Conn) error {
 			return fmt.Errorf("process.terminal: %w", err)
 		}
 		if cfg.ClearONLCR {
-			// Before the process can write: see clearONLCR.
-			if err := clearONLCR(master); err != nil {
+			// Before the process can write: see console.ClearONLCR.
+			if err := console.ClearONLCR(master); err != nil {
 				master.Close()
 				return err
 			}
@@ -443,22 +443,4 @@ func execSetup(conn *ipc.Conn) error {
 	}
 	err = syscall.Exec(w.argv0, p.Args, w.env)
 	return fmt.Errorf("exec %s: %w", w.argv0, err)
-}
-
-// warnUnknownCaps logs the capabilities of an exec'd process this runtime
-// cannot map; they are ignored (runtime-spec 1.3: warn, do not fail).
-func warnUnknownCaps(log *slog.Logger, id string, c *specs.LinuxCapabilities) {
-	if c == nil {
-		return
-	}
-	for _, set := range []struct {
-		name  string
-		names []string
-	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable}, {"permitted", c.Permitted}, {"ambient", c.Ambient}} {
-		for i, n := range set.names {
-			if _, ok := process.CapabilityByName(n); !ok {
-				log.Warn(fmt.Sprintf("process.capabilities.%s[%d]: unknown capability %q: ignored", set.name, i, n), "id", id)
-			}
-		}
-	}
 }

@@ -163,11 +163,13 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, err
 		}
 	}
-	// Before pivot_root the image's /etc/passwd is not at /etc/passwd:
-	// a HOME the config lacks is "/" here.
-	hookEnv := process.Environ(append(p.Env[:len(p.Env):len(p.Env)], cfg.ExtraEnv...), func() string { return "/" })
-	if err := hooks.RunIn(spec.Hooks, hooks.CreateContainer, cfg.State, hookEnv, cfg.Bundle); err != nil {
-		return nil, err
+	if len(hooks.Of(spec.Hooks, hooks.CreateContainer)) > 0 {
+		// Before pivot_root the image's /etc/passwd is not at
+		// /etc/passwd: a HOME the config lacks is "/" here.
+		env := w.processEnv(func() string { return "/" })
+		if err := hooks.RunIn(spec.Hooks, hooks.CreateContainer, cfg.State, env, cfg.Bundle); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.MountNS {
 		if err := fs.Enter(); err != nil {
@@ -190,7 +192,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, fmt.Errorf("process.terminal: %w", err)
 		}
 		if cfg.ClearONLCR {
-			if err := clearONLCR(master); err != nil {
+			if err := console.ClearONLCR(master); err != nil {
 				master.Close()
 				return nil, err
 			}
@@ -295,7 +297,7 @@ func (w *waitingInit) dropPrivileges() error {
 			}
 		}
 	}
-	w.env = process.Environ(append(p.Env[:len(p.Env):len(p.Env)], w.cfg.ExtraEnv...), func() string { return passwdHome(p.User.UID) })
+	w.env = w.processEnv(func() string { return passwdHome(p.User.UID) })
 	argv0, err := process.LookPath(p.Args[0], w.env)
 	if err != nil {
 		return err
@@ -517,6 +519,13 @@ func setHostnames(spec *specs.Spec) error {
 		}
 	}
 	return nil
+}
+
+// processEnv is the process's environment: process.env and the runtime's
+// additions (LISTEN_FDS), each once, with HOME from home when unset.
+func (w *waitingInit) processEnv(home func() string) []string {
+	env := w.spec.Process.Env
+	return process.Environ(append(env[:len(env):len(env)], w.cfg.ExtraEnv...), home)
 }
 
 // passwdHome is uid's home directory in the container's /etc/passwd, or

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -166,19 +165,4 @@ func proxyTerminal(master *os.File) func() {
 		<-done
 		restore()
 	}
-}
-
-// clearONLCR turns off the pty's \n -> \r\n translation on output, as runc
-// does for a terminal it proxies itself: the caller's own terminal adds
-// the \r, and a caller reading the output line by line gets clean lines.
-func clearONLCR(master *os.File) error {
-	t, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
-	if err != nil {
-		return fmt.Errorf("pty termios: %w", err)
-	}
-	t.Oflag &^= unix.ONLCR
-	if err := unix.IoctlSetTermios(int(master.Fd()), unix.TCSETS, t); err != nil {
-		return fmt.Errorf("pty termios: %w", err)
-	}
-	return nil
 }

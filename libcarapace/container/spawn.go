@@ -163,8 +163,9 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 		sys.Cloneflags = 0
 		forks = unshare&unix.CLONE_NEWPID != 0
 	}
-	// Flag 1: non-dumpable from the first instruction.
-	spec := fmt.Sprintf("%d;%d;1;", syncFD, unshare)
+	// Set, it also makes the child non-dumpable from its first
+	// instruction (nsenter.c).
+	spec := fmt.Sprintf("%d;%d;", syncFD, unshare)
 	for i, j := range childJoins {
 		if i > 0 {
 			spec += ","

@@ -10,11 +10,10 @@
 // then, looked up in the host's mount namespace, so nothing the container
 // mounts (a tmpfs over its /proc, say) decides what the runtime executes.
 //
-// _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FLAGS;FD:TYPE,FD:TYPE,...": the
+// _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FD:TYPE,FD:TYPE,...": the
 // CLONE_NEW* flags to unshare after the joins (so that new namespaces are
-// owned by the joined user namespace), FLAGS (1: make the process
-// non-dumpable), and the fds to setns into, in order (user first, mount
-// last). With CLONE_NEWPID the process forks once, as only children enter
+// owned by the joined user namespace), and the fds to setns into, in
+// order (user first, mount last). With CLONE_NEWPID the process forks once, as only children enter
 // a new pid namespace; the child becomes init and the parent reports its
 // pid and exits.
 #define _GNU_SOURCE
@@ -82,14 +81,11 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 	int syncfd = (int)strtol(spec, &end, 10);
 	if (*end != ';')
 		_exit(1);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(syncfd, "nsenter: set non-dumpable: %s", strerror(errno));
 	long unshare_flags = strtol(end + 1, &end, 10);
 	if (*end != ';')
 		fail(syncfd, "nsenter: bad spec");
-	long flags = strtol(end + 1, &end, 10);
-	if (*end != ';')
-		fail(syncfd, "nsenter: bad spec");
-	if ((flags & 1) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		fail(syncfd, "nsenter: set non-dumpable: %s", strerror(errno));
 	const char *p = end + 1;
 	while (*p) {
 		int fd = (int)strtol(p, &end, 10);

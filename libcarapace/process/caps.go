@@ -69,6 +69,31 @@ var lastCap = sync.OnceValue(func() int {
 	return lo
 })
 
+// UnknownCapabilities lists the capability names in c this runtime cannot
+// map, each as its field and name ("process.capabilities.ambient[0]:
+// unknown capability \"CAP_X\""). runtime-spec 1.3: such a value "MUST be
+// logged as a warning ... Runtimes SHOULD NOT fail"; CapsFromSpec skips it.
+func UnknownCapabilities(c *specs.LinuxCapabilities) []string {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{
+		{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
+		{"permitted", c.Permitted}, {"ambient", c.Ambient},
+	} {
+		for i, n := range set.names {
+			if _, ok := capByName[n]; !ok {
+				out = append(out, fmt.Sprintf("process.capabilities.%s[%d]: unknown capability %q", set.name, i, n))
+			}
+		}
+	}
+	return out
+}
+
 // CapSet is a capability bit mask.
 type CapSet uint64
 

@@ -108,16 +108,7 @@ func (s *Setup) mount(m specs.Mount) error {
 		src = filepath.Join(s.BundleDir, src)
 	}
 	tmpfs := !bind && m.Type == "tmpfs"
-	// Whether the destination was there before we made it: a tmpfs over
-	// an existing directory takes its mode (below).
-	existed := false
-	if tmpfs {
-		if fd, err := s.root.Open(dst, unix.O_PATH, resolve); err == nil {
-			unix.Close(fd)
-			existed = true
-		}
-	}
-	if !bind && (tmpfs || dst == "/dev") && opts.Flags&unix.MS_RDONLY != 0 {
+	if readonlyLater(m, opts) {
 		// Mounted read-write, filled (device nodes, mount points of later
 		// mounts, tmpcopyup), and made read-only by Finish, as runc does
 		// (mountPropagate, finalizeRootfs).
@@ -125,13 +116,16 @@ func (s *Setup) mount(m specs.Mount) error {
 	}
 	var dfd int
 	var err error
+	// Whether the destination was there before: a tmpfs over an existing
+	// directory takes its mode (mountTmpfs).
+	var made bool
 	if bind {
 		fi, serr := os.Stat(src)
 		if serr != nil {
 			return fmt.Errorf("bind source: %w", serr)
 		}
 		if fi.IsDir() {
-			dfd, err = s.mkdir(dst, resolve)
+			dfd, _, err = s.mkdir(dst, resolve)
 		} else {
 			// A file is bound over a regular file, or over an entry of
 			// the source's own type (a device node over the image's
@@ -146,7 +140,7 @@ func (s *Setup) mount(m specs.Mount) error {
 			dfd, err = s.root.CreateFile(dst, 0o644, also...)
 		}
 	} else {
-		dfd, err = s.mkdir(dst, resolve)
+		dfd, made, err = s.mkdir(dst, resolve)
 	}
 	if err != nil {
 		return err
@@ -164,7 +158,7 @@ func (s *Setup) mount(m specs.Mount) error {
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return mountCgroups(dfd, reopen, opts, s.CgroupNS)
 	case tmpfs:
-		return s.mountTmpfs(m, dfd, reopen, opts, existed)
+		return s.mountTmpfs(m, dfd, reopen, opts, !made)
 	default:
 		return fsMount(m.Source, m.Type, dfd, reopen, opts)
 	}
@@ -213,21 +207,23 @@ func (s *Setup) mountTmpfs(m specs.Mount, dfd int, reopen func() (int, error), o
 	return nil
 }
 
-func (s *Setup) mkdir(dst string, resolve uint64) (int, error) {
+// mkdir resolves (or makes) a mount destination directory; made reports
+// that it was not there before.
+func (s *Setup) mkdir(dst string, resolve uint64) (fd int, made bool, err error) {
 	if resolve == 0 {
-		return s.root.MkdirAll(dst, 0o755)
+		return s.root.MkdirAllMade(dst, 0o755)
 	}
-	fd, err := s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve)
+	fd, err = s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve)
 	if errors.Is(err, unix.ENOENT) {
-		if fd, err = s.root.MkdirAll(dst, 0o755); err == nil {
+		if fd, made, err = s.root.MkdirAllMade(dst, 0o755); err == nil {
 			unix.Close(fd)
 			fd, err = s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve)
 		}
 	}
 	if errors.Is(err, unix.ELOOP) {
-		return -1, fmt.Errorf("%s is a symlink; refusing to mount through it", dst)
+		return -1, false, fmt.Errorf("%s is a symlink; refusing to mount through it", dst)
 	}
-	return fd, err
+	return fd, made, err
 }
 
 // checkNotRoot refuses a destination that resolved to the rootfs itself
@@ -425,14 +421,22 @@ func Finish(spec *specs.Spec) error {
 	return nil
 }
 
+// readonlyLater reports whether m is a tmpfs or /dev mount that asked for
+// "ro": Prepare mounts it read-write, so that it can be filled, and
+// remountReadonly makes it read-only at the end.
+func readonlyLater(m specs.Mount, opts Options) bool {
+	return !config.IsBind(m) && (m.Type == "tmpfs" || path.Clean(m.Destination) == "/dev") &&
+		opts.Flags&unix.MS_RDONLY != 0
+}
+
 // remountReadonly makes read-only the tmpfs and /dev mounts that asked for
 // "ro": Prepare mounted them read-write so that they could be filled.
 func remountReadonly(root *securefs.Root, mounts []specs.Mount) error {
 	for i, m := range mounts {
-		dst := path.Clean(m.Destination)
-		if config.IsBind(m) || (m.Type != "tmpfs" && dst != "/dev") || ParseOptions(m.Options).Flags&unix.MS_RDONLY == 0 {
+		if !readonlyLater(m, ParseOptions(m.Options)) {
 			continue
 		}
+		dst := path.Clean(m.Destination)
 		err := func() error {
 			fd, err := root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, 0)
 			if err != nil {

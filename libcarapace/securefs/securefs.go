@@ -256,41 +256,50 @@ func (r *Root) notDir(p string, err error) error {
 // component that exists and is not a directory is refused with a
 // *TypeError.
 func (r *Root) MkdirAll(p string, mode uint32) (int, error) {
-	fd, err := r.Open(p, unix.O_PATH|unix.O_DIRECTORY, 0)
+	fd, _, err := r.MkdirAllMade(p, mode)
+	return fd, err
+}
+
+// MkdirAllMade is MkdirAll, also reporting whether p was made by it
+// (false: a directory was there already).
+func (r *Root) MkdirAllMade(p string, mode uint32) (fd int, made bool, err error) {
+	fd, err = r.Open(p, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err == nil {
-		return fd, nil
+		return fd, false, nil
 	}
 	// ENOENT: something to make. ENOTDIR: something in the way, which the
 	// walk below finds and names; it makes nothing before it gets there.
 	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
-		return -1, err
+		return -1, false, err
 	}
 	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
 	cur := "/"
 	parent, err := r.Open(cur, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
-		return -1, err
+		return -1, false, err
 	}
-	for _, name := range parts {
+	for i, name := range parts {
 		next := path.Join(cur, name)
 		fd, err := r.Open(next, unix.O_PATH|unix.O_DIRECTORY, 0)
 		if errors.Is(err, unix.ENOENT) {
 			// mkdir never follows a symlink in its last component and
 			// never opens what is there: EEXIST leaves the judging to the
 			// lookup below.
-			if err := unix.Mkdirat(parent, name, mode); err != nil && err != unix.EEXIST {
+			mkErr := unix.Mkdirat(parent, name, mode)
+			if mkErr != nil && mkErr != unix.EEXIST {
 				unix.Close(parent)
-				return -1, &PathError{Op: "mkdir", Path: next, Root: r.Path, Err: err}
+				return -1, false, &PathError{Op: "mkdir", Path: next, Root: r.Path, Err: mkErr}
 			}
+			made = mkErr == nil && i == len(parts)-1
 			fd, err = r.Open(next, unix.O_PATH|unix.O_DIRECTORY, 0)
 		}
 		unix.Close(parent)
 		if err != nil {
-			return -1, r.notDir(next, err)
+			return -1, false, r.notDir(next, err)
 		}
 		parent, cur = fd, next
 	}
-	return parent, nil
+	return parent, made, nil
 }
 
 // CreateFile makes an empty regular file at p (and its parents) if nothing

@@ -25,22 +25,37 @@ func ipCmd(t *testing.T, args ...string) error {
 	return nil
 }
 
-// TestNetDevices: linux.netDevices moves a host interface into the
-// container's network namespace, renamed, with its permanent address and
-// up state.
-func TestNetDevices(t *testing.T) {
-	requireCarapace(t)
-	host := "e2ev" + randHex(3)
+// hostVeth makes a veth pair on the host named prefix+random (removed at
+// the end of the test) and runs each `ip` command of setup on it, with
+// DEV standing for its name. It skips where veth is not available.
+func hostVeth(t *testing.T, prefix string, setup ...[]string) string {
+	t.Helper()
+	host := prefix + randHex(3)
 	peer := host + "p"
 	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
 		t.Skipf("no veth here: %v", err)
 	}
 	t.Cleanup(func() { ipCmd(t, "link", "del", peer) })
-	for _, args := range [][]string{{"addr", "add", "10.123.45.6/24", "dev", host}, {"link", "set", host, "up"}} {
+	for _, args := range setup {
+		args = append([]string(nil), args...)
+		for i, a := range args {
+			if a == "DEV" {
+				args[i] = host
+			}
+		}
 		if err := ipCmd(t, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return host
+}
+
+// TestNetDevices: linux.netDevices moves a host interface into the
+// container's network namespace, renamed, with its permanent address and
+// up state.
+func TestNetDevices(t *testing.T) {
+	requireCarapace(t)
+	host := hostVeth(t, "e2ev", []string{"addr", "add", "10.123.45.6/24", "dev", "DEV"}, []string{"link", "set", "DEV", "up"})
 	c := newContainer(t)
 	c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "ctr0"}}
 	out := c.Sh(`cat /sys/class/net/ctr0/flags; ip -4 addr show ctr0 2>/dev/null || ip addr`)
@@ -89,21 +104,10 @@ func TestNetDevicesBadInput(t *testing.T) {
 // addresses of global scope come along.
 func TestNetDevicesSpec13(t *testing.T) {
 	requireCarapace(t)
-	host := "e2ew" + randHex(3)
-	peer := host + "p"
-	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
-		t.Skipf("no veth here: %v", err)
-	}
-	t.Cleanup(func() { ipCmd(t, "link", "del", peer) })
 	// Down on the host, one global and one link-scope address.
-	for _, args := range [][]string{
-		{"addr", "add", "10.123.46.6/24", "dev", host},
-		{"addr", "add", "10.123.47.7/24", "dev", host, "scope", "link"},
-	} {
-		if err := ipCmd(t, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	host := hostVeth(t, "e2ew",
+		[]string{"addr", "add", "10.123.46.6/24", "dev", "DEV"},
+		[]string{"addr", "add", "10.123.47.7/24", "dev", "DEV", "scope", "link"})
 	c := newContainer(t)
 	c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "ctr1"}}
 	out := c.Sh(`cat /sys/class/net/ctr1/flags; ip -4 addr show ctr1`)
@@ -127,15 +131,7 @@ func TestNetDevicesSpec13(t *testing.T) {
 // hardware address and configured under its new name.
 func TestNetDevicesNameTemplate(t *testing.T) {
 	requireCarapace(t)
-	host := "e2et" + randHex(3)
-	peer := host + "p"
-	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
-		t.Skipf("no veth here: %v", err)
-	}
-	t.Cleanup(func() { ipCmd(t, "link", "del", peer) })
-	if err := ipCmd(t, "addr", "add", "10.123.48.8/24", "dev", host); err != nil {
-		t.Fatal(err)
-	}
+	host := hostVeth(t, "e2et", []string{"addr", "add", "10.123.48.8/24", "dev", "DEV"})
 	c := newContainer(t)
 	c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "tmpl%d"}}
 	out := c.Sh(`cat /sys/class/net/tmpl0/flags; ip -4 addr show tmpl0`)

@@ -323,27 +323,37 @@ func TestExecFailureStatus(t *testing.T) {
 	}
 }
 
-// TestKillSharedPidNSAfterInit: in a container without a pid namespace of
-// its own, kill KILL reaches every process of the container, also once
-// its init has exited (runc signals the whole cgroup).
-func TestKillSharedPidNSAfterInit(t *testing.T) {
-	t.Parallel()
+// startOrphans runs a container without a pid namespace of its own whose
+// init starts n background sleeps and exits: it returns the container,
+// stopped, and the host pids of the sleeps left in its cgroup.
+func startOrphans(t *testing.T, n int) (*Container, []int) {
+	t.Helper()
 	c := newContainer(t)
 	c.removeNamespace(specs.PIDNamespace)
 	c.addBind(c.HostDir, "/host", false)
-	c.Spec.Process.Args = []string{"sh", "-c", "sleep 1000 & echo $! > /host/p1; sleep 1000 & echo $! > /host/p2; exit 0"}
+	c.Spec.Process.Args = []string{"sh", "-c", "for i in $(seq " + strconv.Itoa(n) + "); do sleep 1000 & echo $! > /host/p$i; done; exit 0"}
 	c.mustCreate()
 	c.mustStart()
 	c.waitStatus("stopped", 10*time.Second)
 	var pids []int
-	for _, f := range []string{"p1", "p2"} {
-		waitFor(t, 5*time.Second, "the background pids", func() bool { return readFileString(filepath.Join(c.HostDir, f)) != "" })
-		pid, err := strconv.Atoi(strings.TrimSpace(readFileString(filepath.Join(c.HostDir, f))))
+	for i := 1; i <= n; i++ {
+		f := filepath.Join(c.HostDir, "p"+strconv.Itoa(i))
+		waitFor(t, 5*time.Second, "the background pids", func() bool { return readFileString(f) != "" })
+		pid, err := strconv.Atoi(strings.TrimSpace(readFileString(f)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		pids = append(pids, pid)
 	}
+	return c, pids
+}
+
+// TestKillSharedPidNSAfterInit: in a container without a pid namespace of
+// its own, kill KILL reaches every process of the container, also once
+// its init has exited (runc signals the whole cgroup).
+func TestKillSharedPidNSAfterInit(t *testing.T) {
+	t.Parallel()
+	c, pids := startOrphans(t, 2)
 	if r := c.Kill("KILL"); !r.ok() {
 		t.Fatalf("kill KILL with init gone and processes left: %s", r)
 	}
@@ -802,15 +812,8 @@ func TestCreateRefusesCgroupInUse(t *testing.T) {
 // outlived init.
 func TestPsStopped(t *testing.T) {
 	t.Parallel()
-	c := newContainer(t)
-	c.removeNamespace(specs.PIDNamespace)
-	c.addBind(c.HostDir, "/host", false)
-	c.Spec.Process.Args = []string{"sh", "-c", "sleep 1000 & echo $! > /host/p1; exit 0"}
-	c.mustCreate()
-	c.mustStart()
-	c.waitStatus("stopped", 10*time.Second)
-	waitFor(t, 5*time.Second, "the background pid", func() bool { return readFileString(filepath.Join(c.HostDir, "p1")) != "" })
-	left := strings.TrimSpace(readFileString(filepath.Join(c.HostDir, "p1")))
+	c, pids := startOrphans(t, 1)
+	left := strconv.Itoa(pids[0])
 	r := c.runtime("ps", "--format", "json", c.ID)
 	if !r.ok() || strings.TrimSpace(r.Stdout) != "["+left+"]" {
 		t.Errorf("ps --format json of a stopped container with %s left: %s", left, r)
