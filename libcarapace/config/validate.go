@@ -341,9 +341,24 @@ func checkProcessExtras(b *Bundle) error {
 				return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "%q: unknown flag", f)
 			}
 		}
+		var nodes []int
 		if mp.Nodes != "" {
-			if _, err := process.ParseList(mp.Nodes); err != nil {
+			var err error
+			if nodes, err = process.ParseList(mp.Nodes); err != nil {
 				return fieldErr("linux.memoryPolicy.nodes", "%v", err)
+			}
+		}
+		// As runtime-spec and set_mempolicy(2) say, and runc checks: some
+		// modes take no nodes, some at least one, MPOL_PREFERRED either
+		// (none is the local node). The kernel would only say EINVAL.
+		switch mp.Mode {
+		case specs.MpolDefault, specs.MpolLocal:
+			if len(nodes) > 0 {
+				return fieldErr("linux.memoryPolicy.nodes", "%q: mode %s takes no nodes", mp.Nodes, mp.Mode)
+			}
+		case specs.MpolBind, specs.MpolInterleave, specs.MpolWeightedInterleave, specs.MpolPreferredMany:
+			if len(nodes) == 0 {
+				return fieldErr("linux.memoryPolicy.nodes", "mode %s needs at least one node", mp.Mode)
 			}
 		}
 	}

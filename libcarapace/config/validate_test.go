@@ -83,6 +83,11 @@ func TestValidate(t *testing.T) {
 	mount := func(m specs.Mount) mut {
 		return func(_ *testing.T, b *config.Bundle) { addMount(b.Spec, m) }
 	}
+	mempolicy := func(mode specs.MemoryPolicyModeType, nodes string) mut {
+		return func(_ *testing.T, b *config.Bundle) {
+			b.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: mode, Nodes: nodes}
+		}
+	}
 	bindSrc := t.TempDir()
 	const lxcfsErr = "mounts under /proc are not allowed"
 
@@ -135,6 +140,20 @@ func TestValidate(t *testing.T) {
 			// "." from the bundle is the bundle dir itself: valid.
 			b.Spec.Root.Path = "."
 		}, ""},
+
+		// linux.memoryPolicy: nodes required or refused by mode
+		{"mempolicy bind without nodes", mempolicy(specs.MpolBind, ""), "config.json: linux.memoryPolicy.nodes: mode MPOL_BIND needs at least one node"},
+		{"mempolicy interleave without nodes", mempolicy(specs.MpolInterleave, ""), "linux.memoryPolicy.nodes: mode MPOL_INTERLEAVE needs"},
+		{"mempolicy weighted interleave without nodes", mempolicy(specs.MpolWeightedInterleave, ""), "linux.memoryPolicy.nodes: mode MPOL_WEIGHTED_INTERLEAVE needs"},
+		{"mempolicy preferred many without nodes", mempolicy(specs.MpolPreferredMany, ""), "linux.memoryPolicy.nodes: mode MPOL_PREFERRED_MANY needs"},
+		{"mempolicy default with nodes", mempolicy(specs.MpolDefault, "0"), `config.json: linux.memoryPolicy.nodes: "0": mode MPOL_DEFAULT takes no nodes`},
+		{"mempolicy local with nodes", mempolicy(specs.MpolLocal, "0-1"), `linux.memoryPolicy.nodes: "0-1": mode MPOL_LOCAL takes no nodes`},
+		{"mempolicy default", mempolicy(specs.MpolDefault, ""), ""},
+		{"mempolicy local", mempolicy(specs.MpolLocal, ""), ""},
+		{"mempolicy preferred without nodes", mempolicy(specs.MpolPreferred, ""), ""},
+		{"mempolicy preferred", mempolicy(specs.MpolPreferred, "0"), ""},
+		{"mempolicy bind", mempolicy(specs.MpolBind, "0"), ""},
+		{"mempolicy weighted interleave", mempolicy(specs.MpolWeightedInterleave, "0,1"), ""},
 
 		// process
 		{"process nil", func(_ *testing.T, b *config.Bundle) { b.Spec.Process = nil }, "config.json: process: missing"},

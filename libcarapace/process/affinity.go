@@ -91,7 +91,10 @@ func SetMemoryPolicy(p *specs.LinuxMemoryPolicy) error {
 		ptr = unsafe.Pointer(&mask[0])
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SET_MEMPOLICY, uintptr(mode), uintptr(ptr), uintptr(maxNode)); e != 0 {
-		return fmt.Errorf("linux.memoryPolicy %s %q: set_mempolicy: %w", p.Mode, p.Nodes, e)
+		// Left to the kernel: nodes it does not have, and flags the mode
+		// does not take (MPOL_F_NUMA_BALANCING but with MPOL_BIND, static
+		// and relative nodes together).
+		return fmt.Errorf("linux.memoryPolicy (mode %s, nodes %q, flags %v): set_mempolicy: %w", p.Mode, p.Nodes, p.Flags, e)
 	}
 	return nil
 }

@@ -330,20 +330,39 @@ func TestMemoryPolicy(t *testing.T) {
 	if _, err := os.Stat("/sys/devices/system/node/node0"); err != nil {
 		t.Skip("no NUMA node 0")
 	}
+	// Every mode and flag of runtime-spec 1.3 that one node allows, as the
+	// kernel shows it in numa_maps (mpol_to_str).
+	weighted := true
+	if _, err := os.Stat("/sys/kernel/mm/mempolicy/weighted_interleave"); err != nil {
+		weighted = false // before Linux 6.9
+	}
 	for _, tc := range []struct {
+		name     string
 		mode     specs.MemoryPolicyModeType
 		nodes    string
+		flags    []specs.MemoryPolicyFlagType
 		wantMaps string
-		wantMode int
 	}{
-		{specs.MpolBind, "0", "bind:0", 2},
-		{specs.MpolInterleave, "0", "interleave:0", 3},
-		{specs.MpolPreferred, "0", "prefer:0", 1},
+		{"bind", specs.MpolBind, "0", nil, "bind:0"},
+		{"interleave", specs.MpolInterleave, "0", nil, "interleave:0"},
+		{"preferred", specs.MpolPreferred, "0", nil, "prefer:0"},
+		// MPOL_PREFERRED without nodes is the local node.
+		{"preferred-no-nodes", specs.MpolPreferred, "", nil, "local"},
+		{"preferred-many", specs.MpolPreferredMany, "0", nil, "prefer (many):0"},
+		{"weighted-interleave", specs.MpolWeightedInterleave, "0", nil, "weighted interleave:0"},
+		{"local", specs.MpolLocal, "", nil, "local"},
+		{"default", specs.MpolDefault, "", nil, "default"},
+		{"bind-numa-balancing", specs.MpolBind, "0", []specs.MemoryPolicyFlagType{specs.MpolFNumaBalancing}, "bind=balancing:0"},
+		{"bind-static-nodes", specs.MpolBind, "0", []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes}, "bind=static:0"},
+		{"interleave-relative-nodes", specs.MpolInterleave, "0", []specs.MemoryPolicyFlagType{specs.MpolFRelativeNodes}, "interleave=relative:0"},
 	} {
-		t.Run(string(tc.mode), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			if tc.mode == specs.MpolWeightedInterleave && !weighted {
+				t.Skip("the kernel has no MPOL_WEIGHTED_INTERLEAVE")
+			}
 			_, initPid := startSleeper(t, func(c *Container) {
-				c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: tc.mode, Nodes: tc.nodes}
+				c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: tc.mode, Nodes: tc.nodes, Flags: tc.flags}
 			})
 			maps := readFileString(fmt.Sprintf("/proc/%d/numa_maps", initPid))
 			ls := lines(maps)
@@ -351,13 +370,39 @@ func TestMemoryPolicy(t *testing.T) {
 				t.Fatalf("/proc/%d/numa_maps is empty", initPid)
 			}
 			for _, l := range ls {
-				if f := strings.Fields(l); len(f) < 2 || f[1] != tc.wantMaps {
+				// "<address> <policy> <details...>"; a policy may hold a space.
+				if _, rest, _ := strings.Cut(l, " "); !strings.HasPrefix(rest+" ", tc.wantMaps+" ") {
 					t.Errorf("/proc/%d/numa_maps line %q: policy is not %q", initPid, l, tc.wantMaps)
 					break
 				}
 			}
 		})
 	}
+	// What only the kernel refuses fails create, naming the field.
+	t.Run("kernel-refuses", func(t *testing.T) {
+		t.Parallel()
+		for _, mp := range []*specs.LinuxMemoryPolicy{
+			// MPOL_F_NUMA_BALANCING goes with MPOL_BIND (and, since 6.x,
+			// MPOL_PREFERRED_MANY) only.
+			{Mode: specs.MpolInterleave, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFNumaBalancing}},
+			{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFRelativeNodes}},
+			{Mode: specs.MpolBind, Nodes: "4000"}, // no such node
+		} {
+			c := newContainer(t)
+			c.Spec.Process.Args = []string{"true"}
+			c.Spec.Linux.MemoryPolicy = mp
+			r := c.Create()
+			if r.ok() {
+				t.Errorf("create with %+v succeeded, want the kernel's refusal", *mp)
+				continue
+			}
+			if !strings.Contains(r.Stderr, "linux.memoryPolicy") || !strings.Contains(r.Stderr, "invalid argument") ||
+				!strings.Contains(r.Stderr, fmt.Sprint(mp.Flags)) {
+				t.Errorf("create with %+v: error does not name linux.memoryPolicy, its flags and EINVAL: %s", *mp, r)
+			}
+			c.checkNoLeftovers("after the failed create")
+		}
+	})
 	// The policy is the init's, seen through get_mempolicy from inside.
 	t.Run("get_mempolicy", func(t *testing.T) {
 		t.Parallel()
@@ -420,6 +465,18 @@ func TestSchedIOPrioPersonalityAffinityMemoryPolicyBadInput(t *testing.T) {
 		}},
 		{name: "mempolicy-nodes", want: "linux.memoryPolicy.nodes", spec: func(c *Container) {
 			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "x"}
+		}},
+		{name: "mempolicy-bind-no-nodes", want: "linux.memoryPolicy.nodes: mode MPOL_BIND needs at least one node", spec: func(c *Container) {
+			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind}
+		}},
+		{name: "mempolicy-preferred-many-no-nodes", want: "linux.memoryPolicy.nodes: mode MPOL_PREFERRED_MANY needs at least one node", spec: func(c *Container) {
+			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolPreferredMany}
+		}},
+		{name: "mempolicy-local-nodes", want: `linux.memoryPolicy.nodes: "0": mode MPOL_LOCAL takes no nodes`, spec: func(c *Container) {
+			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Nodes: "0"}
+		}},
+		{name: "mempolicy-default-nodes", want: `linux.memoryPolicy.nodes: "0": mode MPOL_DEFAULT takes no nodes`, spec: func(c *Container) {
+			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}
 		}},
 		{name: "mempolicy-flag", want: "linux.memoryPolicy.flags[0]", spec: func(c *Container) {
 			c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_FOO"}}
