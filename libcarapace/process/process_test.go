@@ -52,8 +52,10 @@ func TestLookPath(t *testing.T) {
 		{"skips directory", "prog", env(dirs + ":" + exec), filepath.Join(exec, "prog"), ""},
 		{"skips missing dir", "only", env("/nonexistent-carapace:" + exec), filepath.Join(exec, "only"), ""},
 		{"any x bit", "group-x", env(exec), filepath.Join(exec, "group-x"), ""},
-		{"only non-executable", "both", env(noexec), "", filepath.Join(noexec, "both") + ": permission denied"},
-		{"only a directory", "prog", env(dirs), "", filepath.Join(dirs, "prog") + ": permission denied"},
+		// As runc's exec.LookPath: what cannot run is not found (127 to
+		// docker and podman), not a permission error.
+		{"only non-executable", "both", env(noexec), "", `process.args[0] "both": executable file not found in $PATH`},
+		{"only a directory", "prog", env(dirs), "", `process.args[0] "prog": executable file not found in $PATH`},
 		{"not found", "nope", env(exec + ":" + noexec), "", `process.args[0] "nope": executable file not found in $PATH`},
 		{"empty PATH", "only", env(""), "", "executable file not found"},
 		{"empty component is cwd", "local", env("/nonexistent-carapace::" + exec), "local", ""},
@@ -65,7 +67,9 @@ func TestLookPath(t *testing.T) {
 		{"absolute", filepath.Join(exec, "only"), env(""), filepath.Join(exec, "only"), ""},
 		{"absolute missing", "/no/such/bin", env(exec), "", `process.args[0] "/no/such/bin": no such file or directory`},
 		{"absolute not executable", filepath.Join(noexec, "prog"), env(exec), "", "permission denied"},
-		{"absolute directory", filepath.Join(dirs, "prog"), env(exec), "", "permission denied"},
+		// runc's text (EISDIR), which docker turns into 126.
+		{"absolute directory", filepath.Join(dirs, "prog"), env(exec), "", `prog": is a directory`},
+		{"absolute device", "/dev/null", env(exec), "", `process.args[0] "/dev/null": not a regular file: permission denied`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

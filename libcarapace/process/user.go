@@ -75,13 +75,15 @@ func Chdir(cwd string) error {
 	return nil
 }
 
-// LookPath finds the program to exec the way execvp does, using the
-// container's PATH rather than the runtime's.
+// LookPath finds the program to exec the way runc's exec.LookPath does,
+// using the container's PATH rather than the runtime's. Its errors keep
+// the words runc's have, which clients turn into exit codes (docker and
+// podman: "executable file not found" and "no such file or directory"
+// 127, "permission denied" 126, docker "is a directory" 126).
 func LookPath(file string, env []string) (string, error) {
 	if strings.Contains(file, "/") {
 		// Checked now, not left to execve at start: a missing program must
-		// fail create, where the clients look for it (docker and podman
-		// turn "no such file or directory" there into exit 127).
+		// fail create, where the clients look for it.
 		if err := executable(file); err != nil {
 			return "", fmt.Errorf("process.args[0] %q: %w", file, err)
 		}
@@ -93,39 +95,40 @@ func LookPath(file string, env []string) (string, error) {
 			pathEnv = v
 		}
 	}
-	var firstErr error
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" {
 			dir = "."
 		}
-		p := filepath.Join(dir, file)
-		fi, err := os.Stat(p)
-		if err != nil {
-			continue
-		}
-		if fi.Mode().IsRegular() && unix.Access(p, unix.X_OK) == nil {
+		// A match the process could not run is skipped, as with runc: an
+		// executable later in PATH still runs, and with none the program
+		// is "not found" (127 to the clients), not "permission denied".
+		if p := filepath.Join(dir, file); executable(p) == nil {
 			return p, nil
 		}
-		if firstErr == nil {
-			firstErr = fmt.Errorf("process.args[0] %q: %s: permission denied", file, p)
-		}
-	}
-	if firstErr != nil {
-		return "", firstErr
 	}
 	return "", fmt.Errorf("process.args[0] %q: executable file not found in $PATH", file)
 }
 
-// executable reports why path cannot be run, as execve would.
+// executable reports why path cannot be run, as execve would: by the
+// effective credentials and capabilities the process execs with
+// (AT_EACCESS), which are what the kernel checks. Plain access(2) goes by
+// the real ids and, for root, the permitted capabilities: it passes a file
+// that only CAP_DAC_OVERRIDE lets run when that is permitted but not
+// effective, and execve then fails at start instead of create.
 func executable(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err.(*os.PathError).Err
 	}
+	if fi.IsDir() {
+		return unix.EISDIR
+	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("not a regular file: %w", unix.EACCES)
 	}
-	return unix.Access(path, unix.X_OK)
+	// Without faccessat2 (before Linux 5.8, or refused by a seccomp
+	// profile loaded before this), x/sys works it out from the mode.
+	return unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS)
 }
 
 // SetOOMScoreAdj sets a child's oom_score_adj. The runtime writes it

@@ -425,3 +425,78 @@ func TestListenFds(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramCheckLikeRunc: create checks process.args[0] as runc's
+// exec.LookPath does, by the credentials and capabilities the process
+// execs with, and says so with runc's words, which docker and podman turn
+// into exit codes (127 not found, 126 cannot run): a file runs if any of
+// its x bits lets the process's user run it, CAP_DAC_OVERRIDE counting
+// only when effective; a file with no x bit never runs; what PATH holds
+// only unrunnable is "not found"; a directory "is a directory".
+func TestProgramCheckLikeRunc(t *testing.T) {
+	requireCarapace(t)
+	t.Parallel()
+	withDAC := func(effective bool) func(c *Container) {
+		return func(c *Container) {
+			p := c.Spec.Process.Capabilities
+			p.Bounding = append(p.Bounding, "CAP_DAC_OVERRIDE")
+			p.Permitted = append(p.Permitted, "CAP_DAC_OVERRIDE")
+			if effective {
+				p.Effective = append(p.Effective, "CAP_DAC_OVERRIDE")
+			}
+		}
+	}
+	const script = "#!/bin/sh\necho ran\n"
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		mode    os.FileMode // of /e2e-bin/prog
+		spec    func(c *Container)
+		wantErr string // "" runs and prints "ran"
+	}{
+		{"other-x-dac-override", []string{"/e2e-bin/prog"}, 0o601, withDAC(true), ""},
+		{"other-x-dac-override-not-effective", []string{"/e2e-bin/prog"}, 0o601, withDAC(false),
+			`process.args[0] "/e2e-bin/prog": permission denied`},
+		{"other-x-no-dac-override", []string{"/e2e-bin/prog"}, 0o601, nil,
+			`process.args[0] "/e2e-bin/prog": permission denied`},
+		{"no-x-dac-override", []string{"/e2e-bin/prog"}, 0o644, withDAC(true),
+			`process.args[0] "/e2e-bin/prog": permission denied`},
+		{"path-only-unrunnable", []string{"prog"}, 0o644, withDAC(true),
+			`process.args[0] "prog": executable file not found in $PATH`},
+		{"path-runnable", []string{"prog"}, 0o755, nil, ""},
+		{"directory", []string{"/e2e-bin"}, 0o755, nil, `process.args[0] "/e2e-bin": is a directory`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newContainer(t)
+			c.writeRootfsFile("e2e-bin/prog", script, tc.mode)
+			if err := os.Chmod(filepath.Join(c.Rootfs, "e2e-bin/prog"), tc.mode); err != nil { // past the umask
+				t.Fatal(err)
+			}
+			c.Spec.Process.Args = tc.args
+			c.Spec.Process.Env = []string{"PATH=/e2e-bin"}
+			if tc.spec != nil {
+				tc.spec(c)
+			}
+			r := c.Create()
+			if tc.wantErr == "" {
+				if !r.ok() {
+					t.Fatalf("create: %s", r)
+				}
+				c.mustStart()
+				c.waitStatus("stopped", 10*time.Second)
+				if out := c.Output(); out != "ran\n" {
+					t.Errorf("the process printed %q, want %q", out, "ran\n")
+				}
+				return
+			}
+			if r.ok() {
+				t.Fatalf("create succeeded, want it to fail with %q (execve would at start)", tc.wantErr)
+			}
+			if !strings.Contains(r.Stderr, tc.wantErr) {
+				t.Errorf("create error does not say %q: %s", tc.wantErr, r)
+			}
+			c.checkNoLeftovers("after the failed create")
+		})
+	}
+}
