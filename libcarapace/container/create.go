@@ -152,8 +152,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	// Limits are in place before init joins: nothing of the container
-	// ever runs unlimited.
-	if err := cg.Set(cgroupResources(spec)); err != nil {
+	// ever runs unlimited. One exception, as in runc: SCHED_DEADLINE.
+	resources, deferredCpus := deadlineCpus(spec, cgroupResources(spec))
+	if err := cg.Set(resources); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
 
@@ -237,6 +238,12 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
 		return nil, err
+	}
+	if deferredCpus != "" {
+		// Init is past sched_setattr and still runs only the runtime.
+		if err := cg.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: deferredCpus}}); err != nil {
+			return nil, fmt.Errorf("%s: with process.scheduler %s: %w", config.Name, spec.Process.Scheduler.Policy, err)
+		}
 	}
 	if err := r.Store.Save(st); err != nil {
 		return nil, err
@@ -348,6 +355,26 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
 	}
 	return sp.start(nil)
+}
+
+// deadlineCpus holds linux.resources.cpu.cpus back when the process
+// is to run under SCHED_DEADLINE: the kernel grants that policy only to a
+// task whose affinity spans its whole root domain (sched_setattr EPERM
+// otherwise), and a cpuset narrower than that set first would confine
+// init before it asks. As runc does, init sets the policy in a cgroup
+// with the parent's CPUs and the cpuset is written once init is ready,
+// before the process is started; the kernel then moves init, deadline
+// and all, onto the cpuset's CPUs. It returns the resources to set now
+// and the CPUs to set later ("" for none).
+func deadlineCpus(spec *specs.Spec, r *specs.LinuxResources) (*specs.LinuxResources, string) {
+	if s := spec.Process.Scheduler; s == nil || s.Policy != specs.SchedDeadline ||
+		r == nil || r.CPU == nil || r.CPU.Cpus == "" {
+		return r, ""
+	}
+	now, cpu := *r, *r.CPU
+	cpu.Cpus = ""
+	now.CPU = &cpu
+	return &now, r.CPU.Cpus
 }
 
 // cgroupResources is linux.resources with the device rules completed: the

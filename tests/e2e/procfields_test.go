@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -513,4 +514,29 @@ func TestLSMUnavailable(t *testing.T) {
 			c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0"
 		}})
 	})
+}
+
+// TestSchedDeadlineWithCpuset: process.scheduler SCHED_DEADLINE with
+// linux.resources.cpu.cpus. The kernel grants SCHED_DEADLINE only to a
+// task whose affinity spans its root domain, so the policy is set before
+// the cpuset confines init, as runc does (scheduler in init, cpuset at
+// ready); the process then runs under both.
+func TestSchedDeadlineWithCpuset(t *testing.T) {
+	requireCarapace(t)
+	t.Parallel()
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: a cpuset cannot be narrower than the root domain")
+	}
+	c := newContainer(t)
+	c.Spec.Process.Scheduler = &specs.Scheduler{
+		Policy: specs.SchedDeadline, Runtime: 1_000_000, Deadline: 10_000_000, Period: 10_000_000,
+		// A deadline task may not fork otherwise (EAGAIN): sh's children
+		// go back to SCHED_OTHER.
+		Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork},
+	}
+	c.Spec.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "1"}
+	out := c.Sh(`grep -E '^policy' /proc/1/sched; grep Cpus_allowed_list /proc/1/status`)
+	if f := strings.Fields(out); len(f) < 5 || f[2] != "6" || f[4] != "1" {
+		t.Errorf("want the process under policy 6 (SCHED_DEADLINE) on CPU 1 only, got:\n%s", out)
+	}
 }
