@@ -436,3 +436,24 @@ echo ---; cat /proc/self/mountinfo`}
 		})
 	}
 }
+
+// TestTerminalNonRootUser: with process.user not root, the pty is the
+// process's user's (uid only; the group stays devpts' tty group, mode
+// 0620), as runc leaves it, and the process can reopen its terminal.
+func TestTerminalNonRootUser(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.Spec.Process.Terminal = true
+	c.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	c.Spec.Process.Args = []string{"sh", "-c", `stat -L -c 'pty=%u:%g:%a' /proc/self/fd/0
+echo a > /dev/tty && echo reopen-dev-tty-ok; echo b > /proc/self/fd/0 && echo reopen-fd0-ok`}
+	out, r := c.runOnConsole()
+	if !r.ok() {
+		t.Fatalf("create: %s", r)
+	}
+	for _, want := range []string{"pty=1000:5:620", "reopen-dev-tty-ok", "reopen-fd0-ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, out)
+		}
+	}
+}
