@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -442,7 +443,12 @@ func writePidFile(path string, pid int) error {
 	}
 	f, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*")
 	if err != nil {
-		return fmt.Errorf("pid file: %w", err)
+		// Name what the user gave, not the temporary file's random name.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("--pid-file %s: %w", path, err)
 	}
 	tmp := f.Name()
 	_, err = f.WriteString(strconv.Itoa(pid))
@@ -457,7 +463,7 @@ func writePidFile(path string, pid int) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("pid file: %w", err)
+		return fmt.Errorf("--pid-file %s: %w", path, err)
 	}
 	return nil
 }

@@ -305,8 +305,16 @@ func TestExecFailureStatus(t *testing.T) {
 				break
 			}
 		}
-		if r := c.execIn(flags, cmd...); r.Err != nil || r.Code != 255 {
+		r := c.execIn(flags, cmd...)
+		if r.Err != nil || r.Code != 255 {
 			t.Errorf("%s: want exit status 255, got %s", tc.name, r)
+		}
+		// The error names the flag and the path the user gave, with the
+		// reason clients match (runc: "no such file or directory"), not
+		// the runtime's temporary file.
+		if tc.name == "pid-file-in-missing-dir" && !isRunc() &&
+			!strings.Contains(r.Stderr, "--pid-file /nonexistent-dir/pid: no such file or directory") {
+			t.Errorf("%s: want the error to name --pid-file and its path, got %s", tc.name, r)
 		}
 	}
 	if r := c.runtime("pause", c.ID); !r.ok() {
