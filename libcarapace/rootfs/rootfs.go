@@ -29,7 +29,11 @@ type Setup struct {
 	// device nodes cannot be made there, host ones are bound instead.
 	UserNS   bool
 	NoPivot  bool
-	CgroupNS bool // the container has a cgroup namespace of its own
+	// CgroupNS: the container has a cgroup namespace of its own, new or
+	// joined by path (runc's cgroupns, NEWCGROUP in either form): its
+	// /proc/self/cgroup paths are relative to that namespace's root, so
+	// only a cgroupfs mount, not a bind of host paths, can show them.
+	CgroupNS bool
 
 	root *securefs.Root
 }
