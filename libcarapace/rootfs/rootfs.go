@@ -27,8 +27,8 @@ type Setup struct {
 	BundleDir string
 	// UserNS is true when the container has a user namespace of its own:
 	// device nodes cannot be made there, host ones are bound instead.
-	UserNS   bool
-	NoPivot  bool
+	UserNS  bool
+	NoPivot bool
 	// CgroupNS: the container has a cgroup namespace of its own, new or
 	// joined by path (runc's cgroupns, NEWCGROUP in either form): its
 	// /proc/self/cgroup paths are relative to that namespace's root, so
