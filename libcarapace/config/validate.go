@@ -469,6 +469,12 @@ var procFilesBindable = map[string]bool{
 	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
 }
 
+// inRootfs reports whether p lies lexically inside the root filesystem.
+func inRootfs(rootfs, p string) bool {
+	rel, err := filepath.Rel(rootfs, filepath.Clean(p))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
 func checkMounts(b *Bundle) error {
 	for i, m := range b.Spec.Mounts {
 		f := fmt.Sprintf("mounts[%d]", i)
@@ -497,7 +503,11 @@ func checkMounts(b *Bundle) error {
 			if !filepath.IsAbs(src) {
 				src = filepath.Join(b.Dir, src)
 			}
-			if _, err := os.Stat(src); err != nil {
+			// A source inside the rootfs may be made by an earlier mount
+			// (a tmpfs, a bind): runc looks it up at mount time, in the
+			// container's mount namespace, and so does Prepare. Elsewhere
+			// it must be there now.
+			if _, err := os.Stat(src); err != nil && !inRootfs(b.Rootfs, src) {
 				return fieldErr(f+".source", "%q: %v", m.Source, errors.Unwrap(err))
 			}
 		}
