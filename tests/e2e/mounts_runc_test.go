@@ -111,3 +111,44 @@ cat /proc/self/mountinfo`)
 		}
 	}
 }
+
+// TestMountsParityProcBind: on /proc, runc's checkProcMount takes a proc
+// filesystem, new or bound from a procfs, whatever the pid namespace, and
+// refuses anything else (a tmpfs) with or without a pid namespace. Before,
+// a bind of the host's /proc with the host's pid namespace was refused.
+func TestMountsParityProcBind(t *testing.T) {
+	t.Parallel()
+	t.Run("procfs-bind-host-pidns", func(t *testing.T) {
+		t.Parallel()
+		c := newContainer(t)
+		c.removeNamespace(specs.PIDNamespace)
+		c.Spec.Linux.MaskedPaths, c.Spec.Linux.ReadonlyPaths = nil, nil
+		for i, m := range c.Spec.Mounts {
+			if m.Destination == "/proc" {
+				c.Spec.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}}
+			}
+		}
+		host, err := os.Readlink("/proc/self/ns/pid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := c.Sh(`readlink /proc/self/ns/pid`); strings.TrimSpace(out) != host {
+			t.Errorf("pid namespace through the bound /proc = %q, want the host's %q", out, host)
+		}
+	})
+	t.Run("tmpfs-host-pidns", func(t *testing.T) {
+		t.Parallel()
+		c := newContainer(t)
+		c.removeNamespace(specs.PIDNamespace)
+		for i, m := range c.Spec.Mounts {
+			if m.Destination == "/proc" {
+				c.Spec.Mounts[i] = specs.Mount{Destination: "/proc", Type: "tmpfs", Source: "tmpfs"}
+			}
+		}
+		c.Spec.Process.Args = []string{"true"}
+		r := c.Run()
+		if !r.failed() || !strings.Contains(r.Stderr, `mounts[0].destination: only a proc filesystem may be mounted on /proc (type is "tmpfs")`) {
+			t.Errorf("want a refusal naming mounts[0]: %v", r)
+		}
+	})
+}
