@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // More mount behaviours of runc 1.5.3 (issue 10, item 7).
@@ -151,4 +152,57 @@ func TestMountsParityProcBind(t *testing.T) {
 			t.Errorf("want a refusal naming mounts[0]: %v", r)
 		}
 	})
+}
+
+// TestMountsParityLockedFlagsBind: a bind of a host mount made nosuid,
+// nodev, noexec (runtime-tools' mounts_sshfs idea) with options that ask
+// only for "ro" keeps the source's flags: in a user namespace they are
+// locked by the kernel, and a remount that dropped them would fail with
+// EPERM (runc re-applies them from statfs after that failure; Carapace
+// sets only the asked-for attribute with mount_setattr, so never tries to
+// clear them). Without a user namespace runc 1.5.3 clears the flags not
+// asked for ("mount --bind -o ro" semantics); Carapace keeps them on
+// purpose: a host's nosuid/noexec is not lifted by asking for "ro".
+func TestMountsParityLockedFlagsBind(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t) // runc 1.1.5 fails the userns row, and clears the flags in the other
+	for _, userns := range []bool{false, true} {
+		name := "host-ns"
+		if userns {
+			name = "userns"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newContainer(t)
+			src := filepath.Join(c.HostDir, "locked")
+			if err := os.Mkdir(src, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Mount("tmpfs", src, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = unix.Unmount(src, unix.MNT_DETACH) })
+			// The mapped root cannot write in the host root's image.
+			if err := os.Mkdir(filepath.Join(c.Rootfs, "locked"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if userns {
+				c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+				c.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+				c.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+				c.removeMount("/sys/fs/cgroup")
+			}
+			c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/locked", Type: "bind", Source: src, Options: []string{"bind", "ro"}})
+			out := c.Sh(`grep ' /locked ' /proc/self/mountinfo`)
+			mi, ok := mountinfoAt(out, "/locked")
+			if !ok {
+				t.Fatalf("no /locked in %q", out)
+			}
+			for _, o := range []string{"ro", "nosuid", "nodev", "noexec"} {
+				if !mi.hasOpt(o) {
+					t.Errorf("/locked lacks %s: %s", o, mi.Line)
+				}
+			}
+		})
+	}
 }
