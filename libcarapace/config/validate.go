@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
@@ -482,6 +483,23 @@ func cleanAbs(field, p string) error {
 var procFilesBindable = map[string]bool{
 	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true, "/proc/stat": true,
 	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
+	"/proc/sys/kernel/ns_last_pid": true, "/proc/sys/crypto/fips_enabled": true,
+}
+
+// isProcfs reports whether a bind source (relative to the bundle dir if
+// not absolute) is on a procfs.
+func isProcfs(bundleDir, src string) bool {
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundleDir, src)
+	}
+	var st unix.Statfs_t
+	return unix.Statfs(src, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
+}
+
+// inRootfs reports whether p lies lexically inside the root filesystem.
+func inRootfs(rootfs, p string) bool {
+	rel, err := filepath.Rel(rootfs, filepath.Clean(p))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 func checkMounts(b *Bundle) error {
@@ -495,11 +513,13 @@ func checkMounts(b *Bundle) error {
 		if dst == "/" {
 			return fieldErr(f+".destination", "cannot mount over the container's root")
 		}
-		if dst == "/proc" && m.Type != "proc" {
+		// As runc's checkProcMount, whatever the pid namespace: a bind of
+		// a procfs is a proc filesystem too.
+		if dst == "/proc" && m.Type != "proc" && !(bind && isProcfs(b.Dir, m.Source)) {
 			return fieldErr(f+".destination", "only a proc filesystem may be mounted on /proc (type is %q)", m.Type)
 		}
 		if strings.HasPrefix(dst, "/proc/") && !(bind && procFilesBindable[dst]) {
-			return fieldErr(f+".destination", "%q: mounts under /proc are not allowed, except binds over %s", dst, "/proc/{cpuinfo,meminfo,stat,uptime,diskstats,swaps,loadavg,slabinfo}")
+			return fieldErr(f+".destination", "%q: mounts under /proc are not allowed, except binds over %s", dst, "/proc/{cpuinfo,meminfo,stat,uptime,diskstats,swaps,loadavg,slabinfo}, /proc/sys/kernel/ns_last_pid, /proc/sys/crypto/fips_enabled")
 		}
 		if m.Type == "" && !bind {
 			return fieldErr(f+".type", "missing (only bind mounts may omit it)")
@@ -512,7 +532,11 @@ func checkMounts(b *Bundle) error {
 			if !filepath.IsAbs(src) {
 				src = filepath.Join(b.Dir, src)
 			}
-			if _, err := os.Stat(src); err != nil {
+			// A source inside the rootfs may be made by an earlier mount
+			// (a tmpfs, a bind): runc looks it up at mount time, in the
+			// container's mount namespace, and so does Prepare. Elsewhere
+			// it must be there now.
+			if _, err := os.Stat(src); err != nil && !inRootfs(b.Rootfs, src) {
 				return fieldErr(f+".source", "%q: %v", m.Source, errors.Unwrap(err))
 			}
 		}

@@ -355,6 +355,16 @@ func TestValidate(t *testing.T) {
 			`config.json: mounts[7].destination: "/proc/self": ` + lxcfsErr},
 		{"tmpfs on lxcfs file", mount(specs.Mount{Destination: "/proc/meminfo", Type: "tmpfs", Source: "tmpfs"}),
 			`config.json: mounts[7].destination: "/proc/meminfo": ` + lxcfsErr},
+		// runc's checkProcMount: a procfs bound on /proc is a proc
+		// filesystem, with or without a pid namespace.
+		{"procfs bound on /proc", func(_ *testing.T, b *config.Bundle) {
+			b.Spec.Mounts[0] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}}
+			dropNS(b.Spec, specs.PIDNamespace)
+		}, ""},
+		{"bind over ns_last_pid", mount(specs.Mount{Destination: "/proc/sys/kernel/ns_last_pid", Type: "bind", Source: "/proc/sys/kernel/ns_last_pid"}), ""},
+		{"bind source inside the rootfs made by an earlier mount", func(_ *testing.T, b *config.Bundle) {
+			addMount(b.Spec, specs.Mount{Destination: "/b", Type: "bind", Source: filepath.Join(b.Dir, "rootfs", "made-by-a-tmpfs")})
+		}, ""},
 		{"bind over /proc/meminfo", mount(specs.Mount{Destination: "/proc/meminfo", Type: "bind", Source: "/proc/meminfo"}), ""},
 		{"rbind option over /proc/uptime", mount(specs.Mount{Destination: "/proc/uptime", Type: "none", Source: "/proc/uptime", Options: []string{"rbind", "ro"}}), ""},
 		{"bind over /proc/loadavg/ unclean", mount(specs.Mount{Destination: "/proc//loadavg/", Options: []string{"bind"}, Source: "/proc/loadavg"}), ""},

@@ -223,6 +223,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
+		CgroupNS:    plan.Has(specs.CgroupNamespace),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountNS:     plan.Has(specs.MountNamespace),
 		UserNS:      plan.Has(specs.UserNamespace),

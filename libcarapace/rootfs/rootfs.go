@@ -27,9 +27,13 @@ type Setup struct {
 	BundleDir string
 	// UserNS is true when the container has a user namespace of its own:
 	// device nodes cannot be made there, host ones are bound instead.
-	UserNS   bool
-	NoPivot  bool
-	CgroupNS bool // the container has a cgroup namespace of its own
+	UserNS  bool
+	NoPivot bool
+	// CgroupNS: the container has a cgroup namespace of its own, new or
+	// joined by path (runc's cgroupns, NEWCGROUP in either form): its
+	// /proc/self/cgroup paths are relative to that namespace's root, so
+	// only a cgroupfs mount, not a bind of host paths, can show them.
+	CgroupNS bool
 
 	root *securefs.Root
 }
@@ -111,8 +115,11 @@ func (s *Setup) mount(m specs.Mount) error {
 	if readonlyLater(m, opts) {
 		// Mounted read-write, filled (device nodes, mount points of later
 		// mounts, tmpcopyup), and made read-only by Finish, as runc does
-		// (mountPropagate, finalizeRootfs).
+		// (mountPropagate, finalizeRootfs). "rro" waits too: made
+		// read-only at once, the mount could not take the mount points
+		// of later mounts under it.
 		opts.Flags &^= unix.MS_RDONLY
+		opts.RecSet &^= unix.MOUNT_ATTR_RDONLY
 	}
 	var dfd int
 	var err error
@@ -422,19 +429,25 @@ func Finish(spec *specs.Spec) error {
 }
 
 // readonlyLater reports whether m is a tmpfs or /dev mount that asked for
-// "ro": Prepare mounts it read-write, so that it can be filled, and
-// remountReadonly makes it read-only at the end.
+// "ro" or "rro": Prepare mounts it read-write, so that it can be filled,
+// and remountReadonly makes it read-only at the end.
 func readonlyLater(m specs.Mount, opts Options) bool {
 	return !config.IsBind(m) && (m.Type == "tmpfs" || path.Clean(m.Destination) == "/dev") &&
-		opts.Flags&unix.MS_RDONLY != 0
+		(opts.Flags&unix.MS_RDONLY != 0 || opts.RecSet&unix.MOUNT_ATTR_RDONLY != 0)
 }
 
 // remountReadonly makes read-only the tmpfs and /dev mounts that asked for
-// "ro": Prepare mounted them read-write so that they could be filled.
+// "ro" (the mount itself) or "rro" (it and every mount under it by now):
+// Prepare mounted them read-write so that they could be filled.
 func remountReadonly(root *securefs.Root, mounts []specs.Mount) error {
 	for i, m := range mounts {
-		if !readonlyLater(m, ParseOptions(m.Options)) {
+		opts := ParseOptions(m.Options)
+		if !readonlyLater(m, opts) {
 			continue
+		}
+		setattrFlags := uint(unix.AT_EMPTY_PATH)
+		if opts.RecSet&unix.MOUNT_ATTR_RDONLY != 0 {
+			setattrFlags |= unix.AT_RECURSIVE
 		}
 		dst := path.Clean(m.Destination)
 		err := func() error {
@@ -454,7 +467,7 @@ func remountReadonly(root *securefs.Root, mounts []specs.Mount) error {
 				return errors.New("no longer a mount point")
 			}
 			attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-			if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+			if err := unix.MountSetattr(fd, "", setattrFlags, &attr); err != nil {
 				return fmt.Errorf("mount_setattr: %w", err)
 			}
 			return nil

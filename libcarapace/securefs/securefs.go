@@ -102,11 +102,17 @@ func (r *Root) FD() int { return r.fd }
 // A lookup that keeps racing renames or mounts fails after maxRetries
 // attempts with a *RetryError.
 func (r *Root) Open(p string, flags int, extra uint64) (int, error) {
+	return r.open(path.Clean("/"+p), p, flags, extra)
+}
+
+// open resolves p, as given, inside the root; display is the path for
+// messages.
+func (r *Root) open(p, display string, flags int, extra uint64) (int, error) {
 	how := unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | extra,
 	}
-	rel := strings.TrimLeft(path.Clean("/"+p), "/")
+	rel := strings.TrimLeft(p, "/")
 	if rel == "" {
 		rel = "."
 	}
@@ -118,10 +124,10 @@ func (r *Root) Open(p string, flags int, extra uint64) (int, error) {
 			return fd, nil
 		}
 		if !retryable(err, how.Resolve) {
-			return -1, &PathError{Op: "open", Path: p, Root: r.Path, Err: err}
+			return -1, &PathError{Op: "open", Path: display, Root: r.Path, Err: err}
 		}
 	}
-	return -1, &PathError{Op: "open", Path: p, Root: r.Path, Err: &RetryError{Tries: maxRetries, Err: err}}
+	return -1, &PathError{Op: "open", Path: display, Root: r.Path, Err: &RetryError{Tries: maxRetries, Err: err}}
 }
 
 // RetryError is a lookup given up after every attempt failed with an
@@ -254,11 +260,18 @@ func (r *Root) notDir(p string, err error) error {
 // O_PATH fd on the directory. Each level is re-resolved from the root after
 // it is made, so a component swapped for a symlink still lands inside. A
 // component that exists and is not a directory is refused with a
-// *TypeError.
+// *TypeError. A dangling symlink on the way is followed as the kernel
+// would follow it if the root were "/" (what runc's MkdirAllInRoot does):
+// its target is made inside the root, never outside.
 func (r *Root) MkdirAll(p string, mode uint32) (int, error) {
 	fd, _, err := r.MkdirAllMade(p, mode)
 	return fd, err
 }
+
+// maxSymlinks bounds the dangling symlinks one MkdirAll follows, as the
+// kernel's MAXSYMLINKS bounds a lookup's: a loop of links that the image
+// made would otherwise never end.
+const maxSymlinks = 40
 
 // MkdirAllMade is MkdirAll, also reporting whether p was made by it
 // (false: a directory was there already).
@@ -272,34 +285,93 @@ func (r *Root) MkdirAllMade(p string, mode uint32) (fd int, made bool, err error
 	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
 		return -1, false, err
 	}
-	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
-	cur := "/"
-	parent, err := r.Open(cur, unix.O_PATH|unix.O_DIRECTORY, 0)
+	todo := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
+	// cur is the path of parent from the root, as walked, not cleaned
+	// (open, not Open): a ".." spliced in from a symlink's target is
+	// resolved by openat2 after whatever symlinks come before it, and
+	// clamped at the root.
+	cur := ""
+	parent, err := r.Open("/", unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return -1, false, err
 	}
-	for i, name := range parts {
-		next := path.Join(cur, name)
-		fd, err := r.Open(next, unix.O_PATH|unix.O_DIRECTORY, 0)
-		if errors.Is(err, unix.ENOENT) {
+	defer func() {
+		if parent >= 0 {
+			unix.Close(parent)
+		}
+	}()
+	links := 0
+	for len(todo) > 0 {
+		name := todo[0]
+		todo = todo[1:]
+		if name == "" || name == "." {
+			continue
+		}
+		next := cur + "/" + name
+		fd, err := r.open(next, next, unix.O_PATH|unix.O_DIRECTORY, 0)
+		if errors.Is(err, unix.ENOENT) && name != ".." {
 			// mkdir never follows a symlink in its last component and
 			// never opens what is there: EEXIST leaves the judging to the
-			// lookup below.
+			// lookup below, or says a dangling symlink is in the way.
 			mkErr := unix.Mkdirat(parent, name, mode)
-			if mkErr != nil && mkErr != unix.EEXIST {
-				unix.Close(parent)
+			if mkErr == unix.EEXIST {
+				target, ok, lerr := readlinkAt(parent, name)
+				if lerr != nil {
+					return -1, false, &PathError{Op: "readlink", Path: next, Root: r.Path, Err: lerr}
+				}
+				if ok {
+					// The target's components replace the link's, read
+					// as a path inside the root: an absolute target
+					// starts over at the root, a relative one at the
+					// link's directory. Nothing of it is opened but by
+					// openat2 from the root fd.
+					if links++; links > maxSymlinks {
+						return -1, false, &PathError{Op: "mkdir", Path: p, Root: r.Path, Err: unix.ELOOP}
+					}
+					if target == "" {
+						return -1, false, &PathError{Op: "readlink", Path: next, Root: r.Path, Err: unix.ENOENT}
+					}
+					if strings.HasPrefix(target, "/") {
+						rfd, err := r.Open("/", unix.O_PATH|unix.O_DIRECTORY, 0)
+						if err != nil {
+							return -1, false, err
+						}
+						unix.Close(parent)
+						parent, cur = rfd, ""
+					}
+					todo = append(strings.Split(target, "/"), todo...)
+					continue
+				}
+			} else if mkErr != nil {
 				return -1, false, &PathError{Op: "mkdir", Path: next, Root: r.Path, Err: mkErr}
 			}
-			made = mkErr == nil && i == len(parts)-1
-			fd, err = r.Open(next, unix.O_PATH|unix.O_DIRECTORY, 0)
+			made = mkErr == nil && len(todo) == 0
+			fd, err = r.open(next, next, unix.O_PATH|unix.O_DIRECTORY, 0)
 		}
-		unix.Close(parent)
 		if err != nil {
 			return -1, false, r.notDir(next, err)
 		}
+		unix.Close(parent)
 		parent, cur = fd, next
 	}
-	return parent, made, nil
+	fd, parent = parent, -1
+	return fd, made, nil
+}
+
+// readlinkAt reads the symlink name in dfd; ok is false when name is not a
+// symlink (any more).
+func readlinkAt(dfd int, name string) (target string, ok bool, err error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dfd, name, buf)
+	switch {
+	case err == unix.EINVAL || err == unix.ENOENT:
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case n >= len(buf):
+		return "", false, unix.ENAMETOOLONG
+	}
+	return string(buf[:n]), true, nil
 }
 
 // CreateFile makes an empty regular file at p (and its parents) if nothing

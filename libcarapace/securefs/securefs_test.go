@@ -198,8 +198,9 @@ func TestMkdirAll(t *testing.T) {
 		{"via hostetc link", func(u string) string { return "/hostetc/" + u + "/x" }, func(u string) string { return "etc/" + u + "/x" }, nil},
 		{"via deep link", func(u string) string { return "/sub/deep/" + u }, func(u string) string { return "etc/" + u }, nil},
 		{"dotdot in path", func(u string) string { return "/../../" + u }, func(u string) string { return u }, nil},
-		// A link dangling inside the root is not created through.
-		{"via dangling link", func(u string) string { return "/hosttmp/" + u }, nil, unix.ENOENT},
+		// A link dangling inside the root is followed as if the root
+		// were "/": its target is made inside (runc's MkdirAllInRoot).
+		{"via dangling link", func(u string) string { return "/hosttmp/" + u }, func(u string) string { return "tmp/" + u }, nil},
 		{"through a file", func(u string) string { return "/file/" + u }, nil, unix.ENOTDIR},
 		{"loop", func(u string) string { return "/loop/" + u }, nil, unix.ELOOP},
 	}
@@ -337,5 +338,77 @@ func TestProcPath(t *testing.T) {
 		if got := ProcPath(fd); got != want {
 			t.Errorf("ProcPath(%d) = %q, want %q", fd, got, want)
 		}
+	}
+}
+
+// Dangling symlinks on the way to a directory to make are followed inside
+// the root, whatever their target (absolute, with ".." past the root,
+// chained, relative to a subdirectory), and what they name is made there;
+// nothing is made on the host. A chain longer than the kernel's limit is
+// refused with ELOOP.
+func TestMkdirAllDanglingLinks(t *testing.T) {
+	tests := []struct {
+		name  string
+		links func(u string) map[string]string // link -> target, made in order of the keys
+		path  func(u string) string
+		want  func(u string) string // rootfs-relative
+		err   error
+	}{
+		{"absolute", func(u string) map[string]string { return map[string]string{"l": "/nonexistent/" + u} },
+			func(u string) string { return "/l/x" }, func(u string) string { return "nonexistent/" + u + "/x" }, nil},
+		{"escaping dotdots", func(u string) map[string]string { return map[string]string{"l": "../../../../" + u} },
+			func(u string) string { return "/l/x" }, func(u string) string { return u + "/x" }, nil},
+		{"absolute with dotdots", func(u string) map[string]string { return map[string]string{"l": "/../../tmp/../" + u} },
+			func(u string) string { return "/l" }, func(u string) string { return u }, nil},
+		{"relative in subdir", func(u string) map[string]string { return map[string]string{"sub/l": "../" + u + "/in"} },
+			func(u string) string { return "/sub/l/x" }, func(u string) string { return u + "/in/x" }, nil},
+		{"dotdot after link to dir", func(u string) map[string]string {
+			return map[string]string{"sub/todeep": "/etc", "sub/l": "todeep/../" + u}
+		}, func(u string) string { return "/sub/l" }, func(u string) string { return u }, nil},
+		{"chain", func(u string) map[string]string { return map[string]string{"a": "/b/" + u, "b": "/c", "c": "../../d"} },
+			func(u string) string { return "/a/x" }, func(u string) string { return "d/" + u + "/x" }, nil},
+		{"too long a chain", func(u string) map[string]string {
+			m := map[string]string{}
+			for i := 0; i < 45; i++ {
+				m[fmt.Sprintf("c%02d", i)] = fmt.Sprintf("/c%02d", i+1)
+			}
+			m["c45"] = "/" + u
+			return m
+		}, func(u string) string { return "/c00/x" }, nil, unix.ELOOP},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, dir := newRoot(t)
+			u := unique(t)
+			defer notOnHost(t, u)
+			for link, target := range tc.links(u) {
+				if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := tc.path(u)
+			fd, err := r.MkdirAll(p, 0o750)
+			if tc.err != nil {
+				if err == nil {
+					unix.Close(fd)
+					t.Fatalf("MkdirAll(%q) succeeded, want %v", p, tc.err)
+				}
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("MkdirAll(%q) = %v, want %v", p, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("MkdirAll(%q): %v", p, err)
+			}
+			defer unix.Close(fd)
+			want := filepath.Join(dir, tc.want(u))
+			if got := fdPath(t, fd); got != want {
+				t.Fatalf("MkdirAll(%q) fd leads to %s, want %s", p, got, want)
+			}
+			if fi, err := os.Lstat(want); err != nil || !fi.IsDir() {
+				t.Fatalf("%s: %v, %v", want, fi, err)
+			}
+		})
 	}
 }
