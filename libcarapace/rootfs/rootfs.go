@@ -349,16 +349,7 @@ func fsMount(source, fstype string, dfd int, reopen func() (int, error), o Optio
 func (s *Setup) Enter() error {
 	defer s.Close()
 	if s.NoPivot {
-		if err := unix.Chdir(s.Rootfs); err != nil {
-			return fmt.Errorf("chdir rootfs: %w", err)
-		}
-		if err := unix.Mount(s.Rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
-			return fmt.Errorf("move rootfs to /: %w", err)
-		}
-		if err := unix.Chroot("."); err != nil {
-			return fmt.Errorf("chroot: %w", err)
-		}
-		return unix.Chdir("/")
+		return s.enterNoPivot()
 	}
 	oldRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
