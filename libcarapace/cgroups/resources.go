@@ -188,9 +188,17 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 	return ws, nil
 }
 
+// pidsMax: -1 (any negative) is no limit. 0 is a limit, as runtime-spec
+// 1.3 says and runc 1.4+ does; like runc it is written as 1 (systemd's
+// TasksMax cannot be 0, and the two drivers must agree): the container's
+// existing processes stay, none can fork. Docker never sends 0 (its 0 and
+// negatives become -1, or no pids object at all).
 func pidsMax(limit int64) string {
-	if limit <= 0 {
+	switch {
+	case limit < 0:
 		return "max"
+	case limit == 0:
+		return "1"
 	}
 	return i64(limit)
 }

@@ -72,3 +72,22 @@ func TestUpdateRealtimePeriodBelowRuntime(t *testing.T) {
 		t.Errorf("after update: cpu.rt_period_us %s, cpu.rt_runtime_us %s; want 4000, 2000", p, q)
 	}
 }
+
+// TestUpdatePidsLimitZero: pids.limit 0 is a limit (runtime-spec 1.3), and
+// runc 1.4+ writes it as 1; -1 is no limit.
+func TestUpdatePidsLimitZero(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	c.resources().Pids = &specs.LinuxPids{Limit: ptr(int64(100))}
+	_, d := c.createForCgroups()
+	dir := d.dir(t, "pids")
+	for _, step := range []struct{ arg, want string }{{"0", "1"}, {"-1", "max"}} {
+		if r := c.runtime("update", "--pids-limit", step.arg, c.ID); !r.ok() {
+			t.Fatalf("update --pids-limit %s: %s", step.arg, r)
+		}
+		if got := readCg(t, dir, "pids.max"); got != step.want {
+			t.Errorf("after update --pids-limit %s: pids.max %s, want %s", step.arg, got, step.want)
+		}
+	}
+}
