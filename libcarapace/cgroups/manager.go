@@ -254,8 +254,8 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 		ws = append(dw, ws...)
 	} else if r.Devices != nil {
 		for i, d := range r.Devices {
-			if err := CheckDeviceRule(d); err != nil {
-				return fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
+			if err := CheckDeviceRule(i, d); err != nil {
+				return err
 			}
 		}
 		defer func() {
