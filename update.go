@@ -33,7 +33,7 @@ var updateCommand = &cli.Command{
 		&cli.StringFlag{Name: "cpu-idle", Usage: "1 to make the cgroup SCHED_IDLE"},
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs to run on, e.g. 0-1"},
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes, e.g. 0"},
-		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1 or 0 for none)"},
+		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1 for none)"},
 		&cli.StringFlag{Name: "blkio-weight", Usage: "block IO weight, 10 to 1000"},
 	},
 	Action: func(c *cli.Context) error {

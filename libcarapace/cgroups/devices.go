@@ -49,15 +49,21 @@ func DeviceRules(rules []specs.LinuxDeviceCgroup, devs []specs.LinuxDevice) []sp
 	return out
 }
 
-// CheckDeviceRule validates one linux.resources.devices entry.
-func CheckDeviceRule(r specs.LinuxDeviceCgroup) error {
+// CheckDeviceRule validates linux.resources.devices[i]. The access is any
+// combination of r, w and m, in any order (the kernel's v1 parser takes
+// them so); anything else, such as v1's devices.list "a", is refused here,
+// where runc would drop the letter (its permission sets keep only r, w and
+// m) and then fail on v1 when devices.list does not match. An empty access
+// is all of them (the spec makes it optional; runc refuses it).
+func CheckDeviceRule(i int, r specs.LinuxDeviceCgroup) error {
+	f := fmt.Sprintf("linux.resources.devices[%d]", i)
 	switch r.Type {
 	case "", "a", "c", "b":
 	default:
-		return fmt.Errorf("type %q: must be a, c or b", r.Type)
+		return fmt.Errorf("%s.type %q: must be a, c or b", f, r.Type)
 	}
 	if strings.Trim(r.Access, "rwm") != "" {
-		return fmt.Errorf("access %q: only r, w and m", r.Access)
+		return fmt.Errorf("%s.access %q: must combine r (read), w (write) and m (mknod) only", f, r.Access)
 	}
 	return nil
 }
@@ -85,8 +91,8 @@ func deviceRuleString(r specs.LinuxDeviceCgroup) string {
 func V1DeviceWrites(rules []specs.LinuxDeviceCgroup) ([]Write, error) {
 	var ws []Write
 	for i, r := range rules {
-		if err := CheckDeviceRule(r); err != nil {
-			return nil, fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
+		if err := CheckDeviceRule(i, r); err != nil {
+			return nil, err
 		}
 		file := "devices.deny"
 		if r.Allow {

@@ -254,8 +254,8 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 		ws = append(dw, ws...)
 	} else if r.Devices != nil {
 		for i, d := range r.Devices {
-			if err := CheckDeviceRule(d); err != nil {
-				return fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
+			if err := CheckDeviceRule(i, d); err != nil {
+				return err
 			}
 		}
 		defer func() {
@@ -279,9 +279,8 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 			return fmt.Errorf("%s: this host has no %s cgroup controller", x.Field, x.Controller)
 		}
 		err := m.write(dir, x)
-		if err != nil && x.File == "memory.limit_in_bytes" && errors.Is(err, unix.EINVAL) && i+1 < len(ws) && ws[i+1].File == "memory.memsw.limit_in_bytes" {
-			// Raising the limit above the current memory+swap limit: the
-			// swap limit must go first.
+		if err != nil && x.Retry && errors.Is(err, unix.EINVAL) && i+1 < len(ws) && ws[i+1].Controller == x.Controller {
+			// The partner must go first (see Write.Retry).
 			if err = m.write(dir, ws[i+1]); err == nil {
 				err = m.write(dir, x)
 				i++

@@ -22,6 +22,10 @@ type Write struct {
 	Optional   bool   // skipped where the kernel lacks the file
 	Missing    string // what a missing file means, for the error (default: no controller or feature)
 	Field      string // the spec field, for errors: linux.resources.memory.limit
+	// Retry: the kernel checks this value against the current one of the
+	// next write (its partner), so EINVAL may only mean "the other one
+	// first": the next write is then made first, and this one again.
+	Retry bool
 }
 
 func w(ctrl, file, value, field string) Write {
@@ -48,12 +52,15 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 	var ws []Write
 	if m := r.Memory; m != nil {
 		// memsw (memory+swap) may never be below the limit. With both set,
-		// the order that works depends on the current values, and
-		// Manager.Set retries the pair in the other order; an unlimited
-		// memsw is valid whatever the limit, so it simply goes first.
+		// the order that works depends on the current values: the limit
+		// goes first, and is retried after memsw when it would be above
+		// the current memsw (raising both); an unlimited memsw is valid
+		// whatever the limit, so it simply goes first.
 		var limit, memsw []Write
 		if set(m.Limit) {
-			limit = append(limit, w("memory", "memory.limit_in_bytes", i64(*m.Limit), "memory.limit"))
+			x := w("memory", "memory.limit_in_bytes", i64(*m.Limit), "memory.limit")
+			x.Retry = set(m.Swap) && *m.Swap != -1 // memsw -1 goes first: no retry
+			limit = append(limit, x)
 		}
 		switch {
 		case set(m.Swap):
@@ -95,8 +102,13 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 			ws = append(ws, w("cpu", "cpu.shares", u64(*c.Shares), "cpu.shares"))
 		}
 		// The period first: a quota is checked against the current period.
+		// Under a parent with a quota, a shorter period can make the
+		// current quota too large a share (EINVAL): the quota then goes
+		// first and the period is retried, as runc does.
 		if set(c.Period) {
-			ws = append(ws, w("cpu", "cpu.cfs_period_us", u64(*c.Period), "cpu.period"))
+			x := w("cpu", "cpu.cfs_period_us", u64(*c.Period), "cpu.period")
+			x.Retry = set(c.Quota)
+			ws = append(ws, x)
 		}
 		if set(c.Quota) {
 			ws = append(ws, w("cpu", "cpu.cfs_quota_us", i64(*c.Quota), "cpu.quota"))
@@ -104,8 +116,12 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 		if c.Burst != nil {
 			ws = append(ws, w("cpu", "cpu.cfs_burst_us", u64(*c.Burst), "cpu.burst"))
 		}
+		// Likewise the RT period: one shorter than the current runtime is
+		// EINVAL until the new runtime is in.
 		if set(c.RealtimePeriod) {
-			ws = append(ws, w("cpu", "cpu.rt_period_us", u64(*c.RealtimePeriod), "cpu.realtimePeriod"))
+			x := w("cpu", "cpu.rt_period_us", u64(*c.RealtimePeriod), "cpu.realtimePeriod")
+			x.Retry = set(c.RealtimeRuntime)
+			ws = append(ws, x)
 		}
 		if set(c.RealtimeRuntime) {
 			ws = append(ws, w("cpu", "cpu.rt_runtime_us", i64(*c.RealtimeRuntime), "cpu.realtimeRuntime"))
@@ -172,9 +188,17 @@ func V1Writes(r *specs.LinuxResources) ([]Write, error) {
 	return ws, nil
 }
 
+// pidsMax: -1 (any negative) is no limit. 0 is a limit, as runtime-spec
+// 1.3 says and runc 1.4+ does; like runc it is written as 1 (systemd's
+// TasksMax cannot be 0, and the two drivers must agree): the container's
+// existing processes stay, none can fork. Docker never sends 0 (its 0 and
+// negatives become -1, or no pids object at all).
 func pidsMax(limit int64) string {
-	if limit <= 0 {
+	switch {
+	case limit < 0:
 		return "max"
+	case limit == 0:
+		return "1"
 	}
 	return i64(limit)
 }

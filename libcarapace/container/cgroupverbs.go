@@ -70,24 +70,54 @@ func (r *Runtime) Pids(id string) ([]int, error) {
 	return st.Cgroup.Pids()
 }
 
-// Update changes a live container's resource limits.
+// Update changes a live container's resource limits. The update is merged
+// with the limits in force (see cgroups.Merge), and the merged limits are
+// kept for the next update.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	return r.lockedWithCgroup(id, func(st *state.State) error {
 		if r.Store.Status(st) == state.Stopped {
 			return fmt.Errorf("container %q: %w", id, ErrNotRunning)
 		}
-		if m := res.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil {
-			if s, err := st.Cgroup.Stats(); err == nil && *m.Limit > 0 && uint64(*m.Limit) < s.Memory.Usage.Usage {
-				return fmt.Errorf("linux.resources.memory.limit: %d is below the current usage %d (checkBeforeUpdate)", *m.Limit, s.Memory.Usage.Usage)
-			}
+		write, merged := cgroups.Merge(st.Resources, res)
+		if err := checkBeforeUpdate(st.Cgroup, res, merged); err != nil {
+			return err
 		}
 		// Device rules are only changed when given, and then completed as
 		// at create: the defaults and the container's linux.devices stay.
 		if res.Devices != nil {
-			res.Devices = cgroups.DeviceRules(res.Devices, st.Devices)
+			write.Devices = cgroups.DeviceRules(res.Devices, st.Devices)
 		}
-		return st.Cgroup.Set(res)
+		if err := st.Cgroup.Set(write); err != nil {
+			return err
+		}
+		st.Resources = merged
+		return r.Store.Save(st)
 	})
+}
+
+// checkBeforeUpdate refuses, when the update asks for it, memory limits at
+// or below the current usage, as runc does: on cgroup v2 only, where the
+// kernel would OOM-kill to meet them (v1 refuses such a limit itself, with
+// EBUSY), and for the merged memory and memory+swap limits.
+func checkBeforeUpdate(cg *cgroups.Manager, upd, merged *specs.LinuxResources) error {
+	if cg.Mode != cgroups.ModeV2 || upd.Memory == nil || upd.Memory.CheckBeforeUpdate == nil ||
+		!*upd.Memory.CheckBeforeUpdate || merged.Memory == nil {
+		return nil
+	}
+	s, err := cg.Stats()
+	if err != nil {
+		return nil // best effort, as runc's: no usage to compare with
+	}
+	usage := s.Memory.Usage.Usage
+	for _, l := range []struct {
+		field string
+		v     *int64
+	}{{"memory.swap", merged.Memory.Swap}, {"memory.limit", merged.Memory.Limit}} {
+		if l.v != nil && *l.v > 0 && uint64(*l.v) <= usage {
+			return fmt.Errorf("linux.resources.%s: %d is not above the current usage %d (checkBeforeUpdate)", l.field, *l.v, usage)
+		}
+	}
+	return nil
 }
 
 // Event is one line of `events`, in runc's shape.

@@ -215,6 +215,10 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		Seccomp:      spec.Linux.Seccomp,
 		Personality:  spec.Linux.Personality,
 		MemoryPolicy: spec.Linux.MemoryPolicy,
+		Devices:      spec.Linux.Devices,
+	}
+	if cg != nil {
+		_, st.Resources = cgroups.Merge(spec.Linux.Resources, nil)
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).

@@ -53,7 +53,12 @@ type State struct {
 	Namespaces []specs.LinuxNamespaceType `json:"namespaces,omitempty"`
 	// Devices are linux.devices: update keeps them allowed.
 	Devices []specs.LinuxDevice `json:"devices,omitempty"`
-	Owner   string              `json:"owner,omitempty"`
+	// Resources are the limits in force: linux.resources as created
+	// (without device rules), merged with every update since, so that an
+	// update of one limit of a pair (memory and memory+swap, CFS quota
+	// and period) is written with the other, as runc does.
+	Resources *specs.LinuxResources `json:"resources,omitempty"`
+	Owner     string                `json:"owner,omitempty"`
 	// NotifySocket is systemd's socket when the runtime ran under one:
 	// start passes the container's READY=1 on to it.
 	NotifySocket string `json:"notifySocket,omitempty"`

@@ -345,3 +345,32 @@ func TestDefaultSpecMaskedDirs(t *testing.T) {
 		t.Errorf("the masked directories are not empty: ls | wc -l gives %q", got)
 	}
 }
+
+// TestMemoryUpdateMergesStored: update merges with the limits in force, as
+// runc's does: `update --memory` alone recomputes memory.swap.max from the
+// stored memory+swap, and `update --memory-swap` alone uses the stored
+// memory limit.
+func TestMemoryUpdateMergesStored(t *testing.T) {
+	c := newCtr(t, "sleep", "600")
+	c.Spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr[int64](32 * mib), Swap: ptr[int64](64 * mib)}
+	dir := c.createdCgroup()
+	if _, err := os.Stat(filepath.Join(dir, "memory.swap.max")); err != nil {
+		t.Skipf("this kernel has no memory.swap.max (no swap accounting): %v", err)
+	}
+	for _, step := range []struct {
+		args      []string
+		max, swap string
+	}{
+		{[]string{"--memory", "48m"}, "50331648", "16777216"},      // 64m - 48m
+		{[]string{"--memory-swap", "96m"}, "50331648", "50331648"}, // 96m - 48m
+		{[]string{"--memory", "32m"}, "33554432", "67108864"},      // 96m - 32m
+	} {
+		name := "update " + strings.Join(step.args, " ")
+		if r := c.runtime(append(append([]string{"update"}, step.args...), c.ID)...); !r.ok() {
+			t.Errorf("%s: %s", name, r)
+		}
+		if got, gotSwap := readCgroupFile(t, dir, "memory.max"), readCgroupFile(t, dir, "memory.swap.max"); got != step.max || gotSwap != step.swap {
+			t.Errorf("%s: memory.max %s, memory.swap.max %s; want %s, %s", name, got, gotSwap, step.max, step.swap)
+		}
+	}
+}

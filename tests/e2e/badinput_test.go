@@ -229,6 +229,10 @@ var badInputs = []badInput{
 		spec: func(c *Container) {
 			c.Spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/e2e-x", Type: "x", Major: 1, Minor: 3}}
 		}},
+	{name: "device-cgroup-access-a", want: `config.json: linux.resources.devices[1].access "rwa":`,
+		spec: func(c *Container) {
+			c.resources().Devices = []specs.LinuxDeviceCgroup{{Access: "rwm"}, {Allow: true, Type: "c", Access: "rwa"}}
+		}},
 	{name: "device-relative-path", want: "config.json: linux.devices[0].path:",
 		spec: func(c *Container) {
 			c.Spec.Linux.Devices = []specs.LinuxDevice{{Path: "dev/e2e-x", Type: "c", Major: 1, Minor: 3}}
