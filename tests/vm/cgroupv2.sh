@@ -26,7 +26,7 @@ GO=${GO:-go}
 if ! command -v "$GO" >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=/usr/local/go/bin:$PATH
 fi
-timeout_s=${CARAPACE_VM_TIMEOUT:-300}
+timeout_s=${CARAPACE_VM_TIMEOUT:-480}
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
