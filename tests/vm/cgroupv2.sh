@@ -15,7 +15,7 @@
 # Only a scratch directory holding the two binaries is shared with the VM; the
 # tests build their busybox rootfs in the VM's /tmp (a tmpfs).
 # Environment: GO (default go, or /usr/local/go/bin/go), CARAPACE_VM_TIMEOUT
-# (seconds, default 300), CARAPACE_VM_MEM / CARAPACE_VM_CPUS (see run-in-vm.sh).
+# (seconds, default 480), CARAPACE_VM_MEM / CARAPACE_VM_CPUS (see run-in-vm.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
