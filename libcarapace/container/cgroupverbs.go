@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -85,6 +86,26 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 		// at create: the defaults and the container's linux.devices stay.
 		if res.Devices != nil {
 			res.Devices = cgroups.DeviceRules(res.Devices, st.Devices)
+		}
+		if st.Cgroup.Unit == "" {
+			return st.Cgroup.Set(res)
+		}
+		// The unit's properties first, checked as the files will be:
+		// systemd would otherwise write back its own values over ours.
+		bus, err := systemd.Connect()
+		if err != nil {
+			return err
+		}
+		defer bus.Close()
+		props, res, err := systemd.Props(bus, st.Cgroup, res)
+		if err != nil {
+			return err
+		}
+		if err := st.Cgroup.Check(res); err != nil {
+			return err
+		}
+		if err := systemd.Update(bus, st.Cgroup, props); err != nil {
+			return err
 		}
 		return st.Cgroup.Set(res)
 	})
