@@ -70,7 +70,7 @@ func main() {
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd (not supported yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "place containers in systemd scope units (cgroupsPath \"slice:prefix:name\")"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Hidden: true},
 		},
@@ -128,15 +128,12 @@ func setup(c *cli.Context) error {
 
 // newRuntime gives a command the runtime for the global flags.
 func newRuntime(c *cli.Context) (*container.Runtime, error) {
-	if c.Bool("systemd-cgroup") {
-		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the default cgroupfs driver")
-	}
 	l := logger
 	if c.String("log") == "" {
 		// Warnings (failed poststart hooks, ...) go to stderr.
 		l, _, _ = logging.New(logging.Options{Format: c.String("log-format"), Debug: c.Bool("debug")})
 	}
-	return &container.Runtime{Store: state.Store{Root: c.String("root")}, Log: l}, nil
+	return &container.Runtime{Store: state.Store{Root: c.String("root")}, Log: l, SystemdCgroup: c.Bool("systemd-cgroup")}, nil
 }
 
 // forContainer is the action of a verb that takes one container id.

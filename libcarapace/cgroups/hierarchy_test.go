@@ -304,7 +304,7 @@ func TestNewManager(t *testing.T) {
 		{"../escape", `contains ".."`},
 		{"/a/../../b", `contains ".."`},
 		{"a/..", `contains ".."`},
-		{"system.slice:carapace:ctr1", "systemd slice:prefix:name paths need --systemd-cgroup"},
+		{"system.slice:carapace:ctr1", "a systemd slice:prefix:name path needs --systemd-cgroup"},
 	} {
 		if _, err := NewManager(bad.path, "ctr1"); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("NewManager(%q) = %v, want error %q", bad.path, err, bad.want)

@@ -27,6 +27,12 @@ type Manager struct {
 	// Created lists the directories this container made, parents first, so
 	// that removal takes away exactly those.
 	Created []string `json:"created,omitempty"`
+	// Unit is the systemd unit that holds the cgroup under the systemd
+	// driver (--systemd-cgroup), in Slice; "" for cgroupfs. Later verbs
+	// set its properties and stop it through systemd, and never remove
+	// its directories while it is loaded.
+	Unit  string `json:"unit,omitempty"`
+	Slice string `json:"slice,omitempty"`
 	// mounts maps each hierarchy's name to its mount point (create only).
 	mounts map[string]string
 }
@@ -47,7 +53,7 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 		cgroupsPath = id
 	}
 	if strings.Contains(cgroupsPath, ":") && !strings.HasPrefix(cgroupsPath, "/") {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: systemd slice:prefix:name paths need --systemd-cgroup, which is not supported yet", cgroupsPath)
+		return nil, fmt.Errorf("linux.cgroupsPath %q: a systemd slice:prefix:name path needs --systemd-cgroup", cgroupsPath)
 	}
 	for _, c := range strings.Split(cgroupsPath, "/") {
 		if c == ".." {
@@ -231,33 +237,49 @@ func (m *Manager) Apply(pid int) error {
 	return nil
 }
 
-// Set writes linux.resources. Every value is computed and checked against
-// the host first; then they are written in order.
-func (m *Manager) Set(r *specs.LinuxResources) (err error) {
+// Check computes every write of linux.resources for this layout without
+// writing any: the error Set would give for what the host cannot take.
+func (m *Manager) Check(r *specs.LinuxResources) error {
+	_, err := m.writes(r)
+	return err
+}
+
+func (m *Manager) writes(r *specs.LinuxResources) (ws []Write, err error) {
 	if r == nil {
-		return nil
+		return nil, nil
 	}
-	var ws []Write
 	if m.Mode == ModeV2 {
 		ws, err = V2Writes(r)
 	} else {
 		ws, err = V1Writes(r)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.Mode != ModeV2 {
 		dw, err := V1DeviceWrites(r.Devices)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ws = append(dw, ws...)
-	} else if r.Devices != nil {
+	} else {
 		for i, d := range r.Devices {
 			if err := CheckDeviceRule(i, d); err != nil {
-				return err
+				return nil, err
 			}
 		}
+	}
+	return ws, nil
+}
+
+// Set writes linux.resources. Every value is computed and checked against
+// the host first; then they are written in order.
+func (m *Manager) Set(r *specs.LinuxResources) (err error) {
+	ws, err := m.writes(r)
+	if err != nil || r == nil {
+		return err
+	}
+	if m.Mode == ModeV2 && r.Devices != nil {
 		defer func() {
 			// cgroup v2 has no device files: an eBPF program decides.
 			if err == nil {
@@ -325,6 +347,15 @@ func (m *Manager) Destroy() error {
 		own[d] = true
 	}
 	var errs []error
+	if m.Unit != "" {
+		// The unit is stopped by now, and systemd removed its cgroups;
+		// what a container made in one it did not manage goes too.
+		for _, d := range m.Dirs {
+			if err := removeTree(d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	for i := len(m.Created) - 1; i >= 0; i-- {
 		dir := m.Created[i]
 		if own[dir] {
@@ -420,6 +451,10 @@ func (m *Manager) Pids() ([]int, error) {
 			}
 		}
 		return pids, nil
+	}
+	if m.Unit != "" {
+		// systemd removes a scope once it is empty: nothing is left.
+		return nil, nil
 	}
 	return nil, errors.New("no cgroup directory to read processes from")
 }

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -86,6 +87,26 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 		// at create: the defaults and the container's linux.devices stay.
 		if res.Devices != nil {
 			write.Devices = cgroups.DeviceRules(res.Devices, st.Devices)
+		}
+		if st.Cgroup.Unit != "" {
+			// The unit's properties first, checked as the files will be:
+			// systemd would otherwise write back its own values over ours.
+			bus, err := systemd.Connect()
+			if err != nil {
+				return err
+			}
+			defer bus.Close()
+			props, w, err := systemd.Props(bus, st.Cgroup, write)
+			if err != nil {
+				return err
+			}
+			if err := st.Cgroup.Check(w); err != nil {
+				return err
+			}
+			if err := systemd.Update(bus, st.Cgroup, props); err != nil {
+				return err
+			}
+			write = w
 		}
 		if err := st.Cgroup.Set(write); err != nil {
 			return err

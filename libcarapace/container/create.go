@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
@@ -35,6 +36,9 @@ import (
 type Runtime struct {
 	Store state.Store
 	Log   *slog.Logger
+	// SystemdCgroup makes create place containers in systemd units
+	// (--systemd-cgroup); later verbs follow what the state records.
+	SystemdCgroup bool
 }
 
 // CreateOptions are create's flags.
@@ -80,6 +84,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	if err := checkPassedFDs(o.PreserveFDs, o.ListenFDs); err != nil {
 		return nil, err
+	}
+	if r.SystemdCgroup && !systemd.Available() {
+		return nil, fmt.Errorf("--systemd-cgroup: %w", systemd.ErrNotRunning)
 	}
 	if err := kernel.Check(); err != nil {
 		return nil, err
@@ -136,9 +143,15 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		}
 	}
 	plan := namespaces.NewPlan(spec.Linux.Namespaces)
-	cg, err := cgroups.NewManager(spec.Linux.CgroupsPath, o.ID)
+	var cg *cgroups.Manager
+	var bus systemd.Bus
+	if r.SystemdCgroup {
+		cg, err = systemd.NewManager(spec.Linux.CgroupsPath, o.ID)
+	} else {
+		cg, err = cgroups.NewManager(spec.Linux.CgroupsPath, o.ID)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
 
 	// A cgroup that is in use (processes, frozen) is refused before
@@ -146,17 +159,37 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := cg.CheckReusable(); err != nil {
 		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.Name, err)
 	}
-	// Registered before init exists so that, run in reverse, it comes
-	// after init is killed.
-	cleanups = append(cleanups, func() { cg.Destroy() })
-	if err := cg.Create(); err != nil {
-		return nil, err
-	}
-	// Limits are in place before init joins: nothing of the container
-	// ever runs unlimited. One exception, as in runc: SCHED_DEADLINE.
-	resources, deferredCpus := deadlineCpus(spec, cgroupResources(spec))
-	if err := cg.Set(resources); err != nil {
-		return nil, fmt.Errorf("%s: %w", config.Name, err)
+	// One exception to "limits before init runs", as in runc:
+	// SCHED_DEADLINE needs the cpuset written after init's sched_setattr.
+	res, deferredCpus := deadlineCpus(spec, cgroupResources(spec))
+	var props []systemd.Property
+	if cg.Unit == "" {
+		// Registered before init exists so that, run in reverse, it
+		// comes after init is killed.
+		cleanups = append(cleanups, func() { cg.Destroy() })
+		if err := cg.Create(); err != nil {
+			return nil, err
+		}
+		// Limits are in place before init joins: nothing of the
+		// container ever runs unlimited.
+		if err := cg.Set(res); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
+	} else {
+		// systemd makes the cgroup with init in it, so it can only be
+		// made once init exists; init runs nothing of the container's
+		// before it gets its configuration, after the limits.
+		if bus, err = systemd.Connect(); err != nil {
+			return nil, err
+		}
+		defer bus.Close()
+		if props, res, err = systemd.Props(bus, cg, res); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
+		if err := cg.Check(res); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
+		cleanups = append(cleanups, func() { systemd.Stop(bus, cg) })
 	}
 
 	parent, child, err := ipc.Pair()
@@ -173,7 +206,14 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 	})
-	if !inCgroup {
+	if cg.Unit != "" {
+		if err := systemd.Start(bus, cg, o.ID, pid, props); err != nil {
+			return nil, err
+		}
+		if err := cg.Set(res); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
+	} else if !inCgroup {
 		if err := cg.Apply(pid); err != nil {
 			return nil, err
 		}
@@ -354,7 +394,11 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		// first must start at the container's cgroup, the second needs
 		// its offsets written before any process is in it.
 		newFlags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
-		cgroup:   cg,
+	}
+	if cg.Unit == "" {
+		// Under systemd the cgroup does not exist yet: systemd makes it
+		// with init in it.
+		sp.cgroup = cg
 	}
 	if plan.IsNew(specs.UserNamespace) {
 		sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)

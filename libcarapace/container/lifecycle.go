@@ -10,6 +10,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/state"
@@ -305,7 +307,7 @@ func (r *Runtime) destroy(st *state.State) error {
 				unix.Kill(pid, unix.SIGKILL)
 			}
 		}
-		if err := m.Destroy(); err != nil {
+		if err := destroyCgroup(m); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -318,6 +320,21 @@ func (r *Runtime) destroy(st *state.State) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// destroyCgroup removes a container's cgroup: under systemd, by stopping
+// its unit first (systemd removes the unit's cgroups with it).
+func destroyCgroup(m *cgroups.Manager) error {
+	if m.Unit == "" {
+		return m.Destroy()
+	}
+	bus, err := systemd.Connect()
+	if err != nil {
+		// An empty scope goes by itself; remove what is ours anyway.
+		return errors.Join(err, m.Destroy())
+	}
+	defer bus.Close()
+	return systemd.Stop(bus, m)
 }
 
 // List returns the state of every container.

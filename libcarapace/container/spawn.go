@@ -236,14 +236,22 @@ func hasUserJoin(joins []joinFile) bool {
 }
 
 // splitJoins separates the joins a locked Go thread can make from those
-// the child's nsenter constructor makes: user (first), time, and mount
-// (last, as it changes the root).
+// the child's nsenter constructor makes: user (first), cgroup, time, and
+// mount (last, as it changes the root).
+//
+// The cgroup namespace is joined by the child, once born in the
+// container's cgroup: with the forking thread in it, clone3 into that
+// cgroup fails with ENOENT where cgroup2 is mounted with nsdelegate (as
+// systemd mounts it), because the runtime's own cgroup, the source, is
+// not below the namespace's root.
 func splitJoins(joins []joinFile) (thread, child []joinFile) {
-	var user, time, mnt []joinFile
+	var user, cgroup, time, mnt []joinFile
 	for _, j := range joins {
 		switch j.Type {
 		case specs.UserNamespace:
 			user = append(user, j)
+		case specs.CgroupNamespace:
+			cgroup = append(cgroup, j)
 		case specs.TimeNamespace:
 			time = append(time, j)
 		case specs.MountNamespace:
@@ -252,12 +260,12 @@ func splitJoins(joins []joinFile) (thread, child []joinFile) {
 			thread = append(thread, j)
 		}
 	}
-	child = append(append(append(child, user...), time...), mnt...)
+	child = append(append(append(append(child, user...), cgroup...), time...), mnt...)
 	return thread, child
 }
 
 // joinNamespaces enters namespaces that change no path lookup (pid, net,
-// ipc, uts, cgroup) on the calling, locked, thread.
+// ipc, uts) on the calling, locked, thread.
 func joinNamespaces(joins []joinFile) error {
 	for _, j := range joins {
 		if err := unix.Setns(int(j.f.Fd()), int(j.Flag)); err != nil {

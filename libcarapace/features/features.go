@@ -37,7 +37,7 @@ func Get(version string) features.Features {
 		Linux: &features.Linux{
 			Namespaces:   namespaces.Types(),
 			Capabilities: process.CapabilityNames(),
-			Cgroup:       &features.Cgroup{V1: b(true), V2: b(true), Systemd: b(false), SystemdUser: b(false), Rdma: b(true)},
+			Cgroup:       &features.Cgroup{V1: b(true), V2: b(true), Systemd: b(true), SystemdUser: b(false), Rdma: b(true)},
 			Seccomp: &features.Seccomp{
 				Enabled:        b(true),
 				Actions:        seccomp.Actions(),

@@ -69,6 +69,27 @@ func TestRunInCgroupNamespace(t *testing.T) {
 	}
 }
 
+// TestExecInCgroupNamespace: exec joins a container that has its own
+// cgroup namespace, born in the container's cgroup (clone3 into it), and
+// sees the namespace's root. cgroup2 is mounted with nsdelegate here, as
+// systemd mounts it: the kernel refuses a clone into the cgroup from a
+// thread already in the container's cgroup namespace (ENOENT).
+func TestExecInCgroupNamespace(t *testing.T) {
+	c := newCtr(t, "sleep", "600")
+	c.create()
+	if r := c.runtime("start", c.ID); !r.ok() {
+		t.Fatalf("start failed: %s", r)
+	}
+	c.waitStatus("running")
+	r := c.runtime("exec", c.ID, "cat", "/proc/self/cgroup")
+	if !r.ok() {
+		t.Fatalf("exec failed: %s", r)
+	}
+	if r.Stdout != "0::/\n" {
+		t.Errorf("/proc/self/cgroup of the exec'd process is %q, want \"0::/\\n\"", r.Stdout)
+	}
+}
+
 // TestRunWithoutCgroupNamespace: without one, /proc/self/cgroup shows the
 // container's cgroup: the container id under the runtime's cgroup.
 func TestRunWithoutCgroupNamespace(t *testing.T) {

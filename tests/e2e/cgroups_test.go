@@ -1288,7 +1288,7 @@ func TestCgroupResourcesErrors(t *testing.T) {
 			name:   "systemd-cgroup-flag",
 			global: []string{"--systemd-cgroup"},
 			set:    func(*Container) {},
-			want:   func(*testing.T) string { return "not supported" },
+			want:   func(*testing.T) string { return "--systemd-cgroup: systemd is not running on this host" },
 		},
 	}
 	for _, row := range rows {
@@ -1326,6 +1326,46 @@ func TestCgroupResourcesErrors(t *testing.T) {
 				t.Errorf("state after a failed create: %+v", s)
 			}
 		})
+	}
+}
+
+// TestSystemdCgroupNoSystemd: on a host that systemd did not boot,
+// --systemd-cgroup is refused by create and run, whatever the cgroupsPath,
+// with exit status 1 and an error that says why, before the container's
+// process runs, leaving no state, cgroup or process behind.
+func TestSystemdCgroupNoSystemd(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t)
+	if fi, err := os.Stat("/run/systemd/system"); err == nil && fi.IsDir() {
+		t.Skip("systemd runs this host")
+	}
+	const want = "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)"
+	for _, verb := range []string{"create", "run"} {
+		for _, path := range []string{"", "system.slice:e2e:", "machine-e2e.slice:carapace:"} {
+			t.Run(verb+"/"+strings.TrimSuffix(path, ":"), func(t *testing.T) {
+				t.Parallel()
+				c := newContainer(t)
+				c.Spec.Process.Args = []string{"echo", "container-ran"}
+				if path != "" {
+					c.Spec.Linux.CgroupsPath = path + c.ID
+				}
+				c.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr[int64](64)}}
+				c.WriteSpec()
+				r := c.runtime("--systemd-cgroup", verb, "--bundle", c.Bundle, c.ID)
+				if r.Err != nil || r.Code != 1 {
+					t.Fatalf("want exit status 1: %s", r)
+				}
+				if !strings.Contains(r.Stderr, want) {
+					t.Errorf("the error does not say %q: %s", want, r)
+				}
+				if strings.Contains(r.Stdout, "container-ran") {
+					t.Errorf("the container's process ran: %s", r)
+				}
+				if l := c.leftovers(); len(l) > 0 {
+					t.Errorf("left behind:\n  %s", strings.Join(l, "\n  "))
+				}
+			})
+		}
 	}
 }
 

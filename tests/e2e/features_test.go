@@ -31,6 +31,9 @@ func TestFeatures(t *testing.T) {
 	if len(f.Linux.Namespaces) != 8 || len(f.Linux.Capabilities) < 41 {
 		t.Errorf("namespaces %v, %d capabilities", f.Linux.Namespaces, len(f.Linux.Capabilities))
 	}
+	if cg := f.Linux.Cgroup; cg == nil || cg.Systemd == nil || !*cg.Systemd || cg.V1 == nil || !*cg.V1 || cg.V2 == nil || !*cg.V2 {
+		t.Errorf("cgroup: want v1, v2 and the systemd driver: %+v", cg)
+	}
 	sc := f.Linux.Seccomp
 	if sc == nil || sc.Enabled == nil || !*sc.Enabled || len(sc.Actions) < 8 || len(sc.Operators) != 7 ||
 		!slices.Contains(sc.Archs, string(nativeSeccompArch())) || !slices.Contains(sc.KnownFlags, "SECCOMP_FILTER_FLAG_LOG") {
