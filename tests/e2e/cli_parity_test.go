@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The outputs that clients and runc's own tests read, compared with runc
+// 1.5.3's: field names, their order and the shape of the values.
+
+// objectKeys returns the keys of the JSON object in data, in their order.
+func objectKeys(t *testing.T, data []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("want a JSON object, got %v (%v): %q", tok, err, data)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%v: %q", err, data)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatalf("%v: %q", err, data)
+		}
+	}
+	return keys
+}
+
+// runcStateKeys are the fields of runc's containerState (list.go), in its
+// order: runc's list.bats matches the JSON text from "ociVersion" to
+// "created", go-runc decodes it into its Container.
+var runcStateKeys = []string{"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "annotations", "owner"}
+
+func TestListJSONFieldsAsRunc(t *testing.T) {
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Annotations = map[string]string{"org.example": "x"}
+	})
+	r := c.runtime("list", "--format", "json")
+	if !r.ok() {
+		t.Fatalf("list --format json: %s", r)
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal([]byte(r.Stdout), &elems); err != nil || len(elems) != 1 {
+		t.Fatalf("list --format json: want one element: %v: %q", err, r.Stdout)
+	}
+	if got := objectKeys(t, elems[0]); !reflect.DeepEqual(got, runcStateKeys) {
+		t.Errorf("list --format json keys = %q, want runc's %q", got, runcStateKeys)
+	}
+	// The start of the text as runc's list.bats matches it.
+	want := fmt.Sprintf(`[{"ociVersion":"%s","id":"%s","pid":%d,"status":"running","bundle":"%s","rootfs":"%s","created":"`,
+		c.Spec.Version, c.ID, pid, c.Bundle, c.Rootfs)
+	if !strings.HasPrefix(r.Stdout, want) {
+		t.Errorf("list --format json = %q, want it to start with %q", r.Stdout, want)
+	}
+	if !strings.Contains(r.Stdout, `"owner":"root"}]`) {
+		t.Errorf("list --format json = %q, want the owner root last", r.Stdout)
+	}
+}
+
+func TestStateJSONFieldsAsRunc(t *testing.T) {
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Annotations = map[string]string{"org.example": "x"}
+	})
+	r := c.runtime("state", c.ID)
+	if !r.ok() {
+		t.Fatalf("state: %s", r)
+	}
+	if got := objectKeys(t, []byte(r.Stdout)); !reflect.DeepEqual(got, runcStateKeys) {
+		t.Errorf("state keys = %q, want runc's %q", got, runcStateKeys)
+	}
+	var s struct {
+		Pid     int    `json:"pid"`
+		Rootfs  string `json:"rootfs"`
+		Created string `json:"created"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Pid != pid || s.Rootfs != c.Rootfs || s.Created == "" {
+		t.Errorf("state = %+v, want pid %d, rootfs %s and a creation time", s, pid, c.Rootfs)
+	}
+	// runc prints the state indented by two spaces.
+	if !strings.HasPrefix(r.Stdout, "{\n  \"ociVersion\": ") {
+		t.Errorf("state = %q, want runc's indented JSON", r.Stdout)
+	}
+}
