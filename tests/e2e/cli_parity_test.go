@@ -92,3 +92,53 @@ func TestStateJSONFieldsAsRunc(t *testing.T) {
 		t.Errorf("state = %q, want runc's indented JSON", r.Stdout)
 	}
 }
+
+// runcStatsKeys are the keys of runc 1.5.3's events data (types.Stats), in
+// its order.
+var runcStatsKeys = []string{"cpu", "cpuset", "memory", "pids", "blkio", "hugetlb", "intel_rdt", "network_interfaces"}
+
+func TestEventsStatsAsRunc(t *testing.T) {
+	c, _ := startSleeper(t, nil)
+	r := c.runtime("events", "--stats", c.ID)
+	if !r.ok() {
+		t.Fatalf("events --stats: %s", r)
+	}
+	// runc's events.bats matches the start of the line.
+	if want := `{"type":"stats","id":"` + c.ID + `","data":{"cpu":`; !strings.HasPrefix(r.Stdout, want) {
+		t.Errorf("events --stats = %q, want it to start with %q", r.Stdout, want)
+	}
+	var ev struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &ev); err != nil {
+		t.Fatalf("events --stats: %v: %q", err, r.Stdout)
+	}
+	if got := objectKeys(t, ev.Data); !reflect.DeepEqual(got, runcStatsKeys) {
+		t.Errorf("events --stats data keys = %q, want runc's %q", got, runcStatsKeys)
+	}
+	var d struct {
+		CPUSet struct {
+			CPUs             []uint16 `json:"cpus"`
+			SchedLoadBalance *uint64  `json:"sched_load_balance"`
+		} `json:"cpuset"`
+		Pids              map[string]uint64 `json:"pids"`
+		IntelRdt          map[string]any    `json:"intel_rdt"`
+		NetworkInterfaces []any             `json:"network_interfaces"`
+	}
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	// No pids limit reads as "max": runc reports it as no limit key.
+	if _, ok := d.Pids["limit"]; ok || d.Pids["current"] != 1 {
+		t.Errorf("events --stats pids = %v, want current 1 and no limit", d.Pids)
+	}
+	if d.CPUSet.SchedLoadBalance == nil {
+		t.Errorf("events --stats cpuset = %+v, want runc's fields", d.CPUSet)
+	}
+	if !isV2(t) && len(d.CPUSet.CPUs) == 0 {
+		t.Errorf("events --stats cpuset = %+v, want the cpuset controller's cpus (cgroup v1)", d.CPUSet)
+	}
+	if len(d.IntelRdt) != 0 || d.NetworkInterfaces != nil {
+		t.Errorf("events --stats intel_rdt = %v, network_interfaces = %v: want {} and null, as runc's", d.IntelRdt, d.NetworkInterfaces)
+	}
+}
