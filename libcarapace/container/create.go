@@ -196,7 +196,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, fmt.Errorf("init exited at once: %w", err)
 	}
 	st := &state.State{
-		OCIVersion:   spec.Version,
+		// The version of the runtime spec the state complies with, which
+		// is the runtime's own (as runc's), not the bundle's ociVersion.
+		OCIVersion:   specs.Version,
 		ID:           o.ID,
 		Pid:          pid,
 		StartTime:    startTime,
@@ -216,7 +218,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).
-	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: specs.StateCreated, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
+	hookState := specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
 	cfg := InitConfig{
 		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,

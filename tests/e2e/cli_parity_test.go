@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // The outputs that clients and runc's own tests read, compared with runc
@@ -42,6 +44,8 @@ var runcStateKeys = []string{"ociVersion", "id", "pid", "status", "bundle", "roo
 func TestListJSONFieldsAsRunc(t *testing.T) {
 	c, pid := startSleeper(t, func(c *Container) {
 		c.Spec.Annotations = map[string]string{"org.example": "x"}
+		// An older bundle: the state's ociVersion is still the runtime's.
+		c.Spec.Version = "1.0.0"
 	})
 	r := c.runtime("list", "--format", "json")
 	if !r.ok() {
@@ -55,8 +59,15 @@ func TestListJSONFieldsAsRunc(t *testing.T) {
 		t.Errorf("list --format json keys = %q, want runc's %q", got, runcStateKeys)
 	}
 	// The start of the text as runc's list.bats matches it.
+	// The version is the runtime-spec one the runtime implements, as
+	// runc's (libcontainer/specconv sets specs.Version); runc 1.1.5's is
+	// older than ours.
+	version := specs.Version
+	if isRunc() {
+		version = "1.0.2-dev"
+	}
 	want := fmt.Sprintf(`[{"ociVersion":"%s","id":"%s","pid":%d,"status":"running","bundle":"%s","rootfs":"%s","created":"`,
-		c.Spec.Version, c.ID, pid, c.Bundle, c.Rootfs)
+		version, c.ID, pid, c.Bundle, c.Rootfs)
 	if !strings.HasPrefix(r.Stdout, want) {
 		t.Errorf("list --format json = %q, want it to start with %q", r.Stdout, want)
 	}
@@ -68,6 +79,7 @@ func TestListJSONFieldsAsRunc(t *testing.T) {
 func TestStateJSONFieldsAsRunc(t *testing.T) {
 	c, pid := startSleeper(t, func(c *Container) {
 		c.Spec.Annotations = map[string]string{"org.example": "x"}
+		c.Spec.Version = "1.0.0"
 	})
 	r := c.runtime("state", c.ID)
 	if !r.ok() {
@@ -77,6 +89,7 @@ func TestStateJSONFieldsAsRunc(t *testing.T) {
 		t.Errorf("state keys = %q, want runc's %q", got, runcStateKeys)
 	}
 	var s struct {
+		Version string `json:"ociVersion"`
 		Pid     int    `json:"pid"`
 		Rootfs  string `json:"rootfs"`
 		Created string `json:"created"`
@@ -86,6 +99,9 @@ func TestStateJSONFieldsAsRunc(t *testing.T) {
 	}
 	if s.Pid != pid || s.Rootfs != c.Rootfs || s.Created == "" {
 		t.Errorf("state = %+v, want pid %d, rootfs %s and a creation time", s, pid, c.Rootfs)
+	}
+	if !isRunc() && s.Version != specs.Version {
+		t.Errorf("state ociVersion = %q, want the runtime's %q (not the bundle's 1.0.0), as runc's", s.Version, specs.Version)
 	}
 	// runc prints the state indented by two spaces.
 	if !strings.HasPrefix(r.Stdout, "{\n  \"ociVersion\": ") {
@@ -142,3 +158,4 @@ func TestEventsStatsAsRunc(t *testing.T) {
 		t.Errorf("events --stats intel_rdt = %v, network_interfaces = %v: want {} and null, as runc's", d.IntelRdt, d.NetworkInterfaces)
 	}
 }
+
