@@ -59,6 +59,9 @@ type CreateOptions struct {
 	OnConsole func(*os.File) error
 	// PidfdSocket, when set, receives a pidfd of init (--pidfd-socket).
 	PidfdSocket string
+	// NoSubreaper keeps run in the foreground from becoming the reaper of
+	// the container's orphans (run --no-subreaper, as runc's).
+	NoSubreaper bool
 }
 
 // created is a container whose init is parked on the exec fifo.

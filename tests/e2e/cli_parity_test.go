@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,3 +161,31 @@ func TestEventsStatsAsRunc(t *testing.T) {
 	}
 }
 
+// run --no-subreaper (runc's run flag) leaves the container's orphans to the
+// nearest other reaper: here the test process, a subreaper itself. Without
+// it run reaps them. The container shares the host pid namespace, so the
+// orphan's parent pid is a host pid.
+func TestRunNoSubreaper(t *testing.T) {
+	orphanParent := func(t *testing.T, flags ...string) int {
+		c := newContainer(t)
+		c.removeNamespace(specs.PIDNamespace)
+		// The subshell exits before $( ) returns: the sleep is an orphan
+		// by then, re-parented.
+		c.Spec.Process.Args = []string{"sh", "-c", `p=$( (sleep 100 >/dev/null 2>&1 & echo $!) ); cut -d' ' -f4 /proc/$p/stat; kill $p`}
+		r := c.Run(flags...)
+		if !r.ok() {
+			t.Fatalf("run %v: %s", flags, r)
+		}
+		ppid, err := strconv.Atoi(strings.TrimSpace(r.Stdout))
+		if err != nil {
+			t.Fatalf("run %v: the orphan's parent pid: %v: %s", flags, err, r)
+		}
+		return ppid
+	}
+	if p := orphanParent(t, "--no-subreaper"); p != os.Getpid() {
+		t.Errorf("run --no-subreaper: the orphan's parent is %d, want the test process %d", p, os.Getpid())
+	}
+	if p := orphanParent(t); p == os.Getpid() {
+		t.Errorf("run: the orphan's parent is the test process %d, want run itself", p)
+	}
+}
