@@ -189,3 +189,45 @@ func TestRunNoSubreaper(t *testing.T) {
 		t.Errorf("run: the orphan's parent is the test process %d, want run itself", p)
 	}
 }
+
+// A failed hook is reported in runc's words, which runc's hooks.bats greps
+// for ("error running createRuntime hook #1:"), followed by the config
+// field. The second hook of each kind fails.
+func TestHookFailureTextAsRunc(t *testing.T) {
+	for _, kind := range []string{"prestart", "createRuntime", "createContainer", "startContainer"} {
+		t.Run(kind, func(t *testing.T) {
+			c := newContainer(t)
+			list := []specs.Hook{{Path: "/bin/true"}, {Path: "/bin/false"}}
+			c.Spec.Hooks = &specs.Hooks{}
+			switch kind {
+			case "prestart":
+				c.Spec.Hooks.Prestart = list //nolint:staticcheck // still run, as runc does
+			case "createRuntime":
+				c.Spec.Hooks.CreateRuntime = list
+			case "createContainer":
+				c.Spec.Hooks.CreateContainer = list
+			case "startContainer":
+				c.Spec.Hooks.StartContainer = list
+			}
+			c.Spec.Process.Args = []string{"echo", "Hello World"}
+			r := c.Run()
+			if !r.failed() || strings.Contains(r.Stdout, "Hello World") {
+				t.Fatalf("run with a failing %s hook: want a failure before the process: %s", kind, r)
+			}
+			for _, want := range []string{"error running " + kind + " hook #1:", "hooks." + kind + "[1] /bin/false"} {
+				if !strings.Contains(r.Stderr, want) {
+					t.Errorf("run with a failing %s hook: stderr %q, want %q", kind, r.Stderr, want)
+				}
+			}
+		})
+	}
+	t.Run("timeout", func(t *testing.T) {
+		c := newContainer(t)
+		c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/busybox", Args: []string{"sleep", "5"}, Timeout: ptr(1)}}}
+		r := c.Create()
+		want := "error running createRuntime hook #0: hooks.createRuntime[0] /bin/busybox: hook ran past specified timeout of 1.0s"
+		if !r.failed() || !strings.Contains(r.Stderr, want) {
+			t.Errorf("create with a hook past its timeout: want a failure saying %q: %s", want, r)
+		}
+	})
+}
