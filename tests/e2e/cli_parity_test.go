@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -230,4 +231,28 @@ func TestHookFailureTextAsRunc(t *testing.T) {
 			t.Errorf("create with a hook past its timeout: want a failure saying %q: %s", want, r)
 		}
 	})
+}
+
+// Warnings carry logrus's level name, as runc's log lines: "warning".
+func TestLogWarningLevelAsRunc(t *testing.T) {
+	c := newContainer(t)
+	// An ambient capability outside the inheritable set is warned about
+	// and not raised.
+	c.Spec.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+	c.Spec.Process.Capabilities.Inheritable = nil
+	c.Spec.Process.Args = []string{"true"}
+	c.WriteSpec()
+	logPath := filepath.Join(c.HostDir, "runtime.log")
+	for _, format := range []string{"json", "text"} {
+		r := c.runtime("--log", logPath, "--log-format", format, "run", "--bundle", c.Bundle, c.ID)
+		if !r.ok() {
+			t.Fatalf("run: %s", r)
+		}
+		log := readFileString(logPath)
+		want := map[string]string{"json": `"level":"warning"`, "text": "level=warning"}[format]
+		if !strings.Contains(log, want) || !strings.Contains(log, "CAP_KILL") {
+			t.Errorf("--log-format %s: log %q, want a warning about CAP_KILL with %s", format, log, want)
+		}
+		os.Remove(logPath)
+	}
 }
