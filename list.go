@@ -4,13 +4,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
+	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/carapace-oci/carapace/libcarapace/container"
+	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
-type listEntry struct {
+// containerState is what `list --format json` and `state` print: runc's
+// fields in runc's order (runc's own tests match the JSON text of list
+// from "ociVersion" on; go-runc decodes both into its Container).
+type containerState struct {
+	OCIVersion  string            `json:"ociVersion"`
 	ID          string            `json:"id"`
 	Pid         int               `json:"pid"`
 	Status      string            `json:"status"`
@@ -19,6 +29,34 @@ type listEntry struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Owner       string            `json:"owner"`
+}
+
+// newContainerState is a container's state for list and state.
+func newContainerState(rt *container.Runtime, st *state.State) containerState {
+	oci := rt.Store.OCI(st)
+	return containerState{
+		OCIVersion: oci.Version, ID: st.ID, Pid: oci.Pid, Status: string(oci.Status),
+		Bundle: st.Bundle, Rootfs: st.Rootfs, Created: st.Created,
+		Annotations: st.Annotations, Owner: owner(rt.Store.Dir(st.ID)),
+	}
+}
+
+// owner names the user owning a container's state directory, as runc's
+// list does: the user name, or "#uid" when the uid has none.
+func owner(dir string) string {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	uid := strconv.FormatUint(uint64(st.Uid), 10)
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return "#" + uid
 }
 
 var listCommand = &cli.Command{
@@ -44,13 +82,9 @@ var listCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		entries := make([]listEntry, 0, len(sts))
+		entries := make([]containerState, 0, len(sts))
 		for _, st := range sts {
-			oci := rt.Store.OCI(st)
-			entries = append(entries, listEntry{
-				ID: st.ID, Pid: oci.Pid, Status: string(oci.Status), Bundle: st.Bundle,
-				Rootfs: st.Rootfs, Created: st.Created, Annotations: st.Annotations, Owner: "root",
-			})
+			entries = append(entries, newContainerState(rt, st))
 		}
 		if c.Bool("quiet") {
 			for _, e := range entries {

@@ -13,6 +13,7 @@ var runCommand = &cli.Command{
 	Flags: append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.BoolFlag{Name: "keep", Usage: "keep the stopped container (state, cgroup) after the process exits, for state and delete"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not reap the container's orphaned processes (they go to the nearest other reaper)"},
 	}, createFlags...),
 	Action: func(c *cli.Context) error {
 		o, rt, err := createOptions(c)
@@ -22,6 +23,7 @@ var runCommand = &cli.Command{
 		if c.Bool("detach") && c.Bool("keep") {
 			return fmt.Errorf("run: --detach and --keep cannot be used together (a detached container is kept anyway)")
 		}
+		o.NoSubreaper = c.Bool("no-subreaper")
 		code, err := rt.Run(o, c.Bool("detach"), c.Bool("keep"))
 		if err != nil {
 			return err

@@ -14,12 +14,12 @@ var stateCommand = &cli.Command{
 	Usage:     "print a container's state as JSON",
 	ArgsUsage: "<container-id>",
 	Action: forContainer(func(rt *container.Runtime, id string, _ *cli.Context) error {
-		st, err := rt.State(id)
+		st, err := rt.Store.Load(id)
 		if err != nil {
 			return err
 		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return enc.Encode(newContainerState(rt, st))
 	}),
 }

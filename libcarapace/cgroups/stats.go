@@ -17,15 +17,18 @@ type Throttling struct {
 }
 
 type CPUUsage struct {
-	Total  uint64   `json:"total,omitempty"` // ns
-	Percpu []uint64 `json:"percpu,omitempty"`
-	Kernel uint64   `json:"kernel"`
-	User   uint64   `json:"user"`
+	Total        uint64   `json:"total,omitempty"` // ns
+	Percpu       []uint64 `json:"percpu,omitempty"`
+	PercpuKernel []uint64 `json:"percpu_kernel,omitempty"`
+	PercpuUser   []uint64 `json:"percpu_user,omitempty"`
+	Kernel       uint64   `json:"kernel"`
+	User         uint64   `json:"user"`
 }
 
 type CPU struct {
-	Usage      CPUUsage   `json:"usage,omitempty"`
-	Throttling Throttling `json:"throttling,omitempty"`
+	Usage      CPUUsage   `json:"usage,omitzero"`
+	Throttling Throttling `json:"throttling,omitzero"`
+	PSI        *PSIStats  `json:"psi,omitempty"`
 }
 
 type MemoryEntry struct {
@@ -37,11 +40,12 @@ type MemoryEntry struct {
 
 type Memory struct {
 	Cache     uint64            `json:"cache,omitempty"`
-	Usage     MemoryEntry       `json:"usage,omitempty"`
-	Swap      MemoryEntry       `json:"swap,omitempty"`
-	Kernel    MemoryEntry       `json:"kernel,omitempty"`
-	KernelTCP MemoryEntry       `json:"kernelTCP,omitempty"`
+	Usage     MemoryEntry       `json:"usage,omitzero"`
+	Swap      MemoryEntry       `json:"swap,omitzero"`
+	Kernel    MemoryEntry       `json:"kernel,omitzero"`
+	KernelTCP MemoryEntry       `json:"kernelTCP,omitzero"`
 	Raw       map[string]uint64 `json:"raw,omitempty"`
+	PSI       *PSIStats         `json:"psi,omitempty"`
 }
 
 type Pids struct {
@@ -59,6 +63,7 @@ type BlkioEntry struct {
 type Blkio struct {
 	IoServiceBytesRecursive []BlkioEntry `json:"ioServiceBytesRecursive,omitempty"`
 	IoServicedRecursive     []BlkioEntry `json:"ioServicedRecursive,omitempty"`
+	PSI                     *PSIStats    `json:"psi,omitempty"`
 }
 
 type Hugetlb struct {
@@ -67,13 +72,18 @@ type Hugetlb struct {
 	Failcnt uint64 `json:"failcnt"`
 }
 
-// Stats is the data of a "stats" event.
+// Stats is the data of a "stats" event: runc's keys in runc's order.
 type Stats struct {
-	CPU     CPU                `json:"cpu"`
-	Memory  Memory             `json:"memory"`
-	Pids    Pids               `json:"pids"`
-	Blkio   Blkio              `json:"blkio"`
-	Hugetlb map[string]Hugetlb `json:"hugetlb"`
+	CPU      CPU                `json:"cpu"`
+	CPUSet   CPUSet             `json:"cpuset"`
+	Memory   Memory             `json:"memory"`
+	Pids     Pids               `json:"pids"`
+	Blkio    Blkio              `json:"blkio"`
+	Hugetlb  map[string]Hugetlb `json:"hugetlb"`
+	IntelRdt IntelRdt           `json:"intel_rdt"`
+	// NetworkInterfaces stays nil (null), as runc's for an OCI bundle:
+	// runc only counts the veth pairs of its own network setup.
+	NetworkInterfaces []*NetworkInterface `json:"network_interfaces"`
 }
 
 // userHZ is the unit of cpuacct.stat.
@@ -132,6 +142,7 @@ func (m *Manager) statsV1(s *Stats) {
 				s.CPU.Usage.Percpu = append(s.CPU.Usage.Percpu, n)
 			}
 		}
+		s.CPU.Usage.PercpuKernel, s.CPU.Usage.PercpuUser = percpuModes(d)
 		st := keyed(d, "cpuacct.stat")
 		s.CPU.Usage.User = st["user"] * 1e9 / userHZ
 		s.CPU.Usage.Kernel = st["system"] * 1e9 / userHZ
@@ -154,8 +165,11 @@ func (m *Manager) statsV1(s *Stats) {
 		s.Memory.Raw = keyed(d, "memory.stat")
 		s.Memory.Cache = s.Memory.Raw["cache"]
 	}
+	if d, ok := m.Dir("cpuset"); ok {
+		s.CPUSet = cpusetV1(d)
+	}
 	if d, ok := m.Dir("pids"); ok {
-		s.Pids = Pids{Current: num(d, "pids.current"), Limit: num(d, "pids.max")}
+		s.Pids = pids(d)
 	}
 	if d, ok := m.Dir("blkio"); ok {
 		s.Blkio.IoServiceBytesRecursive = blkioV1(d, "blkio.throttle.io_service_bytes_recursive")
@@ -219,7 +233,10 @@ func (m *Manager) statsV2(s *Stats) {
 	s.Memory.Swap = MemoryEntry{Limit: num(d, "memory.swap.max"), Usage: num(d, "memory.swap.current"), Max: num(d, "memory.swap.peak")}
 	s.Memory.Raw = keyed(d, "memory.stat")
 	s.Memory.Cache = s.Memory.Raw["file"]
-	s.Pids = Pids{Current: num(d, "pids.current"), Limit: num(d, "pids.max")}
+	s.Pids = pids(d)
+	s.CPU.PSI = psi(d, "cpu.pressure")
+	s.Memory.PSI = psi(d, "memory.pressure")
+	s.Blkio.PSI = psi(d, "io.pressure")
 	if v, err := readFile(d, "io.stat"); err == nil {
 		for _, line := range strings.Split(v, "\n") {
 			f := strings.Fields(line)

@@ -64,6 +64,9 @@ type CreateOptions struct {
 	OnConsole func(*os.File) error
 	// PidfdSocket, when set, receives a pidfd of init (--pidfd-socket).
 	PidfdSocket string
+	// NoSubreaper keeps run in the foreground from becoming the reaper of
+	// the container's orphans (run --no-subreaper, as runc's).
+	NoSubreaper bool
 }
 
 // created is a container whose init is parked on the exec fifo.
@@ -238,7 +241,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, fmt.Errorf("init exited at once: %w", err)
 	}
 	st := &state.State{
-		OCIVersion:   spec.Version,
+		// The version of the runtime spec the state complies with, which
+		// is the runtime's own (as runc's), not the bundle's ociVersion.
+		OCIVersion:   specs.Version,
 		ID:           o.ID,
 		Pid:          pid,
 		StartTime:    startTime,
@@ -262,7 +267,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	// The hooks that run during create see the environment as created,
 	// which is what it is by then (and what runtime-tools checks).
-	hookState := specs.State{Version: spec.Version, ID: o.ID, Status: specs.StateCreated, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
+	hookState := specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
 	cfg := InitConfig{
 		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,

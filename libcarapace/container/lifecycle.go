@@ -17,15 +17,6 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
-// State returns a container's OCI state.
-func (r *Runtime) State(id string) (specs.State, error) {
-	st, err := r.Store.Load(id)
-	if err != nil {
-		return specs.State{}, err
-	}
-	return r.Store.OCI(st), nil
-}
-
 // Start releases a created container's init, which execs the process.
 func (r *Runtime) Start(id string) error {
 	unlock, err := r.Store.Lock(id)

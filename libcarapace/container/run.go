@@ -17,7 +17,7 @@ import (
 func (r *Runtime) Run(o CreateOptions, detach, keep bool) (int, error) {
 	// Orphans of the container (with no pid namespace of its own) come to
 	// us to be reaped, not to a host PID 1 that may not reap.
-	if !detach {
+	if !detach && !o.NoSubreaper {
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
 	var master *os.File

@@ -73,7 +73,7 @@ func RunIn(h *specs.Hooks, kind string, st specs.State, env []string, dir string
 	}
 	for i, hk := range list {
 		if err := runOne(hk, in, env, dir); err != nil {
-			return fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, hk.Path, err)
+			return failed(kind, i, hk.Path, err)
 		}
 	}
 	return nil
@@ -93,9 +93,16 @@ func RunAll(h *specs.Hooks, kind string, st specs.State, warn func(error)) {
 	}
 	for i, hk := range list {
 		if err := runOne(hk, in, os.Environ(), st.Bundle); err != nil {
-			warn(fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, hk.Path, err))
+			warn(failed(kind, i, hk.Path, err))
 		}
 	}
+}
+
+// failed names a failed hook: runc's words first ("error running
+// createRuntime hook #1:", which runc's own tests and users grep for), then
+// the config field and the program.
+func failed(kind string, i int, path string, err error) error {
+	return fmt.Errorf("error running %s hook #%d: hooks.%s[%d] %s: %w", kind, i, kind, i, path, err)
 }
 
 func runOne(h specs.Hook, stdin []byte, env []string, dir string) error {
@@ -133,7 +140,7 @@ func runOne(h specs.Hook, stdin []byte, env []string, dir string) error {
 		return nil
 	}
 	if ctx.Err() == context.DeadlineExceeded {
-		return fmt.Errorf("timed out after %ds", *h.Timeout)
+		return fmt.Errorf("hook ran past specified timeout of %.1fs", float64(*h.Timeout))
 	}
 	msg := strings.TrimSpace(out.String())
 	if len(msg) > 512 {

@@ -45,14 +45,18 @@ func New(o Options) (*slog.Logger, func(), error) {
 	return slog.New(h), closer, nil
 }
 
-// replace gives records runc's field names and values: lower-case levels
-// and RFC 3339 times.
+// replace gives records runc's field names and values: logrus's level
+// names (lower case, "warning") and RFC 3339 times.
 func replace(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) > 0 {
 		return a
 	}
 	switch a.Key {
 	case slog.LevelKey:
+		if a.Value.Any() == slog.LevelWarn {
+			a.Value = slog.StringValue("warning")
+			break
+		}
 		a.Value = slog.StringValue(strings.ToLower(a.Value.String()))
 	case slog.TimeKey:
 		a.Value = slog.StringValue(a.Value.Time().Format(time.RFC3339Nano))
