@@ -74,7 +74,9 @@ func (r *Runtime) start(st *state.State) error {
 	if msg := strings.TrimSpace(string(out[1:])); msg != "" {
 		return fmt.Errorf("start container %q: %s", st.ID, msg)
 	}
-	r.runPoststart(st)
+	if err := r.runPoststart(st); err != nil {
+		return err
+	}
 	if nl != nil {
 		// As runc: start returns when the container says it is ready.
 		if err := nl.WaitReady(pidfd, st.Pid, st.NotifySocket); err != nil {
@@ -128,16 +130,23 @@ func readFifo(path string, pidfd int) ([]byte, error) {
 	}
 }
 
-// runPoststart runs after the process was exec'd; the spec makes their
-// failure a warning.
-func (r *Runtime) runPoststart(st *state.State) {
+// runPoststart runs after the process was exec'd. A failing hook is an
+// error that stops the container, as runtime-spec 1.3 says ("generate an
+// error, stop the container") and runc 1.5 does: the later hooks do not
+// run, and what the container runs is killed.
+func (r *Runtime) runPoststart(st *state.State) error {
 	// The process may be gone already; the hooks still see the container
 	// as it was when they were due: running, with its pid.
 	oci := r.Store.OCI(st)
 	oci.Status, oci.Pid = specs.StateRunning, st.Pid
-	hooks.RunAll(st.Hooks, hooks.Poststart, oci, func(err error) {
-		r.Log.Warn("poststart hook failed", "id", st.ID, "error", err)
-	})
+	err := hooks.Run(st.Hooks, hooks.Poststart, oci)
+	if err == nil {
+		return nil
+	}
+	if kerr := r.killAll(st, unix.SIGKILL); kerr != nil && !errors.Is(kerr, ErrNotRunning) {
+		r.Log.Warn("stopping the container after a failed poststart hook", "id", st.ID, "error", kerr)
+	}
+	return fmt.Errorf("start container %q: %w", st.ID, err)
 }
 
 // waitPidfd returns a channel closed when the process behind pidfd exits.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,4 +223,35 @@ func TestHookFailures(t *testing.T) {
 			c.checkNoLeftovers("after the failed create")
 		})
 	}
+}
+
+// TestPoststartFailureStopsContainer: runtime-spec 1.3 (runtime.md, step
+// 9): "If any poststart hook fails, the runtime MUST generate an error,
+// stop the container, and continue the lifecycle at step 12", as runc 1.5
+// does. The hooks after the failed one do not run.
+func TestPoststartFailureStopsContainer(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	marker := filepath.Join(t.TempDir(), "later-hook-ran")
+	c.Spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{
+		{Path: "/bin/busybox", Args: []string{"false"}},
+		{Path: "/bin/busybox", Args: []string{"touch", marker}},
+	}}
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	c.mustCreate()
+	r := c.Start()
+	if !r.failed() {
+		t.Fatalf("start with a failing poststart hook should fail: %s", r)
+	}
+	if !isRunc() && !strings.Contains(r.Stderr, "error running poststart hook #0") {
+		t.Errorf("start's error should name the hook in runc's words: %s", r)
+	}
+	c.waitStatus("stopped", 10*time.Second)
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the poststart hook after the failed one ran")
+	}
+	if r := c.runtime("delete", c.ID); !r.ok() {
+		t.Fatalf("delete after the failed start: %s", r)
+	}
+	c.checkNoLeftovers("after delete")
 }
