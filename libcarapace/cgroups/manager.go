@@ -246,13 +246,22 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 	if err != nil {
 		return err
 	}
-	if m.Mode != ModeV2 {
-		dw, err := V1DeviceWrites(r.Devices)
+	if m.Mode != ModeV2 && r.Devices != nil {
+		// The writes go from the rules in force to the new ones.
+		dir, ok := m.Dir("devices")
+		if !ok {
+			return errors.New("linux.resources.devices: this host has no devices cgroup controller")
+		}
+		list, err := readFile(dir, "devices.list")
+		if err != nil {
+			return fmt.Errorf("linux.resources.devices: %w", err)
+		}
+		dw, err := V1DeviceWrites(list, r.Devices)
 		if err != nil {
 			return err
 		}
 		ws = append(dw, ws...)
-	} else if r.Devices != nil {
+	} else if m.Mode == ModeV2 && r.Devices != nil {
 		for i, d := range r.Devices {
 			if err := CheckDeviceRule(i, d); err != nil {
 				return err
