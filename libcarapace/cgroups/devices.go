@@ -1,7 +1,10 @@
 package cgroups
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -68,37 +71,213 @@ func CheckDeviceRule(i int, r specs.LinuxDeviceCgroup) error {
 	return nil
 }
 
-// deviceRuleString is the v1 devices.allow/deny line: "c 1:3 rwm".
-func deviceRuleString(r specs.LinuxDeviceCgroup) string {
-	t := r.Type
-	if t == "" {
-		t = "a"
-	}
-	num := func(p *int64) string {
-		if p == nil || *p < 0 {
-			return "*"
+// devAccess is a set of v1 device accesses: r, w and m.
+type devAccess uint8
+
+const (
+	accRead devAccess = 1 << iota
+	accWrite
+	accMknod
+)
+
+func parseAccess(s string) (devAccess, bool) {
+	var a devAccess
+	for _, c := range s {
+		switch c {
+		case 'r':
+			a |= accRead
+		case 'w':
+			a |= accWrite
+		case 'm':
+			a |= accMknod
+		default:
+			return 0, false
 		}
-		return fmt.Sprint(*p)
 	}
-	acc := r.Access
-	if acc == "" {
-		acc = "rwm"
-	}
-	return fmt.Sprintf("%s %s:%s %s", t, num(r.Major), num(r.Minor), acc)
+	return a, true
 }
 
-// V1DeviceWrites turns rules into devices.allow and devices.deny writes.
-func V1DeviceWrites(rules []specs.LinuxDeviceCgroup) ([]Write, error) {
-	var ws []Write
+func (a devAccess) String() string {
+	var b strings.Builder
+	for _, x := range []struct {
+		bit devAccess
+		c   byte
+	}{{accRead, 'r'}, {accWrite, 'w'}, {accMknod, 'm'}} {
+		if a&x.bit != 0 {
+			b.WriteByte(x.c)
+		}
+	}
+	return b.String()
+}
+
+// devKey is what a v1 exception matches: a type (c or b) and a major and
+// minor number, -1 for "*".
+type devKey struct {
+	typ          byte
+	major, minor int64
+}
+
+func (k devKey) String() string {
+	num := func(n int64) string {
+		if n < 0 {
+			return "*"
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	return fmt.Sprintf("%c %s:%s", k.typ, num(k.major), num(k.minor))
+}
+
+// devState is a v1 devices cgroup as the kernel keeps it: a default
+// (allow or deny everything) and exceptions to it, one access set per
+// exact type, major and minor. Writing "a" to devices.allow or deny sets the
+// default and drops every exception; any other line adds the access to
+// its exception when it goes against the default, and takes it away from
+// that exact exception (wildcards are not split) otherwise.
+type devState struct {
+	allowAll bool
+	exc      map[devKey]devAccess
+}
+
+func (s *devState) apply(allow bool, typ byte, major, minor int64, acc devAccess) {
+	if typ == 'a' {
+		*s = devState{allowAll: allow}
+		return
+	}
+	k := devKey{typ, major, minor}
+	if s.exc == nil {
+		s.exc = map[devKey]devAccess{}
+	}
+	if allow != s.allowAll {
+		s.exc[k] |= acc
+		return
+	}
+	if s.exc[k] &^= acc; s.exc[k] == 0 {
+		delete(s.exc, k)
+	}
+}
+
+// parseDevicesList reads a v1 devices.list. It lists the exceptions of a
+// deny-by-default cgroup, or only "a *:* rwm" when the default is allow
+// (the kernel does not show that mode's exceptions).
+func parseDevicesList(list string) (devState, error) {
+	var s devState
+	for _, line := range strings.Split(list, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		bad := fmt.Errorf("devices.list line %q: not \"type major:minor access\"", line)
+		if len(f) != 3 || len(f[0]) != 1 || strings.IndexByte("acb", f[0][0]) < 0 {
+			return devState{}, bad
+		}
+		mm := strings.Split(f[1], ":")
+		if len(mm) != 2 {
+			return devState{}, bad
+		}
+		var nums [2]int64
+		for i, n := range mm {
+			nums[i] = -1
+			if n != "*" {
+				v, err := strconv.ParseInt(n, 10, 64)
+				if err != nil || v < 0 {
+					return devState{}, bad
+				}
+				nums[i] = v
+			}
+		}
+		acc, ok := parseAccess(f[2])
+		if !ok || acc == 0 {
+			return devState{}, bad
+		}
+		s.apply(true, f[0][0], nums[0], nums[1], acc)
+	}
+	return s, nil
+}
+
+// deviceTarget is the state rules lead to from a cgroup that denies
+// everything, as runc's cgroups library computes it: without an "a" rule,
+// a container may use only the devices its rules allow (as on cgroup v2,
+// where no matching rule means deny).
+func deviceTarget(rules []specs.LinuxDeviceCgroup) (devState, error) {
+	var s devState
 	for i, r := range rules {
 		if err := CheckDeviceRule(i, r); err != nil {
-			return nil, err
+			return devState{}, err
 		}
+		typ := byte('a')
+		if r.Type != "" {
+			typ = r.Type[0]
+		}
+		num := func(p *int64) int64 {
+			if p == nil || *p < 0 {
+				return -1
+			}
+			return *p
+		}
+		acc, _ := parseAccess(r.Access)
+		if r.Access == "" {
+			acc = accRead | accWrite | accMknod
+		}
+		s.apply(r.Allow, typ, num(r.Major), num(r.Minor), acc)
+	}
+	return s, nil
+}
+
+// V1DeviceWrites returns the devices.allow and devices.deny writes that
+// take a v1 devices cgroup whose devices.list reads list to what rules
+// ask for, so that an access allowed before and after is never denied in
+// between: the container runs during an update. Between two deny-by-default
+// states, new allows go first and then only what is no longer allowed is
+// taken away (a single access letter if need be). Allow-by-default targets
+// start with "a *:* rwm" allowed, which only widens access until their
+// denials are written. Only going from allow-by-default to deny-by-default
+// denies everything first, as the kernel offers no other way; that is the
+// case at create, where the new cgroup allows all and nothing runs in it
+// yet.
+func V1DeviceWrites(list string, rules []specs.LinuxDeviceCgroup) ([]Write, error) {
+	target, err := deviceTarget(rules)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := parseDevicesList(list)
+	if err != nil {
+		return nil, fmt.Errorf("linux.resources.devices: %w", err)
+	}
+	const field = "devices"
+	var ws []Write
+	add := func(allow bool, line string) {
 		file := "devices.deny"
-		if r.Allow {
+		if allow {
 			file = "devices.allow"
 		}
-		ws = append(ws, w("devices", file, deviceRuleString(r), fmt.Sprintf("devices[%d]", i)))
+		ws = append(ws, w("devices", file, line, field))
+	}
+	// In allow-by-default mode the current denials are unknown: start over.
+	if cur.allowAll || target.allowAll {
+		add(target.allowAll, "a *:* rwm")
+		cur = devState{allowAll: target.allowAll}
+	}
+	for _, k := range sortedKeys(target.exc) {
+		if gained := target.exc[k] &^ cur.exc[k]; gained != 0 {
+			add(!target.allowAll, k.String()+" "+gained.String())
+		}
+	}
+	for _, k := range sortedKeys(cur.exc) {
+		if lost := cur.exc[k] &^ target.exc[k]; lost != 0 {
+			add(target.allowAll, k.String()+" "+lost.String())
+		}
 	}
 	return ws, nil
+}
+
+// sortedKeys orders exceptions so that the writes are the same each time.
+func sortedKeys(m map[devKey]devAccess) []devKey {
+	keys := make([]devKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b devKey) int {
+		return cmp.Or(cmp.Compare(a.typ, b.typ), cmp.Compare(a.major, b.major), cmp.Compare(a.minor, b.minor))
+	})
+	return keys
 }

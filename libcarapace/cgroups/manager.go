@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -256,13 +257,28 @@ func (m *Manager) writes(r *specs.LinuxResources) (ws []Write, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Mode != ModeV2 {
-		dw, err := V1DeviceWrites(r.Devices)
+	if m.Mode != ModeV2 && r.Devices != nil {
+		// The writes go from the rules in force to the new ones.
+		dir, ok := m.Dir("devices")
+		if !ok {
+			return nil, errors.New("linux.resources.devices: this host has no devices cgroup controller")
+		}
+		list, err := readFile(dir, "devices.list")
+		if errors.Is(err, fs.ErrNotExist) {
+			// Checked before the cgroup exists (the systemd driver makes
+			// it with init in it): a new cgroup starts from its parent's
+			// rules, which the deny-all start of the writes covers.
+			list, err = "a *:* rwm\n", nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("linux.resources.devices: %w", err)
+		}
+		dw, err := V1DeviceWrites(list, r.Devices)
 		if err != nil {
 			return nil, err
 		}
 		ws = append(dw, ws...)
-	} else {
+	} else if m.Mode == ModeV2 && r.Devices != nil {
 		for i, d := range r.Devices {
 			if err := CheckDeviceRule(i, d); err != nil {
 				return nil, err

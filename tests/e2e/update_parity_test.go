@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -89,5 +90,90 @@ func TestUpdatePidsLimitZero(t *testing.T) {
 		if got := readCg(t, dir, "pids.max"); got != step.want {
 			t.Errorf("after update --pids-limit %s: pids.max %s, want %s", step.arg, got, step.want)
 		}
+	}
+}
+
+// TestUpdateDevicesNoWindow: `update --resources -` with device rules (as
+// docker and containerd send on every update) must not take away, even for
+// a moment, an access both the old and the new rules allow. The container
+// opens /dev/null and a node of /dev/loop-control (c 10:237, allowed by
+// its rules; opening it does nothing) for writing in a loop while the rules
+// are rewritten 50 times, alternately the same and with one rule more; no
+// open may fail. Rewriting them as deny-all then allows, the loop hits the
+// window. Then an update that leaves c 10:237 read-only must really apply.
+func TestUpdateDevicesNoWindow(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t) // runc's update ignores device rules
+	requireCgroupV1(t) // v2: an eBPF program, replaced atomically
+	c := newContainer(t)
+	caps := append(append([]string(nil), defaultCaps...), "CAP_MKNOD")
+	pc := c.Spec.Process.Capabilities
+	pc.Bounding, pc.Effective, pc.Permitted = caps, caps, caps
+	lc := `{"allow":true,"type":"c","major":10,"minor":237,"access":"rw"}`
+	c.resources().Devices = []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: ptr(int64(10)), Minor: ptr(int64(237)), Access: "rw"},
+	}
+	c.Spec.Process.Args = []string{"sh", "-c", `mknod /dev/lc c 10 237 || exit 1
+echo started
+while :; do
+	echo x > /dev/null || echo FAIL-null
+	true > /dev/lc || echo FAIL-lc
+done`}
+	c.mustCreate()
+	c.mustStart()
+	waitFor(t, cmdTimeout, "the loop to start", func() bool { return strings.Contains(c.Output(), "started") })
+
+	same := `{"devices":[{"allow":false,"access":"rwm"},` + lc + `]}`
+	more := `{"devices":[{"allow":false,"access":"rwm"},` + lc + `,{"allow":true,"type":"c","major":10,"minor":238,"access":"r"}]}`
+	for i := 0; i < 50; i++ {
+		js := same
+		if i%2 == 1 {
+			js = more
+		}
+		if r := c.runtimeStdin(js, "update", "--resources", "-", c.ID); !r.ok() {
+			t.Fatalf("update %d: %s\ncontainer output:\n%s", i, r, c.Output())
+		}
+	}
+	if st := c.mustState(); st.Status != "running" {
+		t.Fatalf("after the updates the container is %s; output:\n%s", st.Status, c.Output())
+	}
+	if out := c.Output(); strings.Contains(out, "FAIL") {
+		t.Errorf("an access allowed before and after an update failed while it ran:\n%s", out)
+	}
+
+	ro := `{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":237,"access":"r"}]}`
+	if r := c.runtimeStdin(ro, "update", "--resources", "-", c.ID); !r.ok() {
+		t.Fatalf("update to c 10:237 r: %s", r)
+	}
+	if r := c.execIn(nil, "sh", "-c", ": > /dev/lc"); r.ok() {
+		t.Errorf("after an update to c 10:237 r, opening it for writing still works: %s", r)
+	}
+	if r := c.execIn(nil, "sh", "-c", "exec 3</dev/lc && echo x > /dev/null"); !r.ok() {
+		t.Errorf("after an update to c 10:237 r: opening it for reading, or writing /dev/null, fails: %s", r)
+	}
+}
+
+// TestDevicesNoRulesAllowOnlyDefaults: a spec without
+// linux.resources.devices gets the default devices only, as in runc (whose
+// rules start from deny-all) and as on cgroup v2, not v1's allow-all of a
+// new cgroup: a node made in the container for c 10:237 cannot be opened.
+func TestDevicesNoRulesAllowOnlyDefaults(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	caps := append(append([]string(nil), defaultCaps...), "CAP_MKNOD")
+	pc := c.Spec.Process.Capabilities
+	pc.Bounding, pc.Effective, pc.Permitted = caps, caps, caps
+	c.resources().Devices = nil
+	out := c.Sh(`mknod /dev/lc c 10 237 && echo "mknod ok"
+echo x > /dev/null && echo "null ok"
+(exec 3</dev/lc) 2>&1 | sed 's/^/lc: /'; echo done`)
+	for _, want := range []string{"mknod ok", "null ok", "done"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "lc: ") || !strings.Contains(out, "Operation not permitted") {
+		t.Errorf("opening a c 10:237 node without device rules: want \"Operation not permitted\":\n%s", out)
 	}
 }
