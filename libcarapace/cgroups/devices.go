@@ -1,7 +1,6 @@
 package cgroups
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -136,6 +135,9 @@ func (k devKey) String() string {
 type devState struct {
 	allowAll bool
 	exc      map[devKey]devAccess
+	// order is the exceptions' keys as first added: the kernel lists them
+	// so, and the spec asks for the rules in their listed order.
+	order []devKey
 }
 
 func (s *devState) apply(allow bool, typ byte, major, minor int64, acc devAccess) {
@@ -148,11 +150,15 @@ func (s *devState) apply(allow bool, typ byte, major, minor int64, acc devAccess
 		s.exc = map[devKey]devAccess{}
 	}
 	if allow != s.allowAll {
+		if _, ok := s.exc[k]; !ok {
+			s.order = append(s.order, k)
+		}
 		s.exc[k] |= acc
 		return
 	}
 	if s.exc[k] &^= acc; s.exc[k] == 0 {
 		delete(s.exc, k)
+		s.order = slices.DeleteFunc(s.order, func(o devKey) bool { return o == k })
 	}
 }
 
@@ -257,12 +263,12 @@ func V1DeviceWrites(list string, rules []specs.LinuxDeviceCgroup) ([]Write, erro
 		add(target.allowAll, "a *:* rwm")
 		cur = devState{allowAll: target.allowAll}
 	}
-	for _, k := range sortedKeys(target.exc) {
+	for _, k := range target.keys() {
 		if gained := target.exc[k] &^ cur.exc[k]; gained != 0 {
 			add(!target.allowAll, k.String()+" "+gained.String())
 		}
 	}
-	for _, k := range sortedKeys(cur.exc) {
+	for _, k := range cur.keys() {
 		if lost := cur.exc[k] &^ target.exc[k]; lost != 0 {
 			add(target.allowAll, k.String()+" "+lost.String())
 		}
@@ -270,14 +276,8 @@ func V1DeviceWrites(list string, rules []specs.LinuxDeviceCgroup) ([]Write, erro
 	return ws, nil
 }
 
-// sortedKeys orders exceptions so that the writes are the same each time.
-func sortedKeys(m map[devKey]devAccess) []devKey {
-	keys := make([]devKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b devKey) int {
-		return cmp.Or(cmp.Compare(a.typ, b.typ), cmp.Compare(a.major, b.major), cmp.Compare(a.minor, b.minor))
-	})
-	return keys
+// keys lists the exceptions in force in the order they were first added,
+// so that the writes follow the rules' order and are the same each time.
+func (s *devState) keys() []devKey {
+	return s.order
 }

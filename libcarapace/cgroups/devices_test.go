@@ -25,8 +25,11 @@ func TestV1DeviceWrites(t *testing.T) {
 		rules []specs.LinuxDeviceCgroup
 		want  []string
 	}{
-		{"fresh cgroup to allowlist: deny-all first", "a *:* rwm",
+		{"fresh cgroup to allowlist: deny-all first, then the rules in their listed order", "a *:* rwm",
 			[]specs.LinuxDeviceCgroup{denyAll, null, allC},
+			[]string{"deny=a *:* rwm", "allow=c 1:3 rwm", "allow=c *:* m"}},
+		{"listed order kept (runtime-tools linux_cgroups_devices reads devices.list in it)", "a *:* rwm",
+			[]specs.LinuxDeviceCgroup{denyAll, allC, null},
 			[]string{"deny=a *:* rwm", "allow=c *:* m", "allow=c 1:3 rwm"}},
 		{"no a rule: an allowlist too, as on v2 and in runc", "a *:* rwm",
 			[]specs.LinuxDeviceCgroup{null},
