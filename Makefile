@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients validation test-v2 demo bench bench-docker lint clean
+.PHONY: all build test unit e2e clients validation test-v2 vm-systemd-selftest demo bench bench-docker lint clean
 
 all: build
 
@@ -41,6 +41,12 @@ validation: build
 # hierarchy (this host is hybrid). See tests/vm/README.md.
 test-v2: build
 	tests/vm/cgroupv2.sh
+
+# The VM with systemd as PID 1 (run-in-vm.sh --systemd) that the systemd
+# cgroup driver will be tested in: one boot per cgroup layout (v2, v1,
+# hybrid). The first run builds its Debian image (a few minutes).
+vm-systemd-selftest:
+	tests/vm/systemd-selftest.sh
 
 # The whole suite, as CI runs it. make stops at the first suite that fails,
 # so reaching the last line means all six (lint, unit, e2e, clients,

@@ -4,7 +4,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux
 	# tests/clients: the real clients, and the tools that build their image offline
-	containerd podman conmon docker.io skopeo umoci)
+	containerd podman conmon docker.io skopeo umoci
+	# tests/vm: QEMU and the kernel unpacking (run-in-vm.sh), and the
+	# systemd image built once by debootstrap (run-in-vm.sh --systemd)
+	qemu-system-x86 xz-utils debootstrap e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -33,22 +33,40 @@
 #   --cgroup MODE        v2 (default, pure unified, cgroup_no_v1=all), v1 (legacy: every
 #                        v1 controller mounted under /sys/fs/cgroup/<ctrl>) or hybrid
 #                        (v1 controllers + cgroup2 at /sys/fs/cgroup/unified)
+#   --systemd            boot systemd as PID 1 from a cached Debian image (see below)
 #   --accel kvm|tcg      force an accelerator (default: kvm if /dev/kvm is usable, else tcg)
 #   --machine M          QEMU machine: q35 (default), pc, or microvm (KVM only: under TCG
 #                        it hangs at boot for lack of a clocksource); env CARAPACE_VM_MACHINE
 #   --append ARGS        extra kernel command line arguments
 #   -v, --verbose        stream the guest kernel console to stderr
 #   --setup              only build/check the cache and dependencies, then exit
-#   --rebuild            rebuild the cached kernel/initramfs (e.g. after apt-get update)
+#                        (with --systemd: the systemd image too)
+#   --rebuild            rebuild the cached kernel/initramfs (e.g. after apt-get update);
+#                        with --systemd, the systemd image too
 #   -h, --help
 #
 # Inside the VM: PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # (busybox applets in /bin), HOME=/root, root is a tmpfs (so pivot_root works),
 # /tmp is on that tmpfs, proc/sys/devtmpfs/devpts/shm/mqueue mounted, lo is up.
 # Static binaries (Go with CGO_ENABLED=0) run as is; dynamic ones need --host-usr.
+#
+# --systemd boots systemd instead, from a Debian bookworm image built once with
+# debootstrap (tests/vm/systemd-image.sh; needs root and the Debian mirror the
+# first time, a few minutes) and booted with a throwaway snapshot, so every run
+# starts clean. Its root is that ext4 image (read-write, changes discarded), with
+# Debian's systemd, dbus, containerd, runc, coreutils and busybox; the host's
+# /usr is not used (--host-usr is refused). CMD runs as root in a service
+# (carapace-vm-run.service, Delegate=yes) ordered after multi-user.target, so the
+# system bus is up; PID 1 reaps orphans. --cgroup picks systemd's layout: v2
+# (systemd.unified_cgroup_hierarchy=1 and cgroup_no_v1=all), hybrid
+# (unified_cgroup_hierarchy=0, legacy_systemd_cgroup_controller=0: v1 controllers
+# plus cgroup2 at /sys/fs/cgroup/unified) or v1 (legacy_systemd_cgroup_controller=1).
+# containerd is installed but not started at boot (systemctl start containerd).
+# Under TCG the command starts 7-13 s after boot (a trivial run: 9-17 s in all).
 set -euo pipefail
 
 PROG=${0##*/}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD_REV=1   # bump when the initramfs layout/init changes
 
 die() { echo "$PROG: $*" >&2; exit 125; }
@@ -69,6 +87,8 @@ APPEND=
 VERBOSE=0
 SETUP_ONLY=0
 REBUILD=0
+SYSTEMD=0
+IMAGE=
 ENVS=()
 
 while (( $# )); do
@@ -80,6 +100,7 @@ while (( $# )); do
     --ro) RO=1; shift ;;
     --host-usr) HOST_USR=1; shift ;;
     --cgroup) CGMODE=${2:?}; shift 2 ;;
+    --systemd) SYSTEMD=1; shift ;;
     --accel) ACCEL=${2:?}; shift 2 ;;
     --append) APPEND=${2:?}; shift 2 ;;
     --machine) MACHINE=${2:?}; shift 2 ;;
@@ -94,6 +115,7 @@ while (( $# )); do
 done
 [[ $MEM =~ ^[0-9]+$ && $CPUS =~ ^[0-9]+$ && $TIMEOUT =~ ^[0-9]+$ ]] || die "--mem/--cpus/--timeout must be integers"
 case $CGMODE in v1|v2|hybrid) ;; *) die "--cgroup must be v1, v2 or hybrid" ;; esac
+[[ $SYSTEMD == 1 && $HOST_USR == 1 ]] && die "--host-usr and --systemd do not mix: the systemd image has its own /usr"
 
 CACHE=${CARAPACE_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/carapace-vm}
 # Our files in the cache: kernel-<kver>-t<rev>[.elf], initrd-<kver>-t<rev>.gz and
@@ -242,6 +264,102 @@ EOF
 chmod 755 "$1/init" "$1/init2"
 }
 
+# --systemd: what is added to the initramfs for one run (a second cpio archive
+# after the cached one; the kernel unpacks both). Stage 1 (/init-systemd) loads
+# the same modules as /init, mounts the image's ext4 read-write (QEMU's
+# snapshot discards the writes), installs the harness's unit into it and
+# switch_roots into systemd. Kept here rather than in the image so that changing
+# the harness does not rebuild the image.
+write_systemd_stage1() { # DIR
+mkdir -p "$1/carapace-vm"
+cat > "$1/init-systemd" <<'EOF'
+#!/bin/sh
+export PATH=/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+fail() {
+  echo "init-systemd: $*" >&2
+  mkdir -p /ctl && mount -t 9p -o trans=virtio,version=9p2000.L ctl /ctl && echo "vm-init-failed: $*" > /ctl/error
+  sync; reboot -f
+}
+while read -r m; do insmod "/lib/modules/$m" || echo "init-systemd: insmod $m failed" >&2; done < /lib/modules/load.order
+i=0
+while [ ! -b /dev/vda ]; do
+  i=$((i + 1)); [ $i -gt 200 ] && fail "no /dev/vda (the systemd image)"
+  usleep 50000
+done
+mount -t ext4 /dev/vda /newroot || fail "cannot mount the systemd image"
+u=/newroot/etc/systemd/system
+mkdir -p /newroot/usr/local/lib/carapace-vm $u/multi-user.target.wants $u/emergency.service.d $u/rescue.service.d
+cp /carapace-vm/run /newroot/usr/local/lib/carapace-vm/run
+cp /carapace-vm/carapace-vm-run.service $u/
+ln -sf ../carapace-vm-run.service $u/multi-user.target.wants/carapace-vm-run.service
+# A boot that ends in emergency/rescue mode reports it rather than waiting
+# for --timeout.
+for d in emergency rescue; do cp /carapace-vm/boot-failed.conf $u/$d.service.d/carapace-vm.conf; done
+umount /proc /sys
+mount --move /dev /newroot/dev
+exec switch_root /newroot /sbin/init
+EOF
+cat > "$1/carapace-vm/run" <<'EOF'
+#!/bin/sh
+# Runs the host's command (run-in-vm.sh --systemd), then powers the VM off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+off() { sync; systemctl poweroff -ff; poweroff -ff; }
+fail() { echo "carapace-vm-run: $*" >&2; [ -d /run/vm/ctl ] && echo "vm-init-failed: $*" > /run/vm/ctl/error; off; }
+O9P=trans=virtio,version=9p2000.L,msize=262144
+mkdir -p /run/vm/ctl
+mountpoint -q /run/vm/ctl || mount -t 9p -o $O9P ctl /run/vm/ctl || fail "cannot mount control share"
+if [ "${1:-}" = --boot-failed ]; then
+  f=$(systemctl --failed --no-legend --plain | cut -d' ' -f1 | tr '\n' ' ')
+  fail "systemd went to emergency/rescue mode${f:+; failed units: $f}"
+fi
+. /run/vm/ctl/spec || fail "cannot read spec"
+cut -d' ' -f1 /proc/uptime > /run/vm/ctl/started
+ro=; [ "$VM_RO" = 1 ] && ro=,ro
+mkdir -p "$VM_DIR" && mount -t 9p -o $O9P,cache=mmap$ro host "$VM_DIR" || fail "cannot mount $VM_DIR"
+out=/dev/null; err=/dev/null
+for p in /sys/class/virtio-ports/*; do
+  case $(cat "$p/name" 2>/dev/null) in
+    stdout) out=/dev/${p##*/} ;;
+    stderr) err=/dev/${p##*/} ;;
+  esac
+done
+cd "$VM_DIR" || fail "cd $VM_DIR"
+env -i PATH=$PATH HOME=/root USER=root LOGNAME=root TERM=dumb LANG=C.UTF-8 \
+  /bin/sh /run/vm/ctl/cmd.sh < /dev/null > "$out" 2> "$err"
+echo $? > /run/vm/ctl/rc
+cd /
+umount "$VM_DIR" 2>/dev/null
+off
+EOF
+# Type=simple: the job is done once the command starts, so that
+# `systemctl is-system-running --wait` in it returns. Delegate=yes: the
+# command may manage the cgroups below its own, as a container manager's
+# service does.
+cat > "$1/carapace-vm/carapace-vm-run.service" <<'EOF'
+[Unit]
+Description=Run the command of run-in-vm.sh --systemd
+After=multi-user.target dbus.service
+Wants=dbus.service
+
+[Service]
+Type=simple
+ExecStart=/usr/local/lib/carapace-vm/run
+Delegate=yes
+StandardInput=null
+StandardOutput=journal+console
+StandardError=journal+console
+EOF
+cat > "$1/carapace-vm/boot-failed.conf" <<'EOF'
+[Service]
+ExecStart=
+ExecStart=/usr/local/lib/carapace-vm/run --boot-failed
+EOF
+chmod 755 "$1/init-systemd" "$1/carapace-vm/run"
+}
+
 build_cache() {
   ensure_host_tools
   mkdir -p "$CACHE"
@@ -331,8 +449,14 @@ ensure_cache() {
 }
 
 ensure_cache
+if [[ $SYSTEMD == 1 ]]; then
+  r=(); [[ $REBUILD == 1 ]] && r=(--rebuild)
+  IMAGE=$("$HERE/systemd-image.sh" ${r[@]+"${r[@]}"}) || exit 125
+  CPIO=(busybox cpio); command -v busybox >/dev/null || CPIO=(cpio)
+  command -v "${CPIO[0]}" >/dev/null || die "--systemd needs busybox or cpio on the host (apt-get install busybox-static)"
+fi
 if [[ $SETUP_ONLY == 1 ]]; then
-  echo "$PROG: ready: kernel $KVER, cache $CACHE" >&2
+  echo "$PROG: ready: kernel $KVER, cache $CACHE${IMAGE:+, systemd image $IMAGE}" >&2
   exit 0
 fi
 
@@ -395,8 +519,23 @@ EOS
 
 SECMODEL=passthrough; [[ $(id -u) == 0 ]] || SECMODEL=none
 ro=; [[ $RO == 1 ]] && ro=,readonly=on
-KAPPEND="console=ttyS0 quiet panic=-1 rdinit=/init mitigations=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd tsc=reliable"
+KAPPEND="console=ttyS0 quiet panic=-1 mitigations=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd tsc=reliable"
 [[ $CGMODE == v2 ]] && KAPPEND+=" cgroup_no_v1=all"
+INITRD_PATH=$CACHE/$INITRD
+if [[ $SYSTEMD == 1 ]]; then
+  KAPPEND+=" rdinit=/init-systemd"
+  case $CGMODE in
+    v2) KAPPEND+=" systemd.unified_cgroup_hierarchy=1" ;;
+    hybrid) KAPPEND+=" systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+    v1) KAPPEND+=" systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
+  esac
+  mkdir "$TMP/stage1"
+  write_systemd_stage1 "$TMP/stage1"
+  INITRD_PATH=$TMP/initrd.gz
+  { cat "$CACHE/$INITRD"; ( cd "$TMP/stage1" && find . | "${CPIO[@]}" -o -H newc -R 0:0 2>/dev/null ) | gzip -1; } > "$INITRD_PATH"
+else
+  KAPPEND+=" rdinit=/init"
+fi
 [[ -n $APPEND ]] && KAPPEND+=" $APPEND"
 
 mkfifo "$TMP/out" "$TMP/err"
@@ -411,7 +550,7 @@ esac
 QARGS=(
   -nodefaults -no-user-config -display none -no-reboot
   "${MARGS[@]}" "${ACCEL_ARGS[@]}" -smp "$CPUS" -m "$MEM"
-  -kernel "$CACHE/$KERNEL" -initrd "$CACHE/$INITRD" -append "$KAPPEND"
+  -kernel "$CACHE/$KERNEL" -initrd "$INITRD_PATH" -append "$KAPPEND"
   -chardev file,id=con,path="$TMP/console.log",append=on -serial chardev:con -monitor none
   -fsdev local,id=fsh,path="$DIR",security_model=$SECMODEL,multidevs=remap$ro
   -device virtio-9p-$BUS,fsdev=fsh,mount_tag=host
@@ -421,13 +560,18 @@ QARGS=(
   -chardev file,id=out,path="$TMP/out" -device virtserialport,chardev=out,name=stdout
   -chardev file,id=err,path="$TMP/err" -device virtserialport,chardev=err,name=stderr
 )
+if [[ $SYSTEMD == 1 ]]; then
+  # snapshot=on: writes go to a temporary file of QEMU's, the image stays as built.
+  QARGS+=(-drive file="$IMAGE",if=none,id=root,format=raw,snapshot=on,cache=unsafe,discard=unmap
+          -device virtio-blk-$BUS,drive=root)
+fi
 if [[ $HOST_USR == 1 ]]; then
   QARGS+=(-fsdev local,id=fsu,path=/usr,security_model=$SECMODEL,multidevs=remap,readonly=on
           -device virtio-9p-$BUS,fsdev=fsu,mount_tag=usr)
 fi
 [[ $VERBOSE == 1 ]] && { tail -n +1 -f "$TMP/console.log" >&2 & CATS+=($!); }
 
-log "accel=$ACCEL cpus=$CPUS mem=${MEM}M kernel=$KVER dir=$DIR"
+log "accel=$ACCEL cpus=$CPUS mem=${MEM}M kernel=$KVER dir=$DIR${IMAGE:+ systemd=$IMAGE}"
 TO=(); (( TIMEOUT > 0 )) && TO=(timeout -k 5 "$TIMEOUT")
 ${TO[@]+"${TO[@]}"} qemu-system-x86_64 "${QARGS[@]}" < /dev/null > "$TMP/qemu.log" 2>&1 &
 QPID=$!
@@ -441,6 +585,7 @@ for p in "${CATS[@]}"; do
   wait "$p" 2>/dev/null || true
 done
 
+[[ -f $TMP/ctl/started ]] && log "the command started $(cat "$TMP/ctl/started")s after the guest kernel booted"
 if [[ -f $TMP/ctl/rc ]]; then
   exit "$(cat "$TMP/ctl/rc")"
 fi
