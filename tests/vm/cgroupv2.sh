@@ -52,7 +52,8 @@ tmo="$((timeout_s > 60 ? (timeout_s - 30) / 2 : timeout_s))s"
 {
 	echo '#!/bin/sh'
 	echo 'rc=0'
-	echo "\"$work/cgroupv2.test\" -test.v -test.count=1 -test.timeout $tmo $* || rc=1"
+	# Quoted for the VM's shell: a -test.run pattern may hold "|".
+	echo "\"$work/cgroupv2.test\" -test.v -test.count=1 -test.timeout $tmo ${*@Q} || rc=1"
 	echo "\"$work/e2e.test\" -test.v -test.count=1 -test.timeout $tmo -test.run 'Cgroup|Pause|Update|Events|Ps|Escape|CVE2016_9962|ExecIgnoresContainerProc|Rlimit' || rc=1"
 	echo 'exit $rc'
 } >"$work/run.sh"
