@@ -3,12 +3,11 @@
 package cgroups
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/carapace-oci/carapace/libcarapace/mountinfo"
 )
 
 // Hierarchy is one mounted cgroup hierarchy.
@@ -40,36 +39,23 @@ func (m Mode) String() string {
 // Hierarchies reads the cgroup mounts from /proc/self/mountinfo, one per
 // hierarchy (the first mount of each).
 func Hierarchies() ([]Hierarchy, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.Self()
 	if err != nil {
 		return nil, err
 	}
-	return parseMountinfo(b), nil
+	return hierarchies(ms), nil
 }
 
-func parseMountinfo(b []byte) []Hierarchy {
+func hierarchies(ms []mountinfo.Mount) []Hierarchy {
 	var hs []Hierarchy
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			continue
+	for _, m := range ms {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" || m.SuperOptions == "" {
+			continue // not a cgroup, or a line cut short
 		}
-		pf := strings.Fields(pre)
-		qf := strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
-		fstype := qf[0]
-		if fstype != "cgroup" && fstype != "cgroup2" {
-			continue
-		}
-		h := Hierarchy{Mountpoint: unescape(pf[4]), Root: unescape(pf[3]), V2: fstype == "cgroup2"}
+		h := Hierarchy{Mountpoint: m.Point, Root: m.Root, V2: m.FSType == "cgroup2"}
 		if !h.V2 {
-			for _, o := range strings.Split(qf[2], ",") {
+			for _, o := range strings.Split(m.SuperOptions, ",") {
 				switch o {
 				case "rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods":
 				default:
@@ -80,7 +66,7 @@ func parseMountinfo(b []byte) []Hierarchy {
 				}
 			}
 		}
-		key := fstype + ":" + h.Name()
+		key := m.FSType + ":" + h.Name()
 		if seen[key] {
 			continue
 		}
@@ -88,25 +74,6 @@ func parseMountinfo(b []byte) []Hierarchy {
 		hs = append(hs, h)
 	}
 	return hs
-}
-
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var out strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				out.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		out.WriteByte(s[i])
-	}
-	return out.String()
 }
 
 // DetectMode classifies a set of hierarchies.

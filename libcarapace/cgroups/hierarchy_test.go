@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/mountinfo"
 )
 
 // Real mountinfo lines and variants of them.
@@ -128,9 +130,9 @@ func TestParseMountinfo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := parseMountinfo([]byte(tc.in))
+			got := hierarchies(mountinfo.Parse([]byte(tc.in)))
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("parseMountinfo =\n%s\nwant\n%s", dump(got), dump(tc.want))
+				t.Errorf("hierarchies =\n%s\nwant\n%s", dump(got), dump(tc.want))
 			}
 			if m := DetectMode(got); m != tc.mode {
 				t.Errorf("DetectMode = %v, want %v", m, tc.mode)
@@ -184,26 +186,6 @@ func TestDetectMode(t *testing.T) {
 		got := DetectMode(tc.hs)
 		if got != tc.want || got.String() != tc.str {
 			t.Errorf("DetectMode(%v) = %v (%q), want %v (%q)", tc.hs, got, got.String(), tc.want, tc.str)
-		}
-	}
-}
-
-func TestUnescape(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"/plain", "/plain"},
-		{`a\040b`, "a b"},
-		{`\040`, " "},
-		{`\134`, `\`},
-		{`a\012b`, "a\nb"},
-		{`\04`, `\04`},
-		{`a\`, `a\`},
-		{`\999`, `\999`},
-		{`\040\040`, "  "},
-	}
-	for _, tc := range tests {
-		if got := unescape(tc.in); got != tc.want {
-			t.Errorf("unescape(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

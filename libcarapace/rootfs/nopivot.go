@@ -1,15 +1,13 @@
 package rootfs
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/mountinfo"
 )
 
 // enterNoPivot makes the rootfs the root without pivot_root (which fails
@@ -45,11 +43,11 @@ func (s *Setup) enterNoPivot() error {
 // The namespace's mounts are already slaves or private (Prepare made / so,
 // recursively), so these unmounts do not reach the host.
 func hideRevealingMounts(rootfs string) error {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.Self()
 	if err != nil {
 		return fmt.Errorf("read mounts: %w", err)
 	}
-	mps := revealingMounts(b, rootfs)
+	mps := revealingMounts(ms, rootfs)
 	// Last first: a mount listed later may sit on one listed earlier, and
 	// once that one is gone its path would name something else.
 	for i := len(mps) - 1; i >= 0; i-- {
@@ -75,48 +73,17 @@ func hideRevealingMounts(rootfs string) error {
 
 type hostMount struct{ point, fstype string }
 
-// revealingMounts lists, from a mountinfo, the procfs and sysfs mounts of a
-// filesystem's root (bind mounts of a subdirectory reveal nothing more)
-// whose mount point is not rootfs or under it: the container's own stay.
-func revealingMounts(mountinfo []byte, rootfs string) []hostMount {
-	var ms []hostMount
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 1 {
-			continue
-		}
-		if fstype := qf[0]; (fstype == "proc" || fstype == "sysfs") && unescapeMountinfo(pf[3]) == "/" {
-			point := unescapeMountinfo(pf[4])
-			if point != rootfs && !strings.HasPrefix(point, strings.TrimSuffix(rootfs, "/")+"/") {
-				ms = append(ms, hostMount{point: point, fstype: fstype})
-			}
+// revealingMounts lists, from a mount table, the procfs and sysfs mounts
+// of a filesystem's root (bind mounts of a subdirectory reveal nothing
+// more) whose mount point is not rootfs or under it: the container's own
+// stay.
+func revealingMounts(ms []mountinfo.Mount, rootfs string) []hostMount {
+	var out []hostMount
+	for _, m := range ms {
+		if (m.FSType == "proc" || m.FSType == "sysfs") && m.Root == "/" &&
+			m.Point != rootfs && !strings.HasPrefix(m.Point, strings.TrimSuffix(rootfs, "/")+"/") {
+			out = append(out, hostMount{point: m.Point, fstype: m.FSType})
 		}
 	}
-	return ms
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space,
-// \011, \012, \134) in a mountinfo path.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if c, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(c))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return out
 }

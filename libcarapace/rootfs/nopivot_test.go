@@ -3,6 +3,8 @@ package rootfs
 import (
 	"reflect"
 	"testing"
+
+	"github.com/carapace-oci/carapace/libcarapace/mountinfo"
 )
 
 func TestRevealingMounts(t *testing.T) {
@@ -17,7 +19,7 @@ func TestRevealingMounts(t *testing.T) {
 35 26 0:44 / /my\040dir/sys rw - sysfs sysfs rw
 36 26 0:45 / /b/rootfs rw - proc proc rw
 `
-	got := revealingMounts([]byte(mi), "/b/rootfs")
+	got := revealingMounts(mountinfo.Parse([]byte(mi)), "/b/rootfs")
 	want := []hostMount{
 		{"/proc", "proc"},
 		{"/sys", "sysfs"},
@@ -28,21 +30,5 @@ func TestRevealingMounts(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("revealingMounts = %q\nwant %q", got, want)
-	}
-}
-
-func TestUnescapeMountinfo(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"/plain", "/plain"},
-		{`/a\040b`, "/a b"},
-		{`/tab\011x\012y`, "/tab\tx\ny"},
-		{`/back\134slash`, `/back\slash`},
-		{`/end\040`, "/end "},
-		{`/short\04`, `/short\04`},
-		{`/bad\999`, `/bad\999`},
-	} {
-		if got := unescapeMountinfo(tc.in); got != tc.want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", tc.in, got, tc.want)
-		}
 	}
 }
