@@ -44,24 +44,12 @@ func Merge(stored, upd *specs.LinuxResources) (write, merged *specs.LinuxResourc
 				m.Swap = nil
 			}
 		}
-		if set(u.Swap) {
-			m.Swap = u.Swap
-		}
-		if set(u.Reservation) {
-			m.Reservation = u.Reservation
-		}
-		if u.Kernel != nil {
-			m.Kernel = u.Kernel
-		}
-		if u.KernelTCP != nil {
-			m.KernelTCP = u.KernelTCP
-		}
-		if u.Swappiness != nil {
-			m.Swappiness = u.Swappiness
-		}
-		if u.DisableOOMKiller != nil {
-			m.DisableOOMKiller = u.DisableOOMKiller
-		}
+		takeSet(&m.Swap, u.Swap)
+		takeSet(&m.Reservation, u.Reservation)
+		take(&m.Kernel, u.Kernel)
+		take(&m.KernelTCP, u.KernelTCP)
+		take(&m.Swappiness, u.Swappiness)
+		take(&m.DisableOOMKiller, u.DisableOOMKiller)
 		// A request of this update only, not a limit.
 		m.CheckBeforeUpdate = nil
 		if set(u.Limit) || set(u.Swap) {
@@ -73,27 +61,13 @@ func Merge(stored, upd *specs.LinuxResources) (write, merged *specs.LinuxResourc
 			merged.CPU = &specs.LinuxCPU{}
 		}
 		c := merged.CPU
-		if set(u.Shares) {
-			c.Shares = u.Shares
-		}
-		if set(u.Quota) {
-			c.Quota = u.Quota
-		}
-		if set(u.Period) {
-			c.Period = u.Period
-		}
-		if u.Burst != nil {
-			c.Burst = u.Burst
-		}
-		if set(u.RealtimeRuntime) {
-			c.RealtimeRuntime = u.RealtimeRuntime
-		}
-		if set(u.RealtimePeriod) {
-			c.RealtimePeriod = u.RealtimePeriod
-		}
-		if u.Idle != nil {
-			c.Idle = u.Idle
-		}
+		takeSet(&c.Shares, u.Shares)
+		takeSet(&c.Quota, u.Quota)
+		takeSet(&c.Period, u.Period)
+		take(&c.Burst, u.Burst)
+		takeSet(&c.RealtimeRuntime, u.RealtimeRuntime)
+		takeSet(&c.RealtimePeriod, u.RealtimePeriod)
+		take(&c.Idle, u.Idle)
 		if u.Cpus != "" {
 			c.Cpus = u.Cpus
 		}
@@ -115,12 +89,8 @@ func Merge(stored, upd *specs.LinuxResources) (write, merged *specs.LinuxResourc
 			merged.BlockIO = &specs.LinuxBlockIO{}
 		}
 		b := merged.BlockIO
-		if set(u.Weight) {
-			b.Weight = u.Weight
-		}
-		if set(u.LeafWeight) {
-			b.LeafWeight = u.LeafWeight
-		}
+		takeSet(&b.Weight, u.Weight)
+		takeSet(&b.LeafWeight, u.LeafWeight)
 		// Per-device settings replace those of the same device.
 		for _, d := range u.WeightDevice {
 			b.WeightDevice = upsert(b.WeightDevice, d, func(x specs.LinuxWeightDevice) bool {
@@ -161,6 +131,20 @@ func Merge(stored, upd *specs.LinuxResources) (write, merged *specs.LinuxResourc
 		merged.Unified[k] = v
 	}
 	return write, merged
+}
+
+// takeSet keeps an update's value when it asks for one (not a zero).
+func takeSet[T int64 | uint64 | uint16](dst **T, src *T) {
+	if set(src) {
+		*dst = src
+	}
+}
+
+// take keeps an update's value when it gives one.
+func take[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
 }
 
 func upsert[T any](list []T, v T, same func(T) bool) []T {
