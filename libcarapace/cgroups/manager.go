@@ -306,17 +306,11 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 		}()
 	}
 	for i := 0; i < len(ws); i++ {
-		x := ws[i]
-		dir, ok := m.Dir(x.Controller)
-		if !ok && x.Controller == "hugetlb" && m.V2Dir() != "" {
-			// Hybrid hosts may have hugetlb on the cgroup2 mount only.
-			dir, ok = m.V2Dir(), true
-			x.File = strings.TrimSuffix(x.File, ".limit_in_bytes") + ".max"
+		dir, x, err := m.target(ws[i])
+		if err != nil {
+			return err
 		}
-		if !ok {
-			return fmt.Errorf("%s: this host has no %s cgroup controller", x.Field, x.Controller)
-		}
-		err := m.write(dir, x)
+		err = m.write(dir, x)
 		if err != nil && x.Retry && errors.Is(err, unix.EINVAL) && i+1 < len(ws) && ws[i+1].Controller == x.Controller {
 			// The partner must go first (see Write.Retry).
 			if err = m.write(dir, ws[i+1]); err == nil {
@@ -329,6 +323,20 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 		}
 	}
 	return nil
+}
+
+// target is the directory a write goes to, and the write as made there.
+func (m *Manager) target(x Write) (string, Write, error) {
+	dir, ok := m.Dir(x.Controller)
+	if !ok && x.Controller == "hugetlb" && m.V2Dir() != "" {
+		// Hybrid hosts may have hugetlb on the cgroup2 mount only.
+		dir, ok = m.V2Dir(), true
+		x.File = strings.TrimSuffix(x.File, ".limit_in_bytes") + ".max"
+	}
+	if !ok {
+		return "", x, fmt.Errorf("%s: this host has no %s cgroup controller", x.Field, x.Controller)
+	}
+	return dir, x, nil
 }
 
 func (m *Manager) write(dir string, x Write) error {
@@ -349,6 +357,11 @@ func (m *Manager) write(dir string, x Write) error {
 	if x.Optional {
 		return nil
 	}
+	return missing(dir, x)
+}
+
+// missing is the error for a write whose file the host does not have.
+func missing(dir string, x Write) error {
 	if x.Missing != "" {
 		return fmt.Errorf("%s: %s does not exist in %s: %s", x.Field, x.File, dir, x.Missing)
 	}
