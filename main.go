@@ -78,7 +78,7 @@ func main() {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, pauseCommand, resumeCommand, psCommand,
-			updateCommand, eventsCommand, execCommand, featuresCommand,
+			updateCommand, eventsCommand, execCommand, featuresCommand, checkCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		// As runc's (urfave/cli v1): a repeated flag's value is taken

@@ -40,6 +40,10 @@ func capName(c int) string {
 	return fmt.Sprintf("capability %d", c)
 }
 
+// CapabilityName names capability c ("capability 41" for one newer than
+// this build).
+func CapabilityName(c int) string { return capName(c) }
+
 // CapabilityNames returns every capability name Carapace knows.
 func CapabilityNames() []string { return append([]string(nil), capNames...) }
 
