@@ -408,6 +408,13 @@ func IDMap(paths []string) []Finding {
 	var out []Finding
 	seen := map[string]bool{}
 	for _, p := range paths {
+		// A state root not made yet will be made on its parent's filesystem.
+		for {
+			if _, err := os.Stat(p); err == nil || filepath.Dir(p) == p {
+				break
+			}
+			p = filepath.Dir(p)
+		}
 		m, ok := mountOf(mounts, p)
 		key := m.Point
 		if !ok {

@@ -35,9 +35,11 @@ func (r checkReport) find(area, name string) (status, value string, ok bool) {
 	return "", "", false
 }
 
-func runCheck(t *testing.T, c *Container, args ...string) (checkReport, result) {
+// runCheck runs `check --format json` with the global flags and check's
+// own args.
+func runCheck(t *testing.T, c *Container, global []string, args ...string) (checkReport, result) {
 	t.Helper()
-	res := c.runtime(append([]string{"check", "--format", "json"}, args...)...)
+	res := c.runtime(append(append(global, "check", "--format", "json"), args...)...)
 	var rep checkReport
 	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
 		t.Fatalf("check --format json: not JSON (%v): %s", err, res)
@@ -73,7 +75,7 @@ func TestCheckHost(t *testing.T) {
 	t.Parallel()
 	requireCarapace(t)
 	c := newContainer(t)
-	rep, res := runCheck(t, c)
+	rep, res := runCheck(t, c, nil)
 	if !res.ok() {
 		t.Fatalf("check without --bundle must exit 0: %s", res)
 	}
@@ -124,7 +126,7 @@ func TestCheckBundleGood(t *testing.T) {
 	c := newContainer(t)
 	c.Spec.Process.Args = []string{"true"}
 	c.WriteSpec()
-	rep, res := runCheck(t, c, "--bundle", c.Bundle)
+	rep, res := runCheck(t, c, nil, "--bundle", c.Bundle)
 	if !res.ok() || rep.Bundle == nil || !rep.Bundle.OK || len(rep.Bundle.Problems) != 0 {
 		t.Fatalf("check --bundle on the default bundle: want exit 0, ok: %s", res)
 	}
@@ -142,6 +144,7 @@ func TestCheckBundleAgreesWithCreate(t *testing.T) {
 	t.Parallel()
 	rows := []struct {
 		name     string
+		global   []string
 		set      func(c *Container)
 		mustFail func(t *testing.T) bool
 	}{
@@ -174,6 +177,9 @@ func TestCheckBundleAgreesWithCreate(t *testing.T) {
 			unix.Getrlimit(unix.RLIMIT_NOFILE, &l)
 			c.Spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: l.Max + 1, Soft: l.Max + 1}}
 		}, mustFail: func(t *testing.T) bool { return !hasCap(t, "CAP_SYS_RESOURCE") }},
+		{name: "systemd-cgroup", global: []string{"--systemd-cgroup"}, set: func(c *Container) {
+			c.Spec.Linux.CgroupsPath = "system.slice:e2e:" + c.ID
+		}, mustFail: func(*testing.T) bool { return !fileExists("/run/systemd/system") }},
 		{name: "netDevices-absent", set: func(c *Container) {
 			c.Spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"e2e-nodev0": {}}
 		}, mustFail: func(*testing.T) bool { return true }},
@@ -185,12 +191,12 @@ func TestCheckBundleAgreesWithCreate(t *testing.T) {
 			c := newContainer(t)
 			row.set(c)
 			c.WriteSpec()
-			rep, res := runCheck(t, c, "--bundle", c.Bundle)
+			rep, res := runCheck(t, c, row.global, "--bundle", c.Bundle)
 			if res.Code != 0 && res.Code != 1 || rep.Bundle == nil {
 				t.Fatalf("check --bundle: %s", res)
 			}
 			c.checkNoLeftovers("after check --bundle")
-			created := c.Create()
+			created := c.runtime(append(row.global, "create", "--bundle", c.Bundle, c.ID)...)
 			t.Logf("check: exit %d, problems %+v; create: exit %d, %s", res.Code, rep.Bundle.Problems, created.Code, strings.TrimSpace(created.Stderr))
 			if row.mustFail != nil && row.mustFail(t) && res.ok() {
 				t.Errorf("check --bundle passed a bundle this host cannot run")
