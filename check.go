@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -40,19 +39,12 @@ status is then 0 only if the bundle would start. See docs/check.md.`,
 			o.Paths = nil
 		}
 		var rep check.Report
-		if dir := c.String("bundle"); c.IsSet("bundle") {
-			b, errs := rt.CheckBundle(dir)
-			res := &check.BundleResult{Dir: dir, OK: len(errs) == 0, Problems: []check.Problem{}}
+		if c.IsSet("bundle") {
+			b, errs := rt.CheckBundle(c.String("bundle"))
+			rep.Bundle = check.NewBundleResult(c.String("bundle"), b, errs)
 			if b != nil {
-				res.Dir, res.Warnings = b.Dir, b.Warnings
 				o.Paths = append(o.Paths, b.Rootfs)
-			} else if abs, err := filepath.Abs(dir); err == nil {
-				res.Dir = abs
 			}
-			for _, err := range errs {
-				res.Problems = append(res.Problems, check.ProblemOf(err))
-			}
-			rep.Bundle = res
 		}
 		rep.Host = check.Host(o)
 		if format == "json" {

@@ -15,7 +15,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
+
+	"github.com/carapace-oci/carapace/libcarapace/config"
 )
 
 // Status says how a fact bears on running containers.
@@ -62,6 +65,22 @@ type BundleResult struct {
 type Report struct {
 	Host   []Finding     `json:"host"`
 	Bundle *BundleResult `json:"bundle,omitempty"`
+}
+
+// NewBundleResult is the verdict on the bundle at dir from what
+// container.Runtime.CheckBundle found: the loaded bundle (nil when it did
+// not load) and the errors.
+func NewBundleResult(dir string, b *config.Bundle, errs []error) *BundleResult {
+	r := &BundleResult{Dir: dir, OK: len(errs) == 0, Problems: []Problem{}}
+	if b != nil {
+		r.Dir, r.Warnings = b.Dir, b.Warnings
+	} else if abs, err := filepath.Abs(dir); err == nil {
+		r.Dir = abs
+	}
+	for _, err := range errs {
+		r.Problems = append(r.Problems, ProblemOf(err))
+	}
+	return r
 }
 
 // ProblemOf turns an error of create's into a Problem: the field is what
