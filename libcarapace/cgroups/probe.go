@@ -56,6 +56,7 @@ type sample struct {
 	v2      bool
 	offered []string // cgroup.controllers of the parent
 	enabled []string // cgroup.subtree_control of the parent
+	busy    bool     // the parent has processes: enabled is final
 	err     error    // the files could not be seen
 }
 
@@ -103,6 +104,13 @@ func sampleDir(dir string) sample {
 		c, _ := readFile(parent, "cgroup.controllers")
 		e, _ := readFile(parent, "cgroup.subtree_control")
 		s.offered, s.enabled = strings.Fields(c), strings.Fields(e)
+		// A non-root cgroup (the root has no cgroup.type) with processes
+		// in it cannot enable more controllers for its children ("no
+		// internal processes"): what it enables now is all they get.
+		if _, err := os.Stat(filepath.Join(parent, "cgroup.type")); err == nil {
+			procs, _ := readFile(parent, "cgroup.procs")
+			s.busy = procs != ""
+		}
 	}
 	return s
 }
@@ -125,7 +133,7 @@ func (s sample) check(dir string, x Write) error {
 		if !slices.Contains(s.offered, ctrl) {
 			return missing(dir, x)
 		}
-		if !slices.Contains(s.enabled, ctrl) {
+		if !slices.Contains(s.enabled, ctrl) && !s.busy {
 			// Offered, not yet enabled: the sample cannot show its files,
 			// and create enables it.
 			return nil

@@ -27,6 +27,7 @@ func TestSampleCheck(t *testing.T) {
 		{"v2 present", v2, Write{File: "memory.max", Field: "f"}, ""},
 		{"v2 enabled, file missing", v2, Write{File: "io.weight", Field: "linux.resources.blockIO.weight"}, "linux.resources.blockIO.weight: io.weight does not exist"},
 		{"v2 offered, not enabled", v2, Write{File: "pids.max", Field: "f"}, ""},
+		{"v2 offered, parent busy", sample{v2: true, offered: []string{"io"}, busy: true}, Write{File: "io.bfq.weight", Field: "f"}, "f: io.bfq.weight does not exist"},
 		{"v2 not offered", v2, Write{File: "hugetlb.2MB.max", Field: "g"}, "g: hugetlb.2MB.max does not exist"},
 		{"unseen", sample{err: errNoAncestor}, Write{File: "pids.max", Field: "f"}, "f: cannot tell whether this host has pids.max"},
 	} {
