@@ -24,6 +24,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/kernel"
+	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
@@ -445,16 +446,14 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 
 // checkLSM refuses an AppArmor profile or SELinux label the host cannot
 // apply: running the container without the confinement it asked for would
-// be worse than not running it.
+// be worse than not running it. A profile the host does not have loaded
+// is found by init, whose write of it fails (see applyLSM).
 func checkLSM(p *specs.Process) error {
-	if p.ApparmorProfile != "" {
-		if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err != nil || len(b) == 0 || b[0] != 'Y' {
-			return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
-		}
-		return fmt.Errorf("process.apparmorProfile %q: AppArmor profiles are not supported yet", p.ApparmorProfile)
+	if p.ApparmorProfile != "" && !lsm.AppArmorEnabled() {
+		return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
 	}
 	if p.SelinuxLabel != "" {
-		if _, err := os.Stat("/sys/fs/selinux/enforce"); err != nil {
+		if !lsm.SELinuxEnabled() {
 			return fmt.Errorf("process.selinuxLabel %q: SELinux is not enabled on this host", p.SelinuxLabel)
 		}
 		return fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported yet", p.SelinuxLabel)

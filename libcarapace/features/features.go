@@ -46,7 +46,7 @@ func Get(version string) features.Features {
 				KnownFlags:     seccomp.KnownFlags(),
 				SupportedFlags: seccomp.SupportedFlags(),
 			},
-			Apparmor:        &features.Apparmor{Enabled: b(false)},
+			Apparmor:        &features.Apparmor{Enabled: b(true)},
 			Selinux:         &features.Selinux{Enabled: b(false)},
 			IntelRdt:        &features.IntelRdt{Enabled: b(false)},
 			MemoryPolicy:    &features.MemoryPolicy{Modes: keys(process.MemoryPolicyModes), Flags: keys(process.MemoryPolicyFlags)},
