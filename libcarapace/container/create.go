@@ -106,7 +106,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := process.CheckRlimits(spec.Process.Rlimits); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
-	if err := checkLSM(spec.Process); err != nil {
+	if err := checkLSM(spec.Process, spec.Linux.MountLabel); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
 	// Compiled here, before anything exists, so that a profile that cannot
@@ -447,16 +447,24 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 // checkLSM refuses an AppArmor profile or SELinux label the host cannot
 // apply: running the container without the confinement it asked for would
 // be worse than not running it. A profile the host does not have loaded
-// is found by init, whose write of it fails (see applyLSM).
-func checkLSM(p *specs.Process) error {
+// is found by init, whose write of it fails (see applyLSM); an SELinux
+// context is checked against the loaded policy here.
+func checkLSM(p *specs.Process, mountLabel string) error {
 	if p.ApparmorProfile != "" && !lsm.AppArmorEnabled() {
 		return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
 	}
-	if p.SelinuxLabel != "" {
-		if !lsm.SELinuxEnabled() {
-			return fmt.Errorf("process.selinuxLabel %q: SELinux is not enabled on this host", p.SelinuxLabel)
+	for _, l := range []struct{ field, label string }{
+		{"process.selinuxLabel", p.SelinuxLabel}, {"linux.mountLabel", mountLabel},
+	} {
+		if l.label == "" {
+			continue
 		}
-		return fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported yet", p.SelinuxLabel)
+		if !lsm.SELinuxEnabled() {
+			return fmt.Errorf("%s %q: SELinux is not enabled on this host", l.field, l.label)
+		}
+		if err := lsm.CheckSELinuxContext(l.label); err != nil {
+			return fmt.Errorf("%s %q: %w", l.field, l.label, err)
+		}
 	}
 	return nil
 }

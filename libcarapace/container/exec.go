@@ -98,7 +98,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if !filepath.IsAbs(p.Cwd) {
 		return 1, fmt.Errorf("process.cwd %q is not an absolute path", p.Cwd)
 	}
-	if err := checkLSM(p); err != nil {
+	if err := checkLSM(p, ""); err != nil {
 		return 1, err
 	}
 	for _, u := range process.UnknownCapabilities(p.Capabilities) {

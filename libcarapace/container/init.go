@@ -138,6 +138,12 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, err
 		}
 	}
+	if p.SelinuxLabel != "" && !cfg.NoNewKeyring {
+		// The session keyring made next gets the process's label.
+		if err := lsm.SetSELinuxKeyCreate(w.procfd, p.SelinuxLabel); err != nil {
+			return nil, fmt.Errorf("process.selinuxLabel %q: keyring label: %w", p.SelinuxLabel, err)
+		}
+	}
 	if !cfg.NoNewKeyring {
 		// Each container gets its own session keyring instead of the
 		// caller's; kernels or seccomp policies without keyrings are fine.
@@ -325,6 +331,11 @@ func (w *waitingInit) applyLSM() error {
 				return fmt.Errorf("process.apparmorProfile %q: the profile is not loaded on this host (apparmor_parser loads it)", p.ApparmorProfile)
 			}
 			return fmt.Errorf("process.apparmorProfile %q: %w", p.ApparmorProfile, err)
+		}
+	}
+	if p.SelinuxLabel != "" {
+		if err := lsm.SetSELinuxExec(w.procfd, p.SelinuxLabel); err != nil {
+			return fmt.Errorf("process.selinuxLabel %q: %w", p.SelinuxLabel, err)
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func Get(version string) features.Features {
 				SupportedFlags: seccomp.SupportedFlags(),
 			},
 			Apparmor:        &features.Apparmor{Enabled: b(true)},
-			Selinux:         &features.Selinux{Enabled: b(false)},
+			Selinux:         &features.Selinux{Enabled: b(true)},
 			IntelRdt:        &features.IntelRdt{Enabled: b(false)},
 			MemoryPolicy:    &features.MemoryPolicy{Modes: keys(process.MemoryPolicyModes), Flags: keys(process.MemoryPolicyFlags)},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: b(false)}},

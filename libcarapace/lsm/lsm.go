@@ -61,6 +61,30 @@ func SetAppArmorExec(proc int, profile string) error {
 	return nil
 }
 
+// CheckSELinuxContext asks the loaded policy whether label is a valid
+// context (what security_check_context does: a write to selinuxfs's
+// context file), so that a bad label fails before anything starts.
+func CheckSELinuxContext(label string) error {
+	f, err := os.OpenFile("/sys/fs/selinux/context", os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte(label)); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return ErrInvalidLabel
+		}
+		return err
+	}
+	return nil
+}
+
+// MountContext is the mount option that gives every file of a new mount
+// the context label.
+func MountContext(label string) string {
+	return fmt.Sprintf("context=%q", label)
+}
+
 // SetSELinuxExec makes label the security context of the calling
 // thread's next execve (setexeccon). The same thread rule holds as for
 // SetAppArmorExec.

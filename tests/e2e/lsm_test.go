@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -244,5 +245,88 @@ func TestAppArmorProcCovered(t *testing.T) {
 	mkdir -p /proc/$d/attr/apparmor && touch /proc/$d/attr/apparmor/exec /proc/$d/attr/exec; done`)
 	if out := e.mustExecSh(t, []string{"--apparmor", name}, probe); out != "denied-refused\n" {
 		t.Errorf("exec after the container covered its /proc: %q, want denied-refused", out)
+	}
+}
+
+// ---- SELinux -----------------------------------------------------------------------
+
+// The SELinux tests need a kernel with SELinux enabled and a policy that
+// knows the container_t and container_file_t types with MLS categories
+// (podman's labels): the LSM leg boots one (tests/vm/lsm.sh,
+// tests/vm/selinux-policy.sh).
+
+const (
+	podmanProcessLabel = "system_u:system_r:container_t:s0:c1,c2"
+	podmanMountLabel   = "system_u:object_r:container_file_t:s0:c1,c2"
+)
+
+func requireSELinux(t *testing.T) {
+	t.Helper()
+	requireCarapace(t)
+	if _, err := os.Stat("/sys/fs/selinux/enforce"); err != nil {
+		t.Skip("SELinux is not enabled on this host")
+	}
+}
+
+// TestSELinuxLabels: podman's process.selinuxLabel and linux.mountLabel:
+// the process runs in its context (seen inside and from the host), and the
+// container's tmpfs, devpts, shm and mqueue mounts carry the mount label.
+func TestSELinuxLabels(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Process.SelinuxLabel = podmanProcessLabel
+		c.Spec.Linux.MountLabel = podmanMountLabel
+	})
+	if got := strings.TrimRight(readFileString(fmt.Sprintf("/proc/%d/attr/current", pid)), "\x00\n"); got != podmanProcessLabel {
+		t.Errorf("the host sees init in %q, want %q", got, podmanProcessLabel)
+	}
+	hostView := readFileString(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	inside := c.mustExecSh(t, nil, "cat /proc/self/attr/current; echo; cat /proc/self/mountinfo")
+	if first := strings.TrimRight(lines(inside)[0], "\x00"); first != podmanProcessLabel {
+		t.Errorf("exec sees itself in %q, want %q", first, podmanProcessLabel)
+	}
+	ctx := `context="` + podmanMountLabel + `"`
+	for name, mi := range map[string]string{"host": hostView, "container": inside} {
+		for _, dst := range []string{"/dev", "/dev/pts", "/dev/shm"} {
+			found := false
+			for _, l := range lines(mi) {
+				if f := strings.Fields(l); len(f) > 4 && f[4] == dst {
+					found = true
+					if !strings.Contains(l, ctx) {
+						t.Errorf("%s view: %s lacks %s: %s", name, dst, ctx, l)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s view: no %s mount", name, dst)
+			}
+		}
+	}
+	// mqueue takes no context= option: its root carries the label.
+	buf := make([]byte, 256)
+	n, err := syscall.Getxattr(fmt.Sprintf("/proc/%d/root/dev/mqueue", pid), "security.selinux", buf)
+	if err != nil || strings.TrimRight(string(buf[:n]), "\x00") != podmanMountLabel {
+		t.Errorf("/dev/mqueue's label: %q (%v), want %q", buf[:max(n, 0)], err, podmanMountLabel)
+	}
+	other := "system_u:system_r:container_t:s0:c3,c4"
+	if out := c.mustExecSh(t, []string{"--process-label", other}, "cat /proc/self/attr/current"); strings.TrimRight(out, "\x00\n") != other {
+		t.Errorf("exec --process-label %s: %q", other, out)
+	}
+}
+
+// TestSELinuxBadLabel: a context the policy rejects fails create, naming
+// the field and the label, and leaves nothing behind.
+func TestSELinuxBadLabel(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	bad := "system_u:system_r:carapace_no_such_t:s0"
+	for _, row := range []badInput{
+		{name: "process", want: `process.selinuxLabel "` + bad + `": the loaded SELinux policy rejects this context`,
+			spec: func(c *Container) { c.Spec.Process.SelinuxLabel = bad }},
+		{name: "mount", want: `linux.mountLabel "` + bad + `": the loaded SELinux policy rejects this context`,
+			spec: func(c *Container) { c.Spec.Linux.MountLabel = bad }},
+	} {
+		t.Run(row.name, func(t *testing.T) { runBadInput(t, row) })
 	}
 }

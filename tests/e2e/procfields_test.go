@@ -514,6 +514,15 @@ func TestLSMUnavailable(t *testing.T) {
 			c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0"
 		}})
 	})
+	t.Run("mountlabel", func(t *testing.T) {
+		t.Parallel()
+		if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
+			t.Skip("SELinux is enabled on this host")
+		}
+		runBadInput(t, badInput{name: "mountlabel", want: `linux.mountLabel "system_u:object_r:container_file_t:s0": SELinux is not enabled on this host`, spec: func(c *Container) {
+			c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0"
+		}})
+	})
 }
 
 // TestSchedDeadlineWithCpuset: process.scheduler SCHED_DEADLINE with
