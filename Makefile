@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients validation test-v2 vm-systemd-selftest demo bench bench-docker lint clean
+.PHONY: all build test unit e2e clients validation test-v2 test-lsm vm-systemd-selftest demo bench bench-docker lint clean
 
 all: build
 
@@ -42,6 +42,11 @@ validation: build
 test-v2: build
 	tests/vm/cgroupv2.sh
 
+# The LSM leg: AppArmor profiles applied in a VM whose kernel (Debian's)
+# has AppArmor enabled; this host has no LSM. See tests/vm/README.md.
+test-lsm: build
+	tests/vm/lsm.sh
+
 # The VM with systemd as PID 1 (run-in-vm.sh --systemd) that the systemd
 # cgroup driver will be tested in: one boot per cgroup layout (v2, v1,
 # hybrid). The first run builds its Debian image (a few minutes).
@@ -49,10 +54,10 @@ vm-systemd-selftest:
 	tests/vm/systemd-selftest.sh
 
 # The whole suite, as CI runs it. make stops at the first suite that fails,
-# so reaching the last line means all six (lint, unit, e2e, clients,
-# validation, cgroup v2 in a VM) passed.
-test: lint unit e2e clients validation test-v2
-	@echo "suites: 6 passed, 0 failed"
+# so reaching the last line means all seven (lint, unit, e2e, clients,
+# validation, cgroup v2 in a VM, LSMs in a VM) passed.
+test: lint unit e2e clients validation test-v2 test-lsm
+	@echo "suites: 7 passed, 0 failed"
 
 demo: build
 	scripts/demo.sh

@@ -24,6 +24,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/kernel"
+	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
@@ -105,7 +106,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := process.CheckRlimits(spec.Process.Rlimits); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
-	if err := checkLSM(spec.Process); err != nil {
+	if err := checkLSM(spec.Process, spec.Linux.MountLabel); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
 	// Compiled here, before anything exists, so that a profile that cannot
@@ -445,19 +446,25 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 
 // checkLSM refuses an AppArmor profile or SELinux label the host cannot
 // apply: running the container without the confinement it asked for would
-// be worse than not running it.
-func checkLSM(p *specs.Process) error {
-	if p.ApparmorProfile != "" {
-		if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err != nil || len(b) == 0 || b[0] != 'Y' {
-			return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
-		}
-		return fmt.Errorf("process.apparmorProfile %q: AppArmor profiles are not supported yet", p.ApparmorProfile)
+// be worse than not running it. A profile the host does not have loaded
+// is found by init, whose write of it fails (see applyLSM); an SELinux
+// context is checked against the loaded policy here.
+func checkLSM(p *specs.Process, mountLabel string) error {
+	if p.ApparmorProfile != "" && !lsm.AppArmorEnabled() {
+		return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
 	}
-	if p.SelinuxLabel != "" {
-		if _, err := os.Stat("/sys/fs/selinux/enforce"); err != nil {
-			return fmt.Errorf("process.selinuxLabel %q: SELinux is not enabled on this host", p.SelinuxLabel)
+	for _, l := range []struct{ field, label string }{
+		{"process.selinuxLabel", p.SelinuxLabel}, {"linux.mountLabel", mountLabel},
+	} {
+		if l.label == "" {
+			continue
 		}
-		return fmt.Errorf("process.selinuxLabel %q: SELinux labels are not supported yet", p.SelinuxLabel)
+		if !lsm.SELinuxEnabled() {
+			return fmt.Errorf("%s %q: SELinux is not enabled on this host", l.field, l.label)
+		}
+		if err := lsm.CheckSELinuxContext(l.label); err != nil {
+			return fmt.Errorf("%s %q: %w", l.field, l.label, err)
+		}
 	}
 	return nil
 }

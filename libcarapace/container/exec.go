@@ -22,6 +22,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/procfs"
 	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -97,7 +98,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if !filepath.IsAbs(p.Cwd) {
 		return 1, fmt.Errorf("process.cwd %q is not an absolute path", p.Cwd)
 	}
-	if err := checkLSM(p); err != nil {
+	if err := checkLSM(p, ""); err != nil {
 		return 1, err
 	}
 	for _, u := range process.UnknownCapabilities(p.Capabilities) {
@@ -407,8 +408,20 @@ func execSetup(conn *ipc.Conn) error {
 		spec:     &specs.Spec{Process: &p, Linux: &specs.Linux{Personality: cfg.Personality, MemoryPolicy: cfg.MemoryPolicy}},
 		filter:   cfg.Seccomp,
 		listener: -1,
+		procfd:   -1,
 	}
-	if err := w.dropPrivileges(); err != nil {
+	if p.ApparmorProfile != "" || p.SelinuxLabel != "" {
+		// The attributes are written through a procfs of the helper's
+		// own, not the container's /proc (see package lsm).
+		if w.procfd, err = procfs.Open(); err != nil {
+			return err
+		}
+	}
+	err = w.dropPrivileges()
+	if w.procfd >= 0 {
+		unix.Close(w.procfd)
+	}
+	if err != nil {
 		return err
 	}
 	if err := w.sendListener(conn); err != nil {

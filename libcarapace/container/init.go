@@ -18,6 +18,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
+	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/process"
 	"github.com/carapace-oci/carapace/libcarapace/procfs"
 	"github.com/carapace-oci/carapace/libcarapace/rootfs"
@@ -137,6 +138,12 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, err
 		}
 	}
+	if p.SelinuxLabel != "" && !cfg.NoNewKeyring {
+		// The session keyring made next gets the process's label.
+		if err := lsm.SetSELinuxKeyCreate(w.procfd, p.SelinuxLabel); err != nil {
+			return nil, fmt.Errorf("process.selinuxLabel %q: keyring label: %w", p.SelinuxLabel, err)
+		}
+	}
 	if !cfg.NoNewKeyring {
 		// Each container gets its own session keyring instead of the
 		// caller's; kernels or seccomp policies without keyrings are fine.
@@ -248,6 +255,10 @@ func (w *waitingInit) dropPrivileges() error {
 			return err
 		}
 	}
+	// Still root with every capability, on the thread that will execve.
+	if err := w.applyLSM(); err != nil {
+		return err
+	}
 	caps := process.CapsFromSpec(p.Capabilities)
 	if err := process.DropBounding(caps.Bounding); err != nil {
 		return err
@@ -303,6 +314,30 @@ func (w *waitingInit) dropPrivileges() error {
 		return err
 	}
 	w.argv0 = argv0
+	return nil
+}
+
+// applyLSM asks the kernel to confine the process at its execve: the
+// AppArmor profile and the SELinux context are written to this thread's
+// exec attributes through init's private procfs (see package lsm). It
+// runs during create, so a profile that is not loaded or a label the
+// policy rejects fails create; what init runs before its execve (the
+// startContainer hooks) runs confined, as with runc.
+func (w *waitingInit) applyLSM() error {
+	p := w.spec.Process
+	if p.ApparmorProfile != "" {
+		if err := lsm.SetAppArmorExec(w.procfd, p.ApparmorProfile); err != nil {
+			if errors.Is(err, lsm.ErrNotLoaded) {
+				return fmt.Errorf("process.apparmorProfile %q: the profile is not loaded on this host (apparmor_parser loads it)", p.ApparmorProfile)
+			}
+			return fmt.Errorf("process.apparmorProfile %q: %w", p.ApparmorProfile, err)
+		}
+	}
+	if p.SelinuxLabel != "" {
+		if err := lsm.SetSELinuxExec(w.procfd, p.SelinuxLabel); err != nil {
+			return fmt.Errorf("process.selinuxLabel %q: %w", p.SelinuxLabel, err)
+		}
+	}
 	return nil
 }
 

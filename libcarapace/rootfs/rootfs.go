@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/config"
+	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/securefs"
 )
 
@@ -159,7 +160,30 @@ func (s *Setup) mount(m specs.Mount) error {
 	// After a filesystem is mounted on dfd, dfd still names the directory
 	// underneath; a new lookup from the root crosses into the new mount.
 	reopen := func() (int, error) { return s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve) }
+	label := s.Spec.Linux.MountLabel
+	if label != "" && !bind && m.Type != "proc" && m.Type != "sysfs" &&
+		m.Type != "cgroup" && m.Type != "cgroup2" && m.Type != "mqueue" {
+		// linux.mountLabel labels the files of the container's own
+		// filesystems (tmpfs, devpts...), as runc does; proc, sysfs and
+		// cgroup files keep the kernel's labels.
+		opts.Data = append(opts.Data, lsm.MountContext(label))
+	}
 	switch {
+	case label != "" && m.Type == "mqueue":
+		// mqueue takes no context= option: its root is labelled
+		// instead, as runc does.
+		if err := fsMount(m.Source, m.Type, dfd, reopen, opts); err != nil {
+			return err
+		}
+		fd, err := s.root.Open(dst, unix.O_RDONLY|unix.O_DIRECTORY, resolve)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		if err := unix.Fsetxattr(fd, "security.selinux", []byte(label), 0); err != nil {
+			return fmt.Errorf("linux.mountLabel %q on %s: %w", label, dst, err)
+		}
+		return nil
 	case bind:
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":

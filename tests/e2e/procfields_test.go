@@ -501,7 +501,7 @@ func TestLSMUnavailable(t *testing.T) {
 		if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil && len(b) > 0 && b[0] == 'Y' {
 			t.Skip("AppArmor is enabled on this host")
 		}
-		runBadInput(t, badInput{name: "apparmor", want: "process.apparmorProfile", spec: func(c *Container) {
+		runBadInput(t, badInput{name: "apparmor", want: `process.apparmorProfile "foo": AppArmor is not enabled on this host`, spec: func(c *Container) {
 			c.Spec.Process.ApparmorProfile = "foo"
 		}})
 	})
@@ -510,8 +510,17 @@ func TestLSMUnavailable(t *testing.T) {
 		if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
 			t.Skip("SELinux is enabled on this host")
 		}
-		runBadInput(t, badInput{name: "selinux", want: "process.selinuxLabel", spec: func(c *Container) {
+		runBadInput(t, badInput{name: "selinux", want: `process.selinuxLabel "system_u:system_r:container_t:s0": SELinux is not enabled on this host`, spec: func(c *Container) {
 			c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0"
+		}})
+	})
+	t.Run("mountlabel", func(t *testing.T) {
+		t.Parallel()
+		if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
+			t.Skip("SELinux is enabled on this host")
+		}
+		runBadInput(t, badInput{name: "mountlabel", want: `linux.mountLabel "system_u:object_r:container_file_t:s0": SELinux is not enabled on this host`, spec: func(c *Container) {
+			c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0"
 		}})
 	})
 }
