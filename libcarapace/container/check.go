@@ -44,7 +44,7 @@ func (r *Runtime) CheckBundle(bundle string) (*config.Bundle, []error) {
 	if err := process.CheckRlimits(spec.Process.Rlimits); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", config.Name, err))
 	}
-	if err := checkLSM(spec.Process); err != nil {
+	if err := checkLSM(spec.Process, spec.Linux.MountLabel); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", config.Name, err))
 	}
 	if sc := spec.Linux.Seccomp; sc != nil {
