@@ -100,6 +100,8 @@ func fieldOf(msg string) string {
 		return ""
 	}
 	f, _, _ := strings.Cut(rest, ": ")
+	// The project's form `field "value": reason` names the field first.
+	f, _, _ = strings.Cut(f, ` "`)
 	if strings.ContainsAny(f, " \"") {
 		return "" // a reason, not a field
 	}

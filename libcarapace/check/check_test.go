@@ -159,11 +159,13 @@ func TestNamespaceFinding(t *testing.T) {
 
 func TestFieldOf(t *testing.T) {
 	for msg, want := range map[string]string{
-		"config.json: linux.resources.blockIO.weight: blkio.weight does not exist": "linux.resources.blockIO.weight",
-		`config.json: linux.namespaces[5].type: "foo": unknown namespace type`:     "linux.namespaces[5].type",
-		"--systemd-cgroup: systemd is not running on this host":                    "--systemd-cgroup",
-		"this kernel is Linux 4.19: carapace needs Linux 5.6":                      "",
-		"config.json: invalid character '}' looking for beginning of value":        "",
+		"config.json: linux.resources.blockIO.weight: blkio.weight does not exist":   "linux.resources.blockIO.weight",
+		`config.json: linux.namespaces[5].type: "foo": unknown namespace type`:       "linux.namespaces[5].type",
+		"--systemd-cgroup: systemd is not running on this host":                      "--systemd-cgroup",
+		`config.json: linux.mountLabel "x:y:z": SELinux is not enabled on this host`: "linux.mountLabel",
+		`config.json: process.args[0] "/x y": no such file or directory`:             "process.args[0]",
+		"this kernel is Linux 4.19: carapace needs Linux 5.6":                        "",
+		"config.json: invalid character '}' looking for beginning of value":          "",
 	} {
 		if got := fieldOf(msg); got != want {
 			t.Errorf("fieldOf(%q) = %q, want %q", msg, got, want)
