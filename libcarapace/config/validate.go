@@ -238,6 +238,11 @@ func checkIDMappings(b *Bundle) error {
 	if err := checkMaps("linux.gidMappings", l.GIDMappings); err != nil {
 		return err
 	}
+	if plan.IsNew(specs.UserNamespace) {
+		if err := checkMountIDs(b.Spec.Mounts, l.UIDMappings, l.GIDMappings); err != nil {
+			return err
+		}
+	}
 	if !plan.IsNew(specs.UserNamespace) || b.Spec.Process == nil {
 		return nil
 	}
@@ -253,6 +258,35 @@ func checkIDMappings(b *Bundle) error {
 	for i, g := range u.AdditionalGids {
 		if !mapped(l.GIDMappings, g) {
 			return fieldErr(fmt.Sprintf("process.user.additionalGids[%d]", i), "%d is not mapped by linux.gidMappings", g)
+		}
+	}
+	return nil
+}
+
+// checkMountIDs refuses a uid= or gid= mount option (devpts gid=5, tmpfs
+// uid=) naming an id the new user namespace does not map: the filesystem
+// is mounted from inside it, and the kernel's EINVAL would not say why.
+func checkMountIDs(mounts []specs.Mount, uids, gids []specs.LinuxIDMapping) error {
+	for i, m := range mounts {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+			continue // no filesystem options
+		}
+		for _, o := range m.Options {
+			k, v, ok := strings.Cut(o, "=")
+			if !ok || (k != "uid" && k != "gid") {
+				continue
+			}
+			id, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				continue
+			}
+			maps, field := uids, "linux.uidMappings"
+			if k == "gid" {
+				maps, field = gids, "linux.gidMappings"
+			}
+			if !mapped(maps, uint32(id)) {
+				return fieldErr(fmt.Sprintf("mounts[%d].options", i), "%q (%s on %s): %s %d is not mapped by %s, and the mount is made in the container's user namespace (drop the option, or map the id)", o, m.Type, m.Destination, k, id, field)
+			}
 		}
 	}
 	return nil

@@ -267,6 +267,20 @@ func TestValidate(t *testing.T) {
 			userNS(b.Spec)
 			b.Spec.Linux.GIDMappings[0].HostID = 1<<32 - 10
 		}, "config.json: linux.gidMappings[0]: range overflows 32-bit ids"},
+		{"devpts gid= unmapped in the new user ns", func(_ *testing.T, b *config.Bundle) {
+			userNS(b.Spec)
+			b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+		}, `config.json: mounts[2].options: "gid=5" (devpts on /dev/pts): gid 5 is not mapped by linux.gidMappings`},
+		{"tmpfs uid= unmapped in the new user ns", func(_ *testing.T, b *config.Bundle) {
+			userNS(b.Spec)
+			addMount(b.Spec, specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"uid=70000"}})
+		}, `config.json: mounts[7].options: "uid=70000" (tmpfs on /mnt): uid 70000 is not mapped by linux.uidMappings`},
+		{"gid= mapped in the new user ns", func(_ *testing.T, b *config.Bundle) { userNS(b.Spec) }, ""},
+		{"gid= without a user ns", func(_ *testing.T, b *config.Bundle) {}, ""},
+		{"spec --rootless validates", func(_ *testing.T, b *config.Bundle) {
+			b.Spec = config.Default(true, 1000, 1000)
+			b.Spec.Process.Terminal = false
+		}, ""},
 
 		// uts
 		{"hostname without uts", func(_ *testing.T, b *config.Bundle) { dropNS(b.Spec, specs.UTSNamespace) },

@@ -39,6 +39,9 @@ type Runtime struct {
 	// SystemdCgroup makes create place containers in systemd units
 	// (--systemd-cgroup); later verbs follow what the state records.
 	SystemdCgroup bool
+	// Rootless (--rootless): a cgroup the caller cannot create or write is
+	// skipped, as long as no limit needs it.
+	Rootless bool
 }
 
 // CreateOptions are create's flags.
@@ -156,6 +159,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
+	cg.Rootless = r.Rootless && cg.Unit == ""
 
 	// A cgroup that is in use (processes, frozen) is refused before
 	// anything is made: it is someone else's, and must be left as it is.
@@ -165,6 +169,13 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	// One exception to "limits before init runs", as in runc:
 	// SCHED_DEADLINE needs the cpuset written after init's sched_setattr.
 	res, deferredCpus := deadlineCpus(spec, cgroupResources(spec))
+	if r.Rootless {
+		// Device rules need CAP_SYS_ADMIN of the host (v1 devices files,
+		// v2 BPF programs), which no delegation gives; in a user namespace
+		// the container cannot mknod anyway, and its /dev holds only
+		// bind mounts of the host's nodes. runc skips them alike.
+		res.Devices = nil
+	}
 	var props []systemd.Property
 	if cg.Unit == "" {
 		// Registered before init exists so that, run in reverse, it
@@ -177,6 +188,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		// container ever runs unlimited.
 		if err := cg.Set(res); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
+		for name, dir := range cg.Skipped {
+			r.Log.Debug("rootless: cgroup not writable, skipped", "id", o.ID, "hierarchy", name, "dir", dir)
 		}
 	} else {
 		// systemd makes the cgroup with init in it, so it can only be
@@ -262,7 +276,10 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		MemoryPolicy: spec.Linux.MemoryPolicy,
 		Devices:      spec.Linux.Devices,
 	}
-	if cg != nil {
+	if cg.Empty() {
+		// Rootless on a tree that is not delegated: nothing to record.
+		st.Cgroup = nil
+	} else {
 		_, st.Resources = cgroups.Merge(spec.Linux.Resources, nil)
 	}
 	// The hooks that run during create see the environment as created,
@@ -400,14 +417,18 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		// its offsets written before any process is in it.
 		newFlags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
 	}
-	if cg.Unit == "" {
+	if cg.Unit == "" && cg.V2Dir() != "" {
 		// Under systemd the cgroup does not exist yet: systemd makes it
-		// with init in it.
+		// with init in it. A rootless container may have none.
 		sp.cgroup = cg
 	}
 	if plan.IsNew(specs.UserNamespace) {
-		sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)
-		sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
+		if os.Geteuid() == 0 {
+			sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)
+			sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
+		} else {
+			sp.newUser = &userMaps{b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings}
+		}
 	}
 	return sp.start(nil)
 }
