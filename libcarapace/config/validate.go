@@ -579,8 +579,8 @@ func checkMounts(b *Bundle) error {
 				return fieldErr(fmt.Sprintf("%s.options[%d]", f, j), "empty option")
 			}
 		}
-		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-			return fieldErr(f+".uidMappings", "idmapped mounts are not supported yet")
+		if err := checkMountIDMaps(b.Spec, f, m); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -668,4 +668,48 @@ func checkPropagation(b *Bundle) error {
 		return nil
 	}
 	return fieldErr("linux.rootfsPropagation", "%q: unknown propagation", b.Spec.Linux.RootfsPropagation)
+}
+
+// MountIDMaps returns the maps of an idmapped mount (uidMappings and
+// gidMappings, or with the idmap/ridmap option alone the container's own
+// user namespace maps, which the spec allows), and whether the idmapping is
+// recursive (ridmap). ok is false for a mount that is not idmapped.
+func MountIDMaps(s *specs.Spec, m specs.Mount) (uid, gid []specs.LinuxIDMapping, recursive, ok bool) {
+	recursive = slices.Contains(m.Options, "ridmap")
+	asked := recursive || slices.Contains(m.Options, "idmap")
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return m.UIDMappings, m.GIDMappings, recursive, true
+	}
+	if !asked {
+		return nil, nil, false, false
+	}
+	if s.Linux == nil {
+		return nil, nil, recursive, true
+	}
+	return s.Linux.UIDMappings, s.Linux.GIDMappings, recursive, true
+}
+
+// checkMountIDMaps checks an idmapped mount as runtime-spec 1.3 defines it:
+// a bind mount, uid and gid maps given together (or taken from the
+// container's new user namespace for idmap/ridmap alone), valid ranges.
+func checkMountIDMaps(s *specs.Spec, f string, m specs.Mount) error {
+	uid, gid, _, ok := MountIDMaps(s, m)
+	if !ok {
+		return nil
+	}
+	if !IsBind(m) {
+		return fieldErr(f, "idmapped mount of type %q: only bind mounts can be idmapped", m.Type)
+	}
+	switch {
+	case len(m.UIDMappings) > 0 && len(m.GIDMappings) == 0:
+		return fieldErr(f+".gidMappings", "missing: uidMappings must come with gidMappings")
+	case len(m.GIDMappings) > 0 && len(m.UIDMappings) == 0:
+		return fieldErr(f+".uidMappings", "missing: gidMappings must come with uidMappings")
+	case len(uid) == 0 || len(gid) == 0:
+		return fieldErr(f+".options", "idmap/ridmap without uidMappings and gidMappings needs a new user namespace whose maps to use")
+	}
+	if err := checkMaps(f+".uidMappings", uid); err != nil {
+		return err
+	}
+	return checkMaps(f+".gidMappings", gid)
 }

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/rootfs"
+	"github.com/carapace-oci/carapace/libcarapace/sealexe"
 	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -301,7 +304,25 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if o.ListenFDs > 0 {
 		cfg.ExtraEnv = []string{fmt.Sprintf("LISTEN_FDS=%d", o.ListenFDs), "LISTEN_PID=1"}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, cfg); err != nil {
+	trees, err := idmapTrees(b)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, t := range trees {
+			t.Close()
+		}
+	}()
+	var treeFDs []int
+	for _, i := range sortedKeys(trees) {
+		cfg.IDMapped = append(cfg.IDMapped, i)
+		treeFDs = append(treeFDs, int(trees[i].Fd()))
+	}
+	payload, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
 		return nil, err
 	}
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
@@ -483,8 +504,8 @@ func checkLSM(p *specs.Process) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -554,4 +575,54 @@ func sendPidfd(path string, pid int) error {
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
 	return console.SendFile(path, "pidfd (--pidfd-socket)", f)
+}
+
+// idmapTrees makes the idmapped mounts' trees, by mount index: each
+// source cloned detached and idmapped with a user namespace made for its
+// maps (rootfs.IDMapTree says why on the host). Init attaches them.
+func idmapTrees(b *config.Bundle) (trees map[int]*os.File, err error) {
+	trees = map[int]*os.File{}
+	defer func() {
+		if err != nil {
+			for _, t := range trees {
+				t.Close()
+			}
+		}
+	}()
+	var exe *os.File
+	for i, m := range b.Spec.Mounts {
+		uid, gid, recursive, ok := config.MountIDMaps(b.Spec, m)
+		if !ok {
+			continue
+		}
+		f := fmt.Sprintf("%s: mounts[%d] (bind of %s on %s)", config.Name, i, m.Source, m.Destination)
+		if os.Geteuid() != 0 {
+			return nil, fmt.Errorf("%s: idmapped mounts need root on the host: the kernel idmaps a mount only for a caller privileged over its filesystem's user namespace (the host's)", f)
+		}
+		if !rootfs.IDMapSupported() {
+			return nil, fmt.Errorf("%s: idmapped mounts need mount_setattr (Linux 5.12 or newer)", f)
+		}
+		if exe == nil {
+			if exe, err = sealexe.Open(); err != nil {
+				return nil, err
+			}
+			defer exe.Close()
+		}
+		userns, err := namespaces.NewUserNS(exe, uid, gid)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(b.Dir, src)
+		}
+		opts := rootfs.ParseOptions(m.Options)
+		tree, err := rootfs.IDMapTree(src, opts.Recursive, recursive, userns)
+		userns.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		trees[i] = tree
+	}
+	return trees, nil
 }

@@ -35,14 +35,18 @@ const HoldEnv = "_CARAPACE_USERNS_HOLD"
 // alive once the holder is gone.
 //
 // exe is an executable descriptor of the runtime's binary (the sealed one).
+//
+// Root writes any maps itself (the user namespaces of idmapped mounts).
 func NewUserNS(exe *os.File, uidMaps, gidMaps []specs.LinuxIDMapping) (*os.File, error) {
 	// Checked first, so that a map the user is not granted names itself
 	// instead of newuidmap's terse refusal.
-	if err := checkGranted("linux.uidMappings", "/etc/subuid", os.Geteuid(), uidMaps); err != nil {
-		return nil, err
-	}
-	if err := checkGranted("linux.gidMappings", "/etc/subgid", os.Getegid(), gidMaps); err != nil {
-		return nil, err
+	if os.Geteuid() != 0 {
+		if err := checkGranted("linux.uidMappings", "/etc/subuid", os.Geteuid(), uidMaps); err != nil {
+			return nil, err
+		}
+		if err := checkGranted("linux.gidMappings", "/etc/subgid", os.Getegid(), gidMaps); err != nil {
+			return nil, err
+		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -84,6 +88,16 @@ func onlySelf(own int, maps []specs.LinuxIDMapping) bool {
 
 func writeMap(pid int, kind string, own int, maps []specs.LinuxIDMapping) error {
 	field := "linux." + kind + "Mappings"
+	if os.Geteuid() == 0 {
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s_map", pid, kind), []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("%s: write %s_map: %w", field, kind, err)
+		}
+		return nil
+	}
 	if onlySelf(own, maps) {
 		if kind == "gid" {
 			// The kernel lets an unprivileged writer map its gid only
