@@ -295,11 +295,13 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountNS:     plan.Has(specs.MountNamespace),
-		UserNS:      plan.Has(specs.UserNamespace),
-		UTSNS:       plan.Has(specs.UTSNamespace),
-		State:       hookState,
-		Seccomp:     filter,
-		ClearONLCR:  o.OnConsole != nil,
+		// Run by a rootless engine (podman's own user namespace), the
+		// runtime cannot mknod either: devices are bound from the host.
+		UserNS:     plan.Has(specs.UserNamespace) || InUserNS(),
+		UTSNS:      plan.Has(specs.UTSNamespace),
+		State:      hookState,
+		Seccomp:    filter,
+		ClearONLCR: o.OnConsole != nil,
 	}
 	if o.ListenFDs > 0 {
 		cfg.ExtraEnv = []string{fmt.Sprintf("LISTEN_FDS=%d", o.ListenFDs), "LISTEN_PID=1"}
