@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -66,12 +67,12 @@ func main() {
 		Usage:   "an OCI container runtime",
 		Version: version,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: state.DefaultRoot, Usage: "directory for container state"},
+			&cli.StringFlag{Name: "root", Value: state.DefaultRoot, Usage: "directory for container state (non-root: $XDG_RUNTIME_DIR/carapace)"},
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "place containers in systemd scope units (cgroupsPath \"slice:prefix:name\")"},
-			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroups (skipped when not writable and no limit is asked): true, false or auto (non-root, or in a user namespace)"},
 			&cli.StringFlag{Name: "criu", Hidden: true},
 		},
 		Before: setup,
@@ -133,7 +134,23 @@ func newRuntime(c *cli.Context) (*container.Runtime, error) {
 		// Warnings (failed poststart hooks, ...) go to stderr.
 		l, _, _ = logging.New(logging.Options{Format: c.String("log-format"), Debug: c.Bool("debug")})
 	}
-	return &container.Runtime{Store: state.Store{Root: c.String("root")}, Log: l, SystemdCgroup: c.Bool("systemd-cgroup")}, nil
+	rootless, err := container.ParseRootless(c.String("rootless"))
+	if err != nil {
+		return nil, err
+	}
+	return &container.Runtime{Store: state.Store{Root: stateRoot(c)}, Log: l, SystemdCgroup: c.Bool("systemd-cgroup"), Rootless: rootless}, nil
+}
+
+// stateRoot is --root, or for a caller that is not root (as runc decides
+// it) $XDG_RUNTIME_DIR/carapace: /run/carapace is not theirs to write.
+func stateRoot(c *cli.Context) string {
+	if c.IsSet("root") {
+		return c.String("root")
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && container.HonorXDGRuntimeDir() {
+		return filepath.Join(d, "carapace")
+	}
+	return c.String("root")
 }
 
 // forContainer is the action of a verb that takes one container id.

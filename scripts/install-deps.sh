@@ -3,6 +3,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux
+	# rootless tests: newuidmap/newgidmap for a user's subordinate ids
+	uidmap
 	# tests/clients: the real clients, and the tools that build their image offline
 	containerd podman conmon docker.io skopeo umoci
 	# tests/vm: QEMU and the kernel unpacking (run-in-vm.sh), and the

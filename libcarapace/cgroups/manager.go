@@ -34,6 +34,12 @@ type Manager struct {
 	// its directories while it is loaded.
 	Unit  string `json:"unit,omitempty"`
 	Slice string `json:"slice,omitempty"`
+	// Rootless makes Create skip a hierarchy the caller may not write (not
+	// delegated to it), as runc's rootless cgroup manager does; Skipped
+	// maps each skipped hierarchy to the directory that was refused, so
+	// that a limit that needed it is an error naming it.
+	Rootless bool              `json:"rootless,omitempty"`
+	Skipped  map[string]string `json:"skipped,omitempty"`
 	// mounts maps each hierarchy's name to its mount point (create only).
 	mounts map[string]string
 }
@@ -95,7 +101,8 @@ func (m *Manager) V2Dir() string { return m.Dirs[""] }
 // v2 host, the single directory.
 func (m *Manager) Dir(controller string) (string, bool) {
 	if m.Mode == ModeV2 {
-		return m.Dirs[""], true
+		d, ok := m.Dirs[""]
+		return d, ok
 	}
 	for name, dir := range m.Dirs {
 		if name == "" {
@@ -120,8 +127,45 @@ func (m *Manager) Create() error {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		if err := m.mkdirAll(n, m.Dirs[n]); err != nil {
-			return err
+		dir := m.Dirs[n]
+		err := m.mkdirAll(n, dir)
+		if err == nil && m.Rootless {
+			// An existing directory may be someone else's: the container's
+			// processes could not be moved in.
+			if aerr := unix.Access(filepath.Join(dir, "cgroup.procs"), unix.W_OK); aerr != nil {
+				err = fmt.Errorf("cgroup %s: %w", dir, aerr)
+			}
+		}
+		if err != nil {
+			if !m.Rootless || !isPermission(err) {
+				return err
+			}
+			if m.Skipped == nil {
+				m.Skipped = map[string]string{}
+			}
+			m.Skipped[n] = dir
+			delete(m.Dirs, n)
+		}
+	}
+	return nil
+}
+
+// Empty reports whether the container has no cgroup directory at all: a
+// rootless container on a tree not delegated to its user.
+func (m *Manager) Empty() bool { return len(m.Dirs) == 0 && m.Unit == "" }
+
+// isPermission reports an error of a cgroup the caller may not write: not
+// its own (EACCES, EPERM) or a read-only cgroupfs (EROFS, as a container's
+// /sys/fs/cgroup is).
+func isPermission(err error) bool {
+	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
+}
+
+// skippedErr is the error of a limit that needed a hierarchy Create skipped.
+func (m *Manager) skippedErr(field, controller string) error {
+	for name, dir := range m.Skipped {
+		if name == "" || slices.Contains(strings.Split(name, ","), controller) {
+			return fmt.Errorf("%s: rootless: the %s cgroup %s is not writable by uid %d (not delegated to it), so the limit cannot be applied", field, controller, dir, os.Geteuid())
 		}
 	}
 	return nil
@@ -334,6 +378,9 @@ func (m *Manager) target(x Write) (string, Write, error) {
 		x.File = strings.TrimSuffix(x.File, ".limit_in_bytes") + ".max"
 	}
 	if !ok {
+		if err := m.skippedErr(x.Field, x.Controller); err != nil {
+			return "", x, err
+		}
 		return "", x, fmt.Errorf("%s: this host has no %s cgroup controller", x.Field, x.Controller)
 	}
 	return dir, x, nil

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strings"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -70,7 +72,17 @@ func Default(rootless bool, uid, gid uint32) *specs.Spec {
 		for i, m := range s.Mounts {
 			if m.Destination == "/sys" {
 				s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+				continue
 			}
+			// Only the caller's ids are mapped: devpts gid=5 (tty) names
+			// a group the namespace does not have.
+			var opts []string
+			for _, o := range m.Options {
+				if !strings.HasPrefix(o, "uid=") && !strings.HasPrefix(o, "gid=") {
+					opts = append(opts, o)
+				}
+			}
+			s.Mounts[i].Options = opts
 		}
 	}
 	return s

@@ -238,6 +238,11 @@ func checkIDMappings(b *Bundle) error {
 	if err := checkMaps("linux.gidMappings", l.GIDMappings); err != nil {
 		return err
 	}
+	if plan.IsNew(specs.UserNamespace) {
+		if err := checkMountIDs(b.Spec.Mounts, l.UIDMappings, l.GIDMappings); err != nil {
+			return err
+		}
+	}
 	if !plan.IsNew(specs.UserNamespace) || b.Spec.Process == nil {
 		return nil
 	}
@@ -253,6 +258,35 @@ func checkIDMappings(b *Bundle) error {
 	for i, g := range u.AdditionalGids {
 		if !mapped(l.GIDMappings, g) {
 			return fieldErr(fmt.Sprintf("process.user.additionalGids[%d]", i), "%d is not mapped by linux.gidMappings", g)
+		}
+	}
+	return nil
+}
+
+// checkMountIDs refuses a uid= or gid= mount option (devpts gid=5, tmpfs
+// uid=) naming an id the new user namespace does not map: the filesystem
+// is mounted from inside it, and the kernel's EINVAL would not say why.
+func checkMountIDs(mounts []specs.Mount, uids, gids []specs.LinuxIDMapping) error {
+	for i, m := range mounts {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+			continue // no filesystem options
+		}
+		for _, o := range m.Options {
+			k, v, ok := strings.Cut(o, "=")
+			if !ok || (k != "uid" && k != "gid") {
+				continue
+			}
+			id, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				continue
+			}
+			maps, field := uids, "linux.uidMappings"
+			if k == "gid" {
+				maps, field = gids, "linux.gidMappings"
+			}
+			if !mapped(maps, uint32(id)) {
+				return fieldErr(fmt.Sprintf("mounts[%d].options", i), "%q (%s on %s): %s %d is not mapped by %s, and the mount is made in the container's user namespace (drop the option, or map the id)", o, m.Type, m.Destination, k, id, field)
+			}
 		}
 	}
 	return nil
@@ -545,8 +579,8 @@ func checkMounts(b *Bundle) error {
 				return fieldErr(fmt.Sprintf("%s.options[%d]", f, j), "empty option")
 			}
 		}
-		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-			return fieldErr(f+".uidMappings", "idmapped mounts are not supported yet")
+		if err := checkMountIDMaps(b.Spec, f, m); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -634,4 +668,48 @@ func checkPropagation(b *Bundle) error {
 		return nil
 	}
 	return fieldErr("linux.rootfsPropagation", "%q: unknown propagation", b.Spec.Linux.RootfsPropagation)
+}
+
+// MountIDMaps returns the maps of an idmapped mount (uidMappings and
+// gidMappings, or with the idmap/ridmap option alone the container's own
+// user namespace maps, which the spec allows), and whether the idmapping is
+// recursive (ridmap). ok is false for a mount that is not idmapped.
+func MountIDMaps(s *specs.Spec, m specs.Mount) (uid, gid []specs.LinuxIDMapping, recursive, ok bool) {
+	recursive = slices.Contains(m.Options, "ridmap")
+	asked := recursive || slices.Contains(m.Options, "idmap")
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return m.UIDMappings, m.GIDMappings, recursive, true
+	}
+	if !asked {
+		return nil, nil, false, false
+	}
+	if s.Linux == nil {
+		return nil, nil, recursive, true
+	}
+	return s.Linux.UIDMappings, s.Linux.GIDMappings, recursive, true
+}
+
+// checkMountIDMaps checks an idmapped mount as runtime-spec 1.3 defines it:
+// a bind mount, uid and gid maps given together (or taken from the
+// container's new user namespace for idmap/ridmap alone), valid ranges.
+func checkMountIDMaps(s *specs.Spec, f string, m specs.Mount) error {
+	uid, gid, _, ok := MountIDMaps(s, m)
+	if !ok {
+		return nil
+	}
+	if !IsBind(m) {
+		return fieldErr(f, "idmapped mount of type %q: only bind mounts can be idmapped", m.Type)
+	}
+	switch {
+	case len(m.UIDMappings) > 0 && len(m.GIDMappings) == 0:
+		return fieldErr(f+".gidMappings", "missing: uidMappings must come with gidMappings")
+	case len(m.GIDMappings) > 0 && len(m.UIDMappings) == 0:
+		return fieldErr(f+".uidMappings", "missing: gidMappings must come with uidMappings")
+	case len(uid) == 0 || len(gid) == 0:
+		return fieldErr(f+".options", "idmap/ridmap without uidMappings and gidMappings needs a new user namespace whose maps to use")
+	}
+	if err := checkMaps(f+".uidMappings", uid); err != nil {
+		return err
+	}
+	return checkMaps(f+".gidMappings", gid)
 }

@@ -267,6 +267,20 @@ func TestValidate(t *testing.T) {
 			userNS(b.Spec)
 			b.Spec.Linux.GIDMappings[0].HostID = 1<<32 - 10
 		}, "config.json: linux.gidMappings[0]: range overflows 32-bit ids"},
+		{"devpts gid= unmapped in the new user ns", func(_ *testing.T, b *config.Bundle) {
+			userNS(b.Spec)
+			b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+		}, `config.json: mounts[2].options: "gid=5" (devpts on /dev/pts): gid 5 is not mapped by linux.gidMappings`},
+		{"tmpfs uid= unmapped in the new user ns", func(_ *testing.T, b *config.Bundle) {
+			userNS(b.Spec)
+			addMount(b.Spec, specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"uid=70000"}})
+		}, `config.json: mounts[7].options: "uid=70000" (tmpfs on /mnt): uid 70000 is not mapped by linux.uidMappings`},
+		{"gid= mapped in the new user ns", func(_ *testing.T, b *config.Bundle) { userNS(b.Spec) }, ""},
+		{"gid= without a user ns", func(_ *testing.T, b *config.Bundle) {}, ""},
+		{"spec --rootless validates", func(_ *testing.T, b *config.Bundle) {
+			b.Spec = config.Default(true, 1000, 1000)
+			b.Spec.Process.Terminal = false
+		}, ""},
 
 		// uts
 		{"hostname without uts", func(_ *testing.T, b *config.Bundle) { dropNS(b.Spec, specs.UTSNamespace) },
@@ -393,9 +407,24 @@ func TestValidate(t *testing.T) {
 		{"missing type with bind option", mount(specs.Mount{Destination: "/mnt", Source: bindSrc, Options: []string{"bind"}}), ""},
 		{"empty option", mount(specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", ""}}),
 			"config.json: mounts[7].options[1]: empty option"},
-		{"idmapped mount", mount(specs.Mount{Destination: "/mnt", Type: "bind", Source: bindSrc,
+		{"idmapped mount", mount(specs.Mount{Destination: "/mnt", Type: "bind", Source: bindSrc, Options: []string{"idmap"},
+			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+			GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}}), ""},
+		{"idmapped mount without gid maps", mount(specs.Mount{Destination: "/mnt", Type: "bind", Source: bindSrc,
 			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}}),
-			"config.json: mounts[7].uidMappings: idmapped mounts are not supported yet"},
+			"config.json: mounts[7].gidMappings: missing: uidMappings must come with gidMappings"},
+		{"idmapped tmpfs", mount(specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"ridmap"}}),
+			`config.json: mounts[7]: idmapped mount of type "tmpfs": only bind mounts can be idmapped`},
+		{"idmap without maps nor user ns", mount(specs.Mount{Destination: "/mnt", Type: "bind", Source: bindSrc, Options: []string{"idmap"}}),
+			"config.json: mounts[7].options: idmap/ridmap without uidMappings and gidMappings needs a new user namespace whose maps to use"},
+		{"idmap with the container's maps", func(t *testing.T, b *config.Bundle) {
+			userNS(b.Spec)
+			addMount(b.Spec, specs.Mount{Destination: "/mnt", Type: "bind", Source: bindSrc, Options: []string{"rbind", "ridmap"}})
+		}, ""},
+		{"idmapped mount overflow", mount(specs.Mount{Destination: "/mnt", Type: "bind", Source: bindSrc, Options: []string{"idmap"},
+			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+			GIDMappings: []specs.LinuxIDMapping{{ContainerID: 1<<32 - 5, HostID: 1000, Size: 10}}}),
+			"config.json: mounts[7].gidMappings[0]: range overflows 32-bit ids"},
 
 		// devices
 		{"device valid", func(_ *testing.T, b *config.Bundle) {

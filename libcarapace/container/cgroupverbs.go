@@ -21,7 +21,7 @@ func (r *Runtime) loadWithCgroup(id string) (*state.State, error) {
 		return nil, err
 	}
 	if st.Cgroup == nil {
-		return nil, fmt.Errorf("container %q has no cgroup", id)
+		return nil, fmt.Errorf("container %q has no cgroup: %w", id, errNoCgroup)
 	}
 	return st, nil
 }
@@ -64,11 +64,30 @@ func (r *Runtime) Resume(id string) error {
 // cgroup, also once init has exited (none, or what is left of a container
 // without a pid namespace of its own), as runc's ps does.
 func (r *Runtime) Pids(id string) ([]int, error) {
-	st, err := r.loadWithCgroup(id)
+	st, err := r.Store.Load(id)
 	if err != nil {
 		return nil, err
 	}
-	return st.Cgroup.Pids()
+	return r.pids(st)
+}
+
+// errNoCgroup explains a container without a cgroup.
+var errNoCgroup = errors.New("it was created rootless on a cgroup tree not delegated to its user (delegate one, writable by that user, for pause, resume, update and stats)")
+
+// pids lists a container's processes: those in its cgroup, or without one
+// (rootless) those in its own pid namespace, which holds every process of
+// the container and nothing else.
+func (r *Runtime) pids(st *state.State) ([]int, error) {
+	if st.Cgroup != nil {
+		return st.Cgroup.Pids()
+	}
+	if st.SharedPidNS {
+		return nil, fmt.Errorf("container %q has no cgroup and no pid namespace of its own: its processes cannot be told from the host's", st.ID)
+	}
+	if r.Store.Status(st) == state.Stopped {
+		return nil, nil
+	}
+	return pidnsMembers(st.Pid)
 }
 
 // Update changes a live container's resource limits. The update is merged

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,8 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/netdev"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/process"
+	"github.com/carapace-oci/carapace/libcarapace/rootfs"
+	"github.com/carapace-oci/carapace/libcarapace/sealexe"
 	"github.com/carapace-oci/carapace/libcarapace/seccomp"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -40,6 +43,9 @@ type Runtime struct {
 	// SystemdCgroup makes create place containers in systemd units
 	// (--systemd-cgroup); later verbs follow what the state records.
 	SystemdCgroup bool
+	// Rootless (--rootless): a cgroup the caller cannot create or write is
+	// skipped, as long as no limit needs it.
+	Rootless bool
 }
 
 // CreateOptions are create's flags.
@@ -157,6 +163,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
+	cg.Rootless = r.Rootless && cg.Unit == ""
 
 	// A cgroup that is in use (processes, frozen) is refused before
 	// anything is made: it is someone else's, and must be left as it is.
@@ -166,6 +173,13 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	// One exception to "limits before init runs", as in runc:
 	// SCHED_DEADLINE needs the cpuset written after init's sched_setattr.
 	res, deferredCpus := deadlineCpus(spec, cgroupResources(spec))
+	if r.Rootless {
+		// Device rules need CAP_SYS_ADMIN of the host (v1 devices files,
+		// v2 BPF programs), which no delegation gives; in a user namespace
+		// the container cannot mknod anyway, and its /dev holds only
+		// bind mounts of the host's nodes. runc skips them alike.
+		res.Devices = nil
+	}
 	var props []systemd.Property
 	if cg.Unit == "" {
 		// Registered before init exists so that, run in reverse, it
@@ -178,6 +192,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		// container ever runs unlimited.
 		if err := cg.Set(res); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Name, err)
+		}
+		for name, dir := range cg.Skipped {
+			r.Log.Debug("rootless: cgroup not writable, skipped", "id", o.ID, "hierarchy", name, "dir", dir)
 		}
 	} else {
 		// systemd makes the cgroup with init in it, so it can only be
@@ -263,7 +280,10 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		MemoryPolicy: spec.Linux.MemoryPolicy,
 		Devices:      spec.Linux.Devices,
 	}
-	if cg != nil {
+	if cg.Empty() {
+		// Rootless on a tree that is not delegated: nothing to record.
+		st.Cgroup = nil
+	} else {
 		_, st.Resources = cgroups.Merge(spec.Linux.Resources, nil)
 	}
 	// The hooks that run during create see the environment as created,
@@ -276,16 +296,36 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountNS:     plan.Has(specs.MountNamespace),
-		UserNS:      plan.Has(specs.UserNamespace),
-		UTSNS:       plan.Has(specs.UTSNamespace),
-		State:       hookState,
-		Seccomp:     filter,
-		ClearONLCR:  o.OnConsole != nil,
+		// Run by a rootless engine (podman's own user namespace), the
+		// runtime cannot mknod either: devices are bound from the host.
+		UserNS:     plan.Has(specs.UserNamespace) || InUserNS(),
+		UTSNS:      plan.Has(specs.UTSNamespace),
+		State:      hookState,
+		Seccomp:    filter,
+		ClearONLCR: o.OnConsole != nil,
 	}
 	if o.ListenFDs > 0 {
 		cfg.ExtraEnv = []string{fmt.Sprintf("LISTEN_FDS=%d", o.ListenFDs), "LISTEN_PID=1"}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, cfg); err != nil {
+	trees, err := idmapTrees(b)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, t := range trees {
+			t.Close()
+		}
+	}()
+	var treeFDs []int
+	for _, i := range sortedKeys(trees) {
+		cfg.IDMapped = append(cfg.IDMapped, i)
+		treeFDs = append(treeFDs, int(trees[i].Fd()))
+	}
+	payload, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
 		return nil, err
 	}
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
@@ -401,14 +441,18 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		// its offsets written before any process is in it.
 		newFlags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
 	}
-	if cg.Unit == "" {
+	if cg.Unit == "" && cg.V2Dir() != "" {
 		// Under systemd the cgroup does not exist yet: systemd makes it
-		// with init in it.
+		// with init in it. A rootless container may have none.
 		sp.cgroup = cg
 	}
 	if plan.IsNew(specs.UserNamespace) {
-		sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)
-		sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
+		if os.Geteuid() == 0 {
+			sp.uidMaps = idMaps(b.Spec.Linux.UIDMappings)
+			sp.gidMaps = idMaps(b.Spec.Linux.GIDMappings)
+		} else {
+			sp.newUser = &userMaps{b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings}
+		}
 	}
 	return sp.start(nil)
 }
@@ -469,8 +513,8 @@ func checkLSM(p *specs.Process, mountLabel string) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -540,4 +584,54 @@ func sendPidfd(path string, pid int) error {
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
 	return console.SendFile(path, "pidfd (--pidfd-socket)", f)
+}
+
+// idmapTrees makes the idmapped mounts' trees, by mount index: each
+// source cloned detached and idmapped with a user namespace made for its
+// maps (rootfs.IDMapTree says why on the host). Init attaches them.
+func idmapTrees(b *config.Bundle) (trees map[int]*os.File, err error) {
+	trees = map[int]*os.File{}
+	defer func() {
+		if err != nil {
+			for _, t := range trees {
+				t.Close()
+			}
+		}
+	}()
+	var exe *os.File
+	for i, m := range b.Spec.Mounts {
+		uid, gid, recursive, ok := config.MountIDMaps(b.Spec, m)
+		if !ok {
+			continue
+		}
+		f := fmt.Sprintf("%s: mounts[%d] (bind of %s on %s)", config.Name, i, m.Source, m.Destination)
+		if os.Geteuid() != 0 {
+			return nil, fmt.Errorf("%s: idmapped mounts need root on the host: the kernel idmaps a mount only for a caller privileged over its filesystem's user namespace (the host's)", f)
+		}
+		if !rootfs.IDMapSupported() {
+			return nil, fmt.Errorf("%s: idmapped mounts need mount_setattr (Linux 5.12 or newer)", f)
+		}
+		if exe == nil {
+			if exe, err = sealexe.Open(); err != nil {
+				return nil, err
+			}
+			defer exe.Close()
+		}
+		userns, err := namespaces.NewUserNS(exe, uid, gid)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(b.Dir, src)
+		}
+		opts := rootfs.ParseOptions(m.Options)
+		tree, err := rootfs.IDMapTree(src, opts.Recursive, recursive, userns)
+		userns.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		trees[i] = tree
+	}
+	return trees, nil
 }

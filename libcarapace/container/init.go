@@ -98,13 +98,20 @@ type waitingInit struct {
 const seccompListener ipc.Kind = "seccomp-listener"
 
 func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
-	msg, _, err := conn.Expect(ipc.Bootstrap)
+	msg, fds, err := conn.Expect(ipc.Bootstrap)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	var cfg InitConfig
 	if err := json.Unmarshal(msg.Payload, &cfg); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if len(fds) != len(cfg.IDMapped) {
+		return nil, fmt.Errorf("bootstrap: %d idmapped mount trees for %d idmapped mounts", len(fds), len(cfg.IDMapped))
+	}
+	idmapped := make(map[int]int, len(fds))
+	for k, i := range cfg.IDMapped {
+		idmapped[i] = fds[k]
 	}
 	spec, err := config.Parse(cfg.Config)
 	if err != nil {
@@ -156,6 +163,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	fs := &rootfs.Setup{
 		Spec: spec, Rootfs: cfg.Rootfs, BundleDir: cfg.Bundle,
 		UserNS: cfg.UserNS, NoPivot: cfg.NoPivot, CgroupNS: cfg.CgroupNS,
+		IDMapped: idmapped,
 	}
 	if cfg.MountNS {
 		if err := fs.Prepare(); err != nil {

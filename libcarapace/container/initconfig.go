@@ -41,4 +41,7 @@ type InitConfig struct {
 	// ClearONLCR: the runtime proxies the pty itself (run in the
 	// foreground), so the pty's \n -> \r\n translation is turned off.
 	ClearONLCR bool `json:"clearOnlcr,omitempty"`
+	// IDMapped lists the indexes of the idmapped mounts, whose trees come
+	// with the bootstrap message as descriptors, in this order.
+	IDMapped []int `json:"idmapped,omitempty"`
 }

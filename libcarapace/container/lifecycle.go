@@ -212,7 +212,12 @@ func signalInit(st *state.State, sig unix.Signal) error {
 func (r *Runtime) killAll(st *state.State, sig unix.Signal) error {
 	cg := st.Cgroup
 	if cg == nil {
-		return signalInit(st, sig)
+		// Rootless without a cgroup: the pid namespace holds them all.
+		pids, err := r.pids(st)
+		if err != nil || len(pids) == 0 {
+			return signalInit(st, sig)
+		}
+		return signalEach(pids, sig)
 	}
 	if sig == unix.SIGKILL && cg.Kill() {
 		return nil
@@ -232,6 +237,10 @@ func (r *Runtime) killAll(st *state.State, sig unix.Signal) error {
 	if err != nil || len(pids) == 0 {
 		return signalInit(st, sig)
 	}
+	return signalEach(pids, sig)
+}
+
+func signalEach(pids []int, sig unix.Signal) error {
 	for _, pid := range pids {
 		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			return fmt.Errorf("signal pid %d: %w", pid, err)

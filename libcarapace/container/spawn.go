@@ -40,10 +40,18 @@ type spawn struct {
 	newFlags uintptr
 	uidMaps  []syscall.SysProcIDMap
 	gidMaps  []syscall.SysProcIDMap
-	cgroup   *cgroups.Manager // v2: the child is born in it
+	// newUser, for a caller that is not root, are the maps of a new user
+	// namespace made before the child (namespaces.NewUserNS), which the
+	// child then joins: the kernel lets such a caller write only its own
+	// ids at clone time.
+	newUser *userMaps
+	cgroup  *cgroups.Manager // v2: the child is born in it
 	// cgroupDir is the v2 directory, when not the manager's own.
 	cgroupDir string
 }
+
+// userMaps are a new user namespace's maps, as the spec gives them.
+type userMaps struct{ uid, gid []specs.LinuxIDMapping }
 
 // joinFile is a namespace to join, opened.
 type joinFile struct {
@@ -153,7 +161,21 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 
-	threadJoins, childJoins := splitJoins(opened)
+	if sp.newUser != nil {
+		u, err := namespaces.NewUserNS(exe, sp.newUser.uid, sp.newUser.gid)
+		if err != nil {
+			return 0, false, err
+		}
+		defer u.Close()
+		j := joinFile{namespaces.Join{Type: specs.UserNamespace, Path: "(new)", Flag: unix.CLONE_NEWUSER}, u}
+		opened = append([]joinFile{j}, opened...)
+		sys.Cloneflags &^= unix.CLONE_NEWUSER
+	}
+
+	// A caller that is not root may enter the container's other
+	// namespaces only from inside its user namespace, which owns them:
+	// the child joins them all, the user namespace first.
+	threadJoins, childJoins := splitJoins(opened, os.Geteuid() != 0 && hasUserJoin(opened))
 	forks := false
 	var unshare uintptr
 	if hasUserJoin(childJoins) {
@@ -161,7 +183,9 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 		// made by clone, they would belong to the host's.
 		unshare = sys.Cloneflags
 		sys.Cloneflags = 0
-		forks = unshare&unix.CLONE_NEWPID != 0
+		// Only children enter a new or joined pid namespace: nsenter
+		// forks once.
+		forks = unshare&unix.CLONE_NEWPID != 0 || hasJoin(childJoins, specs.PIDNamespace)
 	}
 	// Set, it also makes the child non-dumpable from its first
 	// instruction (nsenter.c).
@@ -226,9 +250,11 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	return m.Pid, inCgroup, nil
 }
 
-func hasUserJoin(joins []joinFile) bool {
+func hasUserJoin(joins []joinFile) bool { return hasJoin(joins, specs.UserNamespace) }
+
+func hasJoin(joins []joinFile, t specs.LinuxNamespaceType) bool {
 	for _, j := range joins {
-		if j.Type == specs.UserNamespace {
+		if j.Type == t {
 			return true
 		}
 	}
@@ -244,10 +270,20 @@ func hasUserJoin(joins []joinFile) bool {
 // cgroup fails with ENOENT where cgroup2 is mounted with nsdelegate (as
 // systemd mounts it), because the runtime's own cgroup, the source, is
 // not below the namespace's root.
-func splitJoins(joins []joinFile) (thread, child []joinFile) {
+//
+// With all, every join is the child's (a caller that is not root, whose
+// only privilege over the container's namespaces is the user namespace
+// that owns them).
+func splitJoins(joins []joinFile, all bool) (thread, child []joinFile) {
 	var user, cgroup, time, mnt []joinFile
 	for _, j := range joins {
 		switch j.Type {
+		case specs.PIDNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace:
+			if all {
+				cgroup = append(cgroup, j)
+			} else {
+				thread = append(thread, j)
+			}
 		case specs.UserNamespace:
 			user = append(user, j)
 		case specs.CgroupNamespace:

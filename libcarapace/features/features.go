@@ -50,7 +50,7 @@ func Get(version string) features.Features {
 			Selinux:         &features.Selinux{Enabled: b(true)},
 			IntelRdt:        &features.IntelRdt{Enabled: b(false)},
 			MemoryPolicy:    &features.MemoryPolicy{Modes: keys(process.MemoryPolicyModes), Flags: keys(process.MemoryPolicyFlags)},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: b(false)}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: b(rootfs.IDMapSupported())}},
 			NetDevices:      &features.NetDevices{Enabled: b(true)},
 		},
 		Annotations: map[string]string{"io.github.carapace-oci.version": version},

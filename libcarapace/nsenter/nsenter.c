@@ -13,9 +13,10 @@
 // _CARAPACE_NSENTER is "SYNCFD;UNSHARE;FD:TYPE,FD:TYPE,...": the
 // CLONE_NEW* flags to unshare after the joins (so that new namespaces are
 // owned by the joined user namespace), and the fds to setns into, in
-// order (user first, mount last). With CLONE_NEWPID the process forks once, as only children enter
-// a new pid namespace; the child becomes init and the parent reports its
-// pid and exits.
+// order (user first, mount last). With CLONE_NEWPID, or a pid namespace
+// joined here, the process forks once, as only children enter a new or
+// joined pid namespace; the child goes on and the parent reports its pid
+// and exits.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -74,6 +75,15 @@ static const char *ns_name(long type) {
 }
 
 __attribute__((constructor)) static void carapace_nsenter(void) {
+	if (getenv("_CARAPACE_USERNS_HOLD") != NULL) {
+		// A user namespace holder (namespaces.NewUserNS): it exists only
+		// while the runtime writes the namespace's maps, and goes when
+		// the runtime closes its stdin.
+		char c;
+		while (read(0, &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
 	const char *spec = getenv("_CARAPACE_NSENTER");
 	if (spec == NULL)
 		return;
@@ -87,6 +97,7 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 	if (*end != ';')
 		fail(syncfd, "nsenter: bad spec");
 	const char *p = end + 1;
+	int joined_pid = 0;
 	while (*p) {
 		int fd = (int)strtol(p, &end, 10);
 		if (*end != ':')
@@ -95,6 +106,8 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 		if (setns(fd, (int)type) < 0)
 			fail(syncfd, "linux.namespaces: join %s namespace: %s", ns_name(type), strerror(errno));
 		close(fd);
+		if (type == CLONE_NEWPID)
+			joined_pid = 1;
 		if (type == CLONE_NEWUSER) {
 			// Become the namespace's root: the host ids this process had
 			// are not mapped there, and files made with them could not be.
@@ -108,9 +121,9 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 			fail(syncfd, "linux.namespaces: create namespaces in the joined user namespace: %s", strerror(errno));
 	}
 	unsetenv("_CARAPACE_NSENTER");
-	if (!(unshare_flags & CLONE_NEWPID))
+	if (!(unshare_flags & CLONE_NEWPID) && !joined_pid)
 		return;
-	if (unshare(CLONE_NEWPID) < 0)
+	if ((unshare_flags & CLONE_NEWPID) && unshare(CLONE_NEWPID) < 0)
 		fail(syncfd, "linux.namespaces: create pid namespace in the joined user namespace: %s", strerror(errno));
 	// CLONE_PARENT keeps init a child of the runtime, which waits for it.
 	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);

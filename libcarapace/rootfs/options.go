@@ -141,7 +141,8 @@ func ParseOptions(opts []string) Options {
 			o.Bind, o.Recursive = true, true
 		case "tmpcopyup", "idmap", "ridmap":
 			// tmpcopyup is a crun/runc extension handled by callers that
-			// support it; the idmap ones are refused by validation.
+			// support it; idmap and ridmap select how the runtime idmaps a
+			// bind mount (config.MountIDMaps), never mount(2) data.
 		default:
 			o.Data = append(o.Data, s)
 		}

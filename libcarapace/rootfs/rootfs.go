@@ -35,6 +35,9 @@ type Setup struct {
 	// /proc/self/cgroup paths are relative to that namespace's root, so
 	// only a cgroupfs mount, not a bind of host paths, can show them.
 	CgroupNS bool
+	// IDMapped maps the index of each idmapped mount to the detached,
+	// idmapped tree the runtime made for it (IDMapTree), to attach.
+	IDMapped map[int]int
 
 	root *securefs.Root
 }
@@ -59,7 +62,11 @@ func (s *Setup) Prepare() error {
 	}
 	s.root = root
 	for i, m := range s.Spec.Mounts {
-		if err := s.mount(m); err != nil {
+		tree, idmapped := s.IDMapped[i]
+		if !idmapped {
+			tree = -1
+		}
+		if err := s.mount(m, tree); err != nil {
 			// Something of the wrong type at the destination itself: the
 			// error names the field and what is there, e.g.
 			// mounts[3].destination "/x": exists and is a fifo, not a
@@ -98,7 +105,9 @@ func (s *Setup) Close() {
 	}
 }
 
-func (s *Setup) mount(m specs.Mount) error {
+// mount makes one of the spec's mounts; tree, when not -1, is the
+// idmapped tree to attach for a bind mount.
+func (s *Setup) mount(m specs.Mount, tree int) error {
 	opts := ParseOptions(m.Options)
 	bind := config.IsBind(m)
 	dst := path.Clean(m.Destination)
@@ -184,6 +193,13 @@ func (s *Setup) mount(m specs.Mount) error {
 			return fmt.Errorf("linux.mountLabel %q on %s: %w", label, dst, err)
 		}
 		return nil
+	case bind && tree >= 0:
+		// Attached first: only then is the mount in the container's
+		// mount namespace, whose owner may set its attributes.
+		if err := moveMount(tree, dfd); err != nil {
+			return err
+		}
+		return setAttrs(tree, opts)
 	case bind:
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,6 +76,7 @@ type cmdOpts struct {
 	extraFiles []*os.File    // become fds 3, 4, ...
 	timeout    time.Duration // default cmdTimeout
 	ctx        context.Context
+	cred       *syscall.Credential // run as this user (rootless tests)
 }
 
 var outSeq atomic.Int64
@@ -123,6 +125,9 @@ func runCmd(o cmdOpts, name string, args ...string) result {
 	cmd.Dir = o.dir
 	cmd.Env = append(os.Environ(), o.env...)
 	cmd.ExtraFiles = o.extraFiles
+	if o.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.cred}
+	}
 	start := time.Now()
 	if err := startTracked(cmd); err != nil {
 		res.Err = err
