@@ -115,6 +115,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := checkLSM(spec.Process, spec.Linux.MountLabel); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
+	if spec.Linux.MountLabel != "" && mountLabel(spec.Linux.MountLabel) == "" {
+		r.Log.Warn(config.Name+": linux.mountLabel ignored: SELinux is not enabled on this host", "id", o.ID)
+	}
 	// Compiled here, before anything exists, so that a profile that cannot
 	// be loaded fails create cleanly; init only loads the result.
 	var filter *seccomp.Program
@@ -295,6 +298,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
+		MountLabel:  mountLabel(spec.Linux.MountLabel),
 		MountNS:     plan.Has(specs.MountNamespace),
 		// Run by a rootless engine (podman's own user namespace), the
 		// runtime cannot mknod either: devices are bound from the host.
@@ -494,6 +498,9 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 // is found by init, whose write of it fails (see applyLSM); an SELinux
 // context is checked against the loaded policy here.
 func checkLSM(p *specs.Process, mountLabel string) error {
+	if !lsm.SELinuxEnabled() {
+		mountLabel = "" // ignored there, as runc does (see mountLabel)
+	}
 	if p.ApparmorProfile != "" && !lsm.AppArmorEnabled() {
 		return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
 	}
@@ -634,4 +641,15 @@ func idmapTrees(b *config.Bundle) (trees map[int]*os.File, err error) {
 		trees[i] = tree
 	}
 	return trees, nil
+}
+
+// mountLabel is linux.mountLabel where SELinux is enabled, and "" where it
+// is not: runc ignores the field there, runtime-tools' linux_mount_label
+// expects it to be, and engines send it only on SELinux hosts. A process
+// label, which would leave the process unconfined, is refused instead.
+func mountLabel(label string) string {
+	if label == "" || !lsm.SELinuxEnabled() {
+		return ""
+	}
+	return label
 }

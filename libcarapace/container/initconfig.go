@@ -29,13 +29,17 @@ type InitConfig struct {
 	// CgroupNS: the container has a cgroup namespace, new or joined by
 	// path; either way its cgroup mount is a cgroupfs showing that
 	// namespace's root, not a bind of host directories.
-	CgroupNS  bool        `json:"cgroupNs,omitempty"`
-	NewTimeNS bool        `json:"newTimeNs,omitempty"`
-	MountNS   bool        `json:"mountNs,omitempty"`
-	UserNS    bool        `json:"userNs,omitempty"`
-	UTSNS     bool        `json:"utsNs,omitempty"`
-	ExtraEnv  []string    `json:"extraEnv,omitempty"` // added to process.env (LISTEN_FDS)
-	State     specs.State `json:"state"`              // for the createContainer and startContainer hooks
+	CgroupNS  bool `json:"cgroupNs,omitempty"`
+	NewTimeNS bool `json:"newTimeNs,omitempty"`
+	// MountLabel is linux.mountLabel where SELinux is enabled; elsewhere
+	// it is ignored, as runc does (a kernel without SELinux refuses
+	// context= mount options).
+	MountLabel string      `json:"mountLabel,omitempty"`
+	MountNS    bool        `json:"mountNs,omitempty"`
+	UserNS     bool        `json:"userNs,omitempty"`
+	UTSNS      bool        `json:"utsNs,omitempty"`
+	ExtraEnv   []string    `json:"extraEnv,omitempty"` // added to process.env (LISTEN_FDS)
+	State      specs.State `json:"state"`              // for the createContainer and startContainer hooks
 	// Seccomp is linux.seccomp, compiled by the runtime.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 	// ClearONLCR: the runtime proxies the pty itself (run in the

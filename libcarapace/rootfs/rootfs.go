@@ -35,6 +35,9 @@ type Setup struct {
 	// /proc/self/cgroup paths are relative to that namespace's root, so
 	// only a cgroupfs mount, not a bind of host paths, can show them.
 	CgroupNS bool
+	// MountLabel is the SELinux context of the container's own filesystems
+	// (linux.mountLabel, where SELinux is enabled).
+	MountLabel string
 	// IDMapped maps the index of each idmapped mount to the detached,
 	// idmapped tree the runtime made for it (IDMapTree), to attach.
 	IDMapped map[int]int
@@ -169,7 +172,7 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	// After a filesystem is mounted on dfd, dfd still names the directory
 	// underneath; a new lookup from the root crosses into the new mount.
 	reopen := func() (int, error) { return s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve) }
-	label := s.Spec.Linux.MountLabel
+	label := s.MountLabel
 	if label != "" && !bind && m.Type != "proc" && m.Type != "sysfs" &&
 		m.Type != "cgroup" && m.Type != "cgroup2" && m.Type != "mqueue" {
 		// linux.mountLabel labels the files of the container's own
