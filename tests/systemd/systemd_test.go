@@ -241,14 +241,19 @@ func TestResourceProperties(t *testing.T) {
 	check("after update and daemon-reload", fields(true))
 }
 
-// TestPidsLimitZero: pids.limit 0 is a limit (runtime-spec 1.3), written
-// as 1 to pids.max and given to systemd as TasksMax=1 (it refuses 0), as
-// runc 1.5's driver does; with TasksMax=infinity in the unit, systemd would
-// reset pids.max to max at the next daemon-reload.
+// TestPidsLimitZero: `update --pids-limit 0` is a limit (runtime-spec
+// 1.3), written as 1 to pids.max and given to systemd as TasksMax=1 (it
+// refuses 0), as runc 1.5's driver does; with TasksMax=infinity in the
+// unit, systemd would reset pids.max to max at the next daemon-reload.
+// (At create, a limit of 1 would leave the runtime's init no thread to
+// start with, under either driver.)
 func TestPidsLimitZero(t *testing.T) {
 	c := newContainer(t)
-	c.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(0))}}
+	c.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(100))}}
 	pid := c.startSleeper()
+	if r := c.runtime("update", "--pids-limit", "0", c.ID); !r.ok() {
+		t.Fatalf("update --pids-limit 0: %s", r)
+	}
 	if got := show(t, c.unit(), "TasksMax")["TasksMax"]; got != "1" {
 		t.Errorf("TasksMax=%s, want 1", got)
 	}
