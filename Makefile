@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients validation test-v2 test-lsm vm-systemd-selftest demo bench bench-docker lint clean
+.PHONY: all build test unit e2e clients validation test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-systemd bench-docker lint clean
 
 all: build
 
@@ -42,10 +42,18 @@ validation: build
 test-v2: build
 	tests/vm/cgroupv2.sh
 
-# The LSM leg: AppArmor profiles applied in a VM whose kernel (Debian's)
-# has AppArmor enabled; this host has no LSM. See tests/vm/README.md.
+# The LSM leg: AppArmor profiles and SELinux labels applied in VMs whose
+# kernel (Debian's) has the LSM enabled; this host has none. See
+# tests/vm/README.md.
 test-lsm: build
 	tests/vm/lsm.sh
+
+# The systemd cgroup driver's leg: tests/systemd and the e2e cgroup tests
+# under --systemd-cgroup, in the VM booted by systemd, on cgroup v2 and
+# hybrid (see tests/vm/README.md). The first run builds the VM's Debian
+# image (a few minutes, once).
+test-systemd: build
+	tests/vm/systemd.sh
 
 # The VM with systemd as PID 1 (run-in-vm.sh --systemd) that the systemd
 # cgroup driver will be tested in: one boot per cgroup layout (v2, v1,
@@ -54,16 +62,22 @@ vm-systemd-selftest:
 	tests/vm/systemd-selftest.sh
 
 # The whole suite, as CI runs it. make stops at the first suite that fails,
-# so reaching the last line means all seven (lint, unit, e2e, clients,
-# validation, cgroup v2 in a VM, LSMs in a VM) passed.
-test: lint unit e2e clients validation test-v2 test-lsm
-	@echo "suites: 7 passed, 0 failed"
+# so reaching the last line means all eight (lint, unit, e2e, clients,
+# validation, cgroup v2 in a VM, the systemd driver in a VM, LSMs in a VM)
+# passed.
+test: lint unit e2e clients validation test-v2 test-systemd test-lsm
+	@echo "suites: 8 passed, 0 failed"
 
 demo: build
 	scripts/demo.sh
 
 bench: build
 	scripts/bench.sh
+
+# run's CPU time with and without --systemd-cgroup, next to runc's, in the
+# VM booted by systemd.
+bench-systemd: build
+	scripts/bench-systemd.sh
 
 # docker run --rm wall time per runtime, under one private dockerd.
 bench-docker: build

@@ -247,6 +247,9 @@ func newContainer(t *testing.T) *Container {
 		Spec:    defaultSpec(),
 	}
 	c.ID = strings.ReplaceAll(c.ID, "--", "-")
+	if systemdCgroup {
+		c.Spec.Linux.CgroupsPath = systemdSlice + ":" + systemdPrefix + ":" + c.ID
+	}
 	c.Rootfs = filepath.Join(c.Bundle, "rootfs")
 	for _, d := range []string{c.Root, c.Bundle, c.HostDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -282,7 +285,51 @@ func (c *Container) leftovers() []string {
 	l = append(l, mountsUnder(c.Dir)...)
 	l = append(l, cgroupDirsNamed(c.ID)...)
 	l = append(l, procsOf([]string{c.Dir}, []string{c.ID})...)
+	if systemdCgroup {
+		l = append(l, systemdUnitsNamed(c.ID)...)
+	}
 	return l
+}
+
+// systemdUnitsNamed lists the units systemd still knows (loaded, active or
+// failed) whose name contains id: a unit can outlive its cgroup.
+func systemdUnitsNamed(id string) []string {
+	out, err := hostOutput("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager", "*"+id+"*")
+	if err != nil {
+		return []string{fmt.Sprintf("systemctl list-units: %v", err)}
+	}
+	var l []string
+	for _, line := range lines(out) {
+		if strings.TrimSpace(line) != "" {
+			l = append(l, "systemd unit: "+strings.TrimSpace(line))
+		}
+	}
+	return l
+}
+
+// runtimeArgs is the command line of the runtime with state root root:
+// the global flags of the run (--systemd-cgroup), --root, then args.
+func runtimeArgs(root string, args ...string) []string {
+	full := append(append([]string(nil), globalFlags...), "--root", root)
+	return append(full, args...)
+}
+
+// cgroupName is the last element of the container's cgroup: its id, or
+// under the systemd driver its scope.
+func (c *Container) cgroupName() string {
+	if systemdCgroup && c.Spec.Linux.CgroupsPath == systemdSlice+":"+systemdPrefix+":"+c.ID {
+		return systemdPrefix + "-" + c.ID + ".scope"
+	}
+	return c.ID
+}
+
+// skipUnderSystemd skips a test that sets its own cgroupfs cgroupsPath, or
+// checks the cgroupfs driver alone, when the run is under the systemd driver.
+func skipUnderSystemd(t *testing.T, why string) {
+	t.Helper()
+	if systemdCgroup {
+		t.Skip("under --systemd-cgroup (CARAPACE_E2E_SYSTEMD=1): " + why)
+	}
 }
 
 func (c *Container) checkNoLeftovers(when string) {
@@ -326,7 +373,7 @@ func (c *Container) runtimeOpts(o cmdOpts, args ...string) result {
 	if o.outDir == "" {
 		o.outDir = c.Dir
 	}
-	return runCmd(o, runtimeBin, append([]string{"--root", c.Root}, args...)...)
+	return runCmd(o, runtimeBin, runtimeArgs(c.Root, args...)...)
 }
 
 // Run writes the spec and runs the container to completion

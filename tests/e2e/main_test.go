@@ -34,6 +34,24 @@ var (
 
 	idsMu  sync.Mutex
 	allIDs []string
+
+	// systemdCgroup: CARAPACE_E2E_SYSTEMD=1 reruns the tests under the
+	// systemd cgroup driver (tests/vm/systemd.sh, in a VM that systemd
+	// booted): every runtime command gets the global flag --systemd-cgroup
+	// (globalFlags) and every container the cgroupsPath
+	// system.slice:carapace-e2e:<id>, i.e. the transient unit
+	// carapace-e2e-<id>.scope. The tests find the cgroup directories from
+	// /proc/<pid>/cgroup as they do for cgroupfs, so their assertions are
+	// the same.
+	systemdCgroup bool
+	globalFlags   []string
+)
+
+// systemdSlice and systemdPrefix form the e2e containers' cgroupsPath under
+// CARAPACE_E2E_SYSTEMD=1.
+const (
+	systemdSlice  = "system.slice"
+	systemdPrefix = "carapace-e2e"
 )
 
 func TestMain(m *testing.M) {
@@ -54,6 +72,14 @@ func testMain(m *testing.M) int {
 	if skip != "" {
 		skipReason = skip
 		return m.Run()
+	}
+	if os.Getenv("CARAPACE_E2E_SYSTEMD") == "1" {
+		if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
+			fmt.Fprintf(os.Stderr, "e2e: CARAPACE_E2E_SYSTEMD=1 but systemd does not run this host (no /run/systemd/system)\n")
+			return 1
+		}
+		systemdCgroup = true
+		globalFlags = []string{"--systemd-cgroup"}
 	}
 
 	// Orphaned container processes are re-parented to us instead of PID 1

@@ -538,7 +538,7 @@ kill $sleeper`)
 				if tc.cgroupNS && p != "/" {
 					t.Errorf("/proc/self/cgroup line %q: want / in a cgroup namespace", l)
 				}
-				if !tc.cgroupNS && view.line(l) && !strings.HasSuffix(p, "/"+c.ID) {
+				if !tc.cgroupNS && view.line(l) && !strings.HasSuffix(p, "/"+c.cgroupName()) {
 					t.Errorf("/proc/self/cgroup line %q: want the container's cgroup, named after its id", l)
 				}
 			}

@@ -218,7 +218,7 @@ func TestStdioOwnedByUser(t *testing.T) {
 func runWithPipes(c *Container, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", c.Root}, args...)...)
+	cmd := exec.CommandContext(ctx, runtimeBin, runtimeArgs(c.Root, args...)...)
 	var out, errb bytes.Buffer
 	// Not *os.File: exec gives the command pipes.
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -753,6 +753,7 @@ func TestExecCgroupPerController(t *testing.T) {
 // for ever: init froze in it before it could report.
 func TestCreateRefusesCgroupInUse(t *testing.T) {
 	t.Parallel()
+	skipUnderSystemd(t, "sets cgroupfs cgroupsPaths")
 	if _, err := os.Stat("/sys/fs/cgroup/freezer"); err != nil {
 		t.Skip("no v1 freezer hierarchy (pure cgroup v2)")
 	}

@@ -163,10 +163,16 @@ func Properties(r *specs.LinuxResources, mode cgroups.Mode, version int) ([]Prop
 		}
 	}
 	if p := r.Pids; p != nil && p.Limit != nil {
-		// As the pids.max file gets: no limit for 0 and below.
+		// As the pids.max file gets (cgroups' pidsMax): no limit below 0;
+		// 0 is a limit, of 1, since systemd refuses TasksMax=0. The unit
+		// must agree with the file: systemd rewrites pids.max from
+		// TasksMax (at daemon-reload), and infinity would undo the limit.
 		t := infinity
-		if *p.Limit > 0 {
-			t = uint64(*p.Limit)
+		switch l := *p.Limit; {
+		case l == 0:
+			t = 1
+		case l > 0:
+			t = uint64(l)
 		}
 		add("TasksMax", t)
 	}

@@ -140,6 +140,11 @@ func TestProperties(t *testing.T) {
 		{name: "pids", mode: cgroups.ModeV2, version: 252,
 			r:    specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr[int64](42)}},
 			want: map[string]any{"TasksMax": uint64(42)}},
+		{name: "pids-zero-is-a-limit-of-one", mode: cgroups.ModeV2, version: 252,
+			// As pids.max gets "1": systemd refuses TasksMax=0, and a unit
+			// saying infinity would have systemd undo the file's limit.
+			r:    specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr[int64](0)}},
+			want: map[string]any{"TasksMax": uint64(1)}},
 		{name: "pids-unlimited", mode: cgroups.ModeV1, version: 252,
 			r:    specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr[int64](-1)}},
 			want: map[string]any{"TasksMax": inf}},
