@@ -48,6 +48,8 @@ trap 'rm -rf "$work"' EXIT
 cp "$bin" "$work/carapace"
 CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
 "$here/selinux-policy.sh" "$work/policy.33"
+# The extra flags, quoted for the VM's shell: a -test.run pattern may hold "|".
+flags=${*@Q}
 # Two boots: Debian's kernel enables AppArmor by default, SELinux only when
 # asked for (lsm=...,selinux), with the leg's policy loaded and enforcing.
 {
@@ -56,7 +58,7 @@ CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
 	# The tests skip without the LSM: fail here instead, or the leg would
 	# pass having checked nothing.
 	echo 'test "$(cat /sys/module/apparmor/parameters/enabled)" = Y || { echo "lsm.sh: AppArmor is not enabled in the VM" >&2; exit 1; }'
-	echo "exec \"$work/e2e.test\" -test.v -test.count=1 -test.timeout $((timeout_s / 2 - 30))s ${*:-"-test.run 'AppArmor|LSM'"}"
+	echo "exec \"$work/e2e.test\" -test.v -test.count=1 -test.timeout $((timeout_s / 2 - 30))s ${flags:-"-test.run 'AppArmor|LSM'"}"
 } >"$work/apparmor.sh"
 {
 	echo '#!/bin/sh'
@@ -66,7 +68,7 @@ CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
 	echo "cat \"$work/policy.33\" > /sys/fs/selinux/load"
 	echo 'echo 1 > /sys/fs/selinux/enforce'
 	echo 'echo "lsm.sh: SELinux policy loaded, enforce=$(cat /sys/fs/selinux/enforce)" >&2'
-	echo "exec \"$work/e2e.test\" -test.v -test.count=1 -test.timeout $((timeout_s / 2 - 30))s ${*:-"-test.run 'SELinux|LSM'"}"
+	echo "exec \"$work/e2e.test\" -test.v -test.count=1 -test.timeout $((timeout_s / 2 - 30))s ${flags:-"-test.run 'SELinux|LSM'"}"
 } >"$work/selinux.sh"
 chmod +x "$work/apparmor.sh" "$work/selinux.sh"
 echo "lsm.sh: built the runtime, the test binary and the SELinux policy ($(elapsed)); booting the VMs" >&2
