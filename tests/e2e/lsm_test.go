@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -459,6 +460,46 @@ func TestSELinuxStartContainerHook(t *testing.T) {
 	})
 	if out := strings.TrimRight(c.mustExecSh(t, nil, "cat /dev/shm/hook"), "\x00\n"); out != podmanProcessLabel {
 		t.Errorf("the startContainer hook ran in %q, want %q", out, podmanProcessLabel)
+	}
+}
+
+// secretLabel is the type selinux-policy.sh denies container_t every
+// file permission on.
+const secretLabel = "system_u:object_r:carapace_secret_t:s0"
+
+// TestSELinuxConfined: the policy confines the container, not only labels
+// it: a file labelled carapace_secret_t, which the leg's policy lets
+// container_t do nothing with, cannot be read in the container with
+// podman's label (enforcing), while the same file in a container without
+// a label (the runtime's own domain, unconfined by the policy) can.
+func TestSELinuxConfined(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	if b, _ := os.ReadFile("/sys/fs/selinux/enforce"); string(bytes.TrimSpace(b)) != "1" {
+		t.Skip("SELinux is permissive: nothing is denied")
+	}
+	probe := `cat /public; cat /secret 2>/dev/null || echo secret-refused`
+	setup := func(c *Container) {
+		for name, content := range map[string]string{"public": "public\n", "secret": "s3cret\n"} {
+			if err := os.WriteFile(filepath.Join(c.Rootfs, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := syscall.Setxattr(filepath.Join(c.Rootfs, "secret"), "security.selinux", []byte(secretLabel), 0); err != nil {
+			t.Fatalf("label the secret %s (does the loaded policy have carapace_secret_t?): %v", secretLabel, err)
+		}
+	}
+	confined := newContainer(t)
+	setup(confined)
+	confined.Spec.Process.SelinuxLabel = podmanProcessLabel
+	confined.Spec.Linux.MountLabel = podmanMountLabel
+	if out := confined.Sh(probe); out != "public\nsecret-refused\n" {
+		t.Errorf("container_t reading a carapace_secret_t file:\n%s\nwant public, then secret-refused", out)
+	}
+	plain := newContainer(t)
+	setup(plain)
+	if out := plain.Sh(probe); out != "public\ns3cret\n" {
+		t.Errorf("without a label:\n%s\nwant public, then s3cret", out)
 	}
 }
 
