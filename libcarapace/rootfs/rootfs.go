@@ -203,7 +203,7 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	case bind:
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		return mountCgroups(dfd, reopen, opts, s.CgroupNS)
+		return mountCgroups(dfd, reopen, opts, s.CgroupNS, label)
 	case tmpfs:
 		return s.mountTmpfs(m, dfd, reopen, opts, !made)
 	default:

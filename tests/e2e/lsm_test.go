@@ -338,6 +338,45 @@ func TestSELinuxLabels(t *testing.T) {
 	}
 }
 
+// TestSELinuxCgroupV1: on a v1 or hybrid host the container's
+// /sys/fs/cgroup is a tmpfs holding the hierarchies, which carries
+// linux.mountLabel, as runc's does (mountCgroupV1 mounts it as any tmpfs);
+// the hierarchies keep the kernel's labels. The LSM leg boots a hybrid VM
+// for it.
+func TestSELinuxCgroupV1(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Skip("/sys/fs/cgroup is not a v1 or hybrid layout's tmpfs here")
+	}
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Process.SelinuxLabel = podmanProcessLabel
+		c.Spec.Linux.MountLabel = podmanMountLabel
+	})
+	ctx := `context="` + podmanMountLabel + `"`
+	for name, mi := range map[string]string{
+		"host":      readFileString(fmt.Sprintf("/proc/%d/mountinfo", pid)),
+		"container": c.mustExecSh(t, nil, "cat /proc/self/mountinfo"),
+	} {
+		found := false
+		for _, l := range lines(mi) {
+			if f := strings.Fields(l); len(f) > 4 && f[4] == "/sys/fs/cgroup" {
+				found = true
+				if !strings.Contains(l, " tmpfs ") || !strings.Contains(l, ctx) {
+					t.Errorf("%s view: /sys/fs/cgroup is not a tmpfs with %s: %s", name, ctx, l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s view: no /sys/fs/cgroup mount", name)
+		}
+	}
+	if got := hostLabel(t, pid, "/sys/fs/cgroup"); got != podmanMountLabel {
+		t.Errorf("host: /sys/fs/cgroup is labelled %q, want %q", got, podmanMountLabel)
+	}
+}
+
 // TestSELinuxBadLabel: a context the policy rejects fails create, naming
 // the field and the label, and leaves nothing behind.
 func TestSELinuxBadLabel(t *testing.T) {
