@@ -8,14 +8,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/securefs"
 )
 
 // mountCgroups mounts the container's view of the cgroup hierarchies at
 // dfd. With a cgroup namespace the kernel shows the container's cgroup as
 // the root; without one, the container's own cgroup directories are bound,
-// so the host's tree stays out of sight either way.
-func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool) error {
+// so the host's tree stays out of sight either way. label, when not
+// empty, labels the v1 layout's tmpfs (the directories and links of the
+// hierarchies), as runc does; the cgroup files keep the kernel's labels.
+func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool, label string) error {
 	hs, err := cgroups.Hierarchies()
 	if err != nil {
 		return err
@@ -30,7 +33,11 @@ func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool)
 	}
 	// v1 and hybrid: a tmpfs with one directory per hierarchy, like the
 	// host's /sys/fs/cgroup.
-	if err := unix.Mount("tmpfs", securefs.ProcPath(dfd), "tmpfs", (flags &^ unix.MS_RDONLY), "mode=755"); err != nil {
+	data := "mode=755"
+	if label != "" {
+		data += "," + lsm.MountContext(label)
+	}
+	if err := unix.Mount("tmpfs", securefs.ProcPath(dfd), "tmpfs", (flags &^ unix.MS_RDONLY), data); err != nil {
 		return fmt.Errorf("mount tmpfs for cgroups: %w", err)
 	}
 	top, err := reopen()

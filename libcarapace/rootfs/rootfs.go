@@ -206,7 +206,7 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	case bind:
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		return mountCgroups(dfd, reopen, opts, s.CgroupNS)
+		return mountCgroups(dfd, reopen, opts, s.CgroupNS, label)
 	case tmpfs:
 		return s.mountTmpfs(m, dfd, reopen, opts, !made)
 	default:
@@ -440,7 +440,7 @@ func Finish(spec *specs.Spec) error {
 	if err := remountReadonly(root, spec.Mounts); err != nil {
 		return err
 	}
-	if err := maskPaths(root, spec.Linux.MaskedPaths); err != nil {
+	if err := maskPaths(root, spec.Linux.MaskedPaths, spec.Linux.MountLabel); err != nil {
 		return err
 	}
 	for i, p := range spec.Linux.ReadonlyPaths {
@@ -538,8 +538,10 @@ func readonlyPath(root *securefs.Root, p string) error {
 // read-only tmpfs. /dev/null is checked to be the real null device first:
 // an image that made it a symlink or a regular file would otherwise get a
 // writable view of what it points to mounted over the masked path
-// (CVE-2025-31133).
-func maskPaths(root *securefs.Root, paths []string) error {
+// (CVE-2025-31133). The tmpfs carries linux.mountLabel, as runc's does
+// (maskDir): an SELinux-confined process may then stat and list the masked
+// directory, as in any of its own mounts, and finds it empty.
+func maskPaths(root *securefs.Root, paths []string, mountLabel string) error {
 	if len(paths) == 0 {
 		return nil
 	}
@@ -587,7 +589,7 @@ func maskPaths(root *securefs.Root, paths []string) error {
 					// The first masked directory gets a new empty tmpfs;
 					// the others clone it once it is attached (kernels
 					// before 6.x cannot clone a mount that is not).
-					mnt, err := emptyTmpfs()
+					mnt, err := emptyTmpfs(mountLabel)
 					if err != nil {
 						return err
 					}
@@ -622,8 +624,8 @@ func maskPaths(root *securefs.Root, paths []string) error {
 }
 
 // emptyTmpfs makes a detached, empty, read-only tmpfs for masking
-// directories.
-func emptyTmpfs() (int, error) {
+// directories, with every file labelled label when it is not empty.
+func emptyTmpfs(label string) (int, error) {
 	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
@@ -631,6 +633,13 @@ func emptyTmpfs() (int, error) {
 	defer unix.Close(fsfd)
 	if err := unix.FsconfigSetString(fsfd, "size", "0"); err != nil {
 		return -1, fmt.Errorf("fsconfig tmpfs size: %w", err)
+	}
+	if label != "" {
+		// One fsconfig key per option: the label's commas (s0:c1,c2)
+		// need no quoting here, unlike in mount(2)'s data string.
+		if err := unix.FsconfigSetString(fsfd, "context", label); err != nil {
+			return -1, fmt.Errorf("linux.mountLabel %q on the masked-path tmpfs: fsconfig context: %w", label, err)
+		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return -1, fmt.Errorf("fsconfig create tmpfs: %w", err)

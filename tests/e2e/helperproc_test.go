@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -17,7 +19,10 @@ import (
 const helperEnv = "E2E_HELPER"
 
 func init() {
-	if h := os.Getenv(helperEnv); h != "" {
+	if h := os.Getenv(helperEnv); h == "xattr" {
+		printLabels(os.Args[1:])
+		os.Exit(0)
+	} else if h != "" {
 		// On the main thread, whose credentials /proc/<pid> checks use.
 		runtime.LockOSThread()
 		runHelper(h)
@@ -39,6 +44,23 @@ func runHelper(name string) {
 		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	}
 	time.Sleep(time.Minute)
+}
+
+// printLabels prints "path label" for each path, the SELinux label of
+// the file itself (a symlink's own, not its target's), or "path !error":
+// busybox has no getfattr, ls -Z or stat %C without SELinux support, so
+// the tests run the test binary in containers to read labels from inside
+// (installXattrTool).
+func printLabels(paths []string) {
+	buf := make([]byte, 512)
+	for _, p := range paths {
+		n, err := unix.Lgetxattr(p, "security.selinux", buf)
+		if err != nil {
+			fmt.Printf("%s !%v\n", p, err)
+			continue
+		}
+		fmt.Printf("%s %s\n", p, strings.TrimRight(string(buf[:n]), "\x00"))
+	}
 }
 
 // startHelper starts a helper process; it is killed at the test's end.

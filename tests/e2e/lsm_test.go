@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // The AppArmor tests need a kernel with AppArmor enabled, its securityfs
@@ -179,6 +181,27 @@ func TestAppArmorExec(t *testing.T) {
 	}
 }
 
+// TestAppArmorStartContainerHook: a startContainer hook runs confined by
+// the container's profile, as with runc (which applies the profile before
+// running the hooks): init asks for the profile on its thread during
+// create, and the hook, forked from that thread, enters it at its execve.
+func TestAppArmorStartContainerHook(t *testing.T) {
+	t.Parallel()
+	name := loadProfile(t, "carapace-e2e", denyShmProfile)
+	c, _ := startSleeper(t, func(c *Container) {
+		c.Spec.Process.ApparmorProfile = name
+		c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{hookProbe}}
+	})
+	want := name + " (enforce)\nallowed-written\ndenied-refused\n"
+	if out := c.mustExecSh(t, nil, "cat /dev/shm/hook"); out != want {
+		t.Errorf("the startContainer hook saw:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// hookProbe is a startContainer hook that writes shmProbe's output to
+// /dev/shm/hook, in the container.
+var hookProbe = specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "{ " + shmProbe + "} > /dev/shm/hook"}}
+
 // TestAppArmorNotLoaded: create fails, naming the field and the profile,
 // and leaves nothing behind.
 func TestAppArmorNotLoaded(t *testing.T) {
@@ -315,6 +338,45 @@ func TestSELinuxLabels(t *testing.T) {
 	}
 }
 
+// TestSELinuxCgroupV1: on a v1 or hybrid host the container's
+// /sys/fs/cgroup is a tmpfs holding the hierarchies, which carries
+// linux.mountLabel, as runc's does (mountCgroupV1 mounts it as any tmpfs);
+// the hierarchies keep the kernel's labels. The LSM leg boots a hybrid VM
+// for it.
+func TestSELinuxCgroupV1(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Skip("/sys/fs/cgroup is not a v1 or hybrid layout's tmpfs here")
+	}
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Process.SelinuxLabel = podmanProcessLabel
+		c.Spec.Linux.MountLabel = podmanMountLabel
+	})
+	ctx := `context="` + podmanMountLabel + `"`
+	for name, mi := range map[string]string{
+		"host":      readFileString(fmt.Sprintf("/proc/%d/mountinfo", pid)),
+		"container": c.mustExecSh(t, nil, "cat /proc/self/mountinfo"),
+	} {
+		found := false
+		for _, l := range lines(mi) {
+			if f := strings.Fields(l); len(f) > 4 && f[4] == "/sys/fs/cgroup" {
+				found = true
+				if !strings.Contains(l, " tmpfs ") || !strings.Contains(l, ctx) {
+					t.Errorf("%s view: /sys/fs/cgroup is not a tmpfs with %s: %s", name, ctx, l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s view: no /sys/fs/cgroup mount", name)
+		}
+	}
+	if got := hostLabel(t, pid, "/sys/fs/cgroup"); got != podmanMountLabel {
+		t.Errorf("host: /sys/fs/cgroup is labelled %q, want %q", got, podmanMountLabel)
+	}
+}
+
 // TestSELinuxBadLabel: a context the policy rejects fails create, naming
 // the field and the label, and leaves nothing behind.
 func TestSELinuxBadLabel(t *testing.T) {
@@ -329,4 +391,197 @@ func TestSELinuxBadLabel(t *testing.T) {
 	} {
 		t.Run(row.name, func(t *testing.T) { runBadInput(t, row) })
 	}
+}
+
+// maskedDir is the masked directory TestSELinuxMaskedPaths adds.
+const maskedDir = "/carapace-masked"
+
+// TestSELinuxMaskedPaths: the read-only tmpfs over a masked directory
+// carries linux.mountLabel (context=), as runc's does (maskDir): seen in
+// the mount table from the host and from inside, and as the label of the
+// directory's root both ways.
+func TestSELinuxMaskedPaths(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Process.SelinuxLabel = podmanProcessLabel
+		c.Spec.Linux.MountLabel = podmanMountLabel
+		if err := os.Mkdir(filepath.Join(c.Rootfs, maskedDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c.Spec.Linux.MaskedPaths = append(c.Spec.Linux.MaskedPaths, maskedDir)
+		installXattrTool(t, c)
+	})
+	ctx := `context="` + podmanMountLabel + `"`
+	views := map[string]string{
+		"host":      readFileString(fmt.Sprintf("/proc/%d/mountinfo", pid)),
+		"container": c.mustExecSh(t, nil, "cat /proc/self/mountinfo"),
+	}
+	for name, mi := range views {
+		found := false
+		for _, l := range lines(mi) {
+			if f := strings.Fields(l); len(f) > 4 && f[4] == maskedDir {
+				found = true
+				if !strings.Contains(l, ctx) || !strings.Contains(l, " tmpfs ") {
+					t.Errorf("%s view: the masked %s is not a tmpfs with %s: %s", name, maskedDir, ctx, l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s view: %s is not masked", name, maskedDir)
+		}
+	}
+	if got := hostLabel(t, pid, maskedDir); got != podmanMountLabel {
+		t.Errorf("host: %s is labelled %q, want %q", maskedDir, got, podmanMountLabel)
+	}
+	if got := insideLabels(t, c, nil, maskedDir)[maskedDir]; got != podmanMountLabel {
+		t.Errorf("container: %s is labelled %q, want %q", maskedDir, got, podmanMountLabel)
+	}
+}
+
+// TestSELinuxCreatedFiles: the files the runtime creates in the
+// container's /dev (default and configured nodes, the fd/stdio and ptmx
+// links, the shm, mqueue and pts mount points) carry linux.mountLabel, as
+// with runc: they are made on the /dev tmpfs, whose context= labels every
+// file on it. runc 1.5.3 sets no fscreate label and relabels nothing it
+// creates, so a directory the runtime makes in the image (a mount point's
+// missing parent) takes the label the policy gives a new file there, that
+// of its parent directory here; Carapace does the same. Checked from the
+// host (/proc/<pid>/root) and from inside.
+func TestSELinuxCreatedFiles(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	devs := []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+		"/dev/carapace-null", "/dev/ptmx", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+		"/dev/shm", "/dev/mqueue", "/dev/pts", "/dev/pts/ptmx"}
+	made := []string{"/carapace-made", "/carapace-made/sub"}
+	c, pid := startSleeper(t, func(c *Container) {
+		c.Spec.Process.SelinuxLabel = podmanProcessLabel
+		c.Spec.Linux.MountLabel = podmanMountLabel
+		c.Spec.Linux.Devices = append(c.Spec.Linux.Devices, specs.LinuxDevice{
+			Path: "/dev/carapace-null", Type: "c", Major: 1, Minor: 3, FileMode: ptr(os.FileMode(0o666))})
+		// A tmpfs whose destination's parents the image lacks.
+		c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/carapace-made/sub/tmp", Type: "tmpfs", Source: "tmpfs"})
+		installXattrTool(t, c)
+	})
+	rootLabel := hostLabel(t, pid, "/")
+	inside := insideLabels(t, c, nil, append(append([]string{"/"}, devs...), made...)...)
+	want := map[string]string{}
+	for _, p := range devs {
+		want[p] = podmanMountLabel
+	}
+	for _, p := range made {
+		want[p] = rootLabel
+	}
+	for _, p := range append(devs, made...) {
+		if got := hostLabel(t, pid, p); got != want[p] {
+			t.Errorf("host: %s is labelled %q, want %q", p, got, want[p])
+		}
+		if got := inside[p]; got != want[p] {
+			t.Errorf("container: %s is labelled %q, want %q", p, got, want[p])
+		}
+	}
+	if inside["/"] != rootLabel {
+		t.Errorf("container: / is labelled %q, the host sees %q", inside["/"], rootLabel)
+	}
+}
+
+// TestSELinuxStartContainerHook: a startContainer hook runs in the
+// process's context, as with runc (which sets the exec label before
+// running the hooks).
+func TestSELinuxStartContainerHook(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	hook := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "cat /proc/self/attr/current > /dev/shm/hook"}}
+	c, _ := startSleeper(t, func(c *Container) {
+		c.Spec.Process.SelinuxLabel = podmanProcessLabel
+		c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{hook}}
+	})
+	if out := strings.TrimRight(c.mustExecSh(t, nil, "cat /dev/shm/hook"), "\x00\n"); out != podmanProcessLabel {
+		t.Errorf("the startContainer hook ran in %q, want %q", out, podmanProcessLabel)
+	}
+}
+
+// secretLabel is the type selinux-policy.sh denies container_t every
+// file permission on.
+const secretLabel = "system_u:object_r:carapace_secret_t:s0"
+
+// TestSELinuxConfined: the policy confines the container, not only labels
+// it: a file labelled carapace_secret_t, which the leg's policy lets
+// container_t do nothing with, cannot be read in the container with
+// podman's label (enforcing), while the same file in a container without
+// a label (the runtime's own domain, unconfined by the policy) can.
+func TestSELinuxConfined(t *testing.T) {
+	t.Parallel()
+	requireSELinux(t)
+	if b, _ := os.ReadFile("/sys/fs/selinux/enforce"); string(bytes.TrimSpace(b)) != "1" {
+		t.Skip("SELinux is permissive: nothing is denied")
+	}
+	probe := `cat /public; cat /secret 2>/dev/null || echo secret-refused`
+	setup := func(c *Container) {
+		for name, content := range map[string]string{"public": "public\n", "secret": "s3cret\n"} {
+			if err := os.WriteFile(filepath.Join(c.Rootfs, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := syscall.Setxattr(filepath.Join(c.Rootfs, "secret"), "security.selinux", []byte(secretLabel), 0); err != nil {
+			t.Fatalf("label the secret %s (does the loaded policy have carapace_secret_t?): %v", secretLabel, err)
+		}
+	}
+	confined := newContainer(t)
+	setup(confined)
+	confined.Spec.Process.SelinuxLabel = podmanProcessLabel
+	confined.Spec.Linux.MountLabel = podmanMountLabel
+	if out := confined.Sh(probe); out != "public\nsecret-refused\n" {
+		t.Errorf("container_t reading a carapace_secret_t file:\n%s\nwant public, then secret-refused", out)
+	}
+	plain := newContainer(t)
+	setup(plain)
+	if out := plain.Sh(probe); out != "public\ns3cret\n" {
+		t.Errorf("without a label:\n%s\nwant public, then s3cret", out)
+	}
+}
+
+// installXattrTool puts the test binary in the container as
+// /bin/e2e-xattr, to read labels from inside (printLabels).
+func installXattrTool(t *testing.T, c *Container) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(self, filepath.Join(c.Rootfs, "bin/e2e-xattr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// insideLabels reads the SELinux labels of paths from an exec'd process
+// in the container (exec flags flags); the test binary must be installed
+// (installXattrTool).
+func insideLabels(t *testing.T, c *Container, flags []string, paths ...string) map[string]string {
+	t.Helper()
+	r := c.execIn(append([]string{"--env", helperEnv + "=xattr"}, flags...), append([]string{"/bin/e2e-xattr"}, paths...)...)
+	if !r.ok() {
+		t.Fatalf("read labels in the container: %s", r)
+	}
+	got := map[string]string{}
+	for _, l := range lines(r.Stdout) {
+		if p, label, ok := strings.Cut(l, " "); ok {
+			got[p] = label
+		}
+	}
+	return got
+}
+
+// hostLabel reads the SELinux label of a path in a container from the
+// host, through /proc/<pid>/root (the file itself, not a symlink's
+// target).
+func hostLabel(t *testing.T, pid int, p string) string {
+	t.Helper()
+	buf := make([]byte, 512)
+	n, err := unix.Lgetxattr(fmt.Sprintf("/proc/%d/root%s", pid, p), "security.selinux", buf)
+	if err != nil {
+		return "!" + err.Error()
+	}
+	return strings.TrimRight(string(buf[:n]), "\x00")
 }
