@@ -219,7 +219,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 		}
 	}
 	if cfg.MountNS {
-		if err := rootfs.Finish(spec); err != nil {
+		if err := rootfs.Finish(spec, cfg.MountLabel); err != nil {
 			return nil, err
 		}
 	}

@@ -421,8 +421,9 @@ func (s *Setup) Enter() error {
 }
 
 // Finish runs inside the new root: masked and read-only paths, a read-only
-// root, and the rootfs propagation the spec asks for.
-func Finish(spec *specs.Spec) error {
+// root, and the rootfs propagation the spec asks for. mountLabel labels
+// the masked directories' tmpfs ("" where SELinux is off).
+func Finish(spec *specs.Spec, mountLabel string) error {
 	root, err := securefs.OpenRoot("/")
 	if err != nil {
 		return err
@@ -440,7 +441,7 @@ func Finish(spec *specs.Spec) error {
 	if err := remountReadonly(root, spec.Mounts); err != nil {
 		return err
 	}
-	if err := maskPaths(root, spec.Linux.MaskedPaths, spec.Linux.MountLabel); err != nil {
+	if err := maskPaths(root, spec.Linux.MaskedPaths, mountLabel); err != nil {
 		return err
 	}
 	for i, p := range spec.Linux.ReadonlyPaths {
