@@ -156,7 +156,17 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	var cg *cgroups.Manager
 	var bus systemd.Bus
 	if r.SystemdCgroup {
-		cg, err = systemd.NewManager(spec.Linux.CgroupsPath, o.ID)
+		if bus, err = systemd.Connect(r.Rootless); err != nil {
+			return nil, err
+		}
+		defer bus.Close()
+		if r.Rootless {
+			// The user's own systemd instance, which delegates its
+			// cgroups to the user (runc's rootless systemd driver).
+			cg, err = systemd.NewUserManager(bus, spec.Linux.CgroupsPath, o.ID)
+		} else {
+			cg, err = systemd.NewManager(spec.Linux.CgroupsPath, o.ID)
+		}
 	} else {
 		cg, err = cgroups.NewManager(spec.Linux.CgroupsPath, o.ID)
 	}
@@ -200,10 +210,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		// systemd makes the cgroup with init in it, so it can only be
 		// made once init exists; init runs nothing of the container's
 		// before it gets its configuration, after the limits.
-		if bus, err = systemd.Connect(); err != nil {
-			return nil, err
-		}
-		defer bus.Close()
 		if props, res, err = systemd.Props(bus, cg, res); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Name, err)
 		}
@@ -294,6 +300,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
+		CgroupV2Dir: cgroupV2Dir(cg),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountNS:     plan.Has(specs.MountNamespace),
 		// Run by a rootless engine (podman's own user namespace), the
@@ -634,4 +641,13 @@ func idmapTrees(b *config.Bundle) (trees map[int]*os.File, err error) {
 		trees[i] = tree
 	}
 	return trees, nil
+}
+
+// cgroupV2Dir is the container's cgroup2 directory, or "" when it has
+// none (not pure v2, or rootless without a delegated cgroup).
+func cgroupV2Dir(cg *cgroups.Manager) string {
+	if cg.Mode != cgroups.ModeV2 || cg.Empty() {
+		return ""
+	}
+	return cg.V2Dir()
 }

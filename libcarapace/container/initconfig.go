@@ -29,13 +29,17 @@ type InitConfig struct {
 	// CgroupNS: the container has a cgroup namespace, new or joined by
 	// path; either way its cgroup mount is a cgroupfs showing that
 	// namespace's root, not a bind of host directories.
-	CgroupNS  bool        `json:"cgroupNs,omitempty"`
-	NewTimeNS bool        `json:"newTimeNs,omitempty"`
-	MountNS   bool        `json:"mountNs,omitempty"`
-	UserNS    bool        `json:"userNs,omitempty"`
-	UTSNS     bool        `json:"utsNs,omitempty"`
-	ExtraEnv  []string    `json:"extraEnv,omitempty"` // added to process.env (LISTEN_FDS)
-	State     specs.State `json:"state"`              // for the createContainer and startContainer hooks
+	CgroupNS bool `json:"cgroupNs,omitempty"`
+	// CgroupV2Dir is the container's cgroup2 directory on the host, when
+	// it has one: what a cgroup namespace's cgroup2 mount is emulated
+	// with where the kernel refuses that mount (see rootfs.Setup).
+	CgroupV2Dir string      `json:"cgroupV2Dir,omitempty"`
+	NewTimeNS   bool        `json:"newTimeNs,omitempty"`
+	MountNS     bool        `json:"mountNs,omitempty"`
+	UserNS      bool        `json:"userNs,omitempty"`
+	UTSNS       bool        `json:"utsNs,omitempty"`
+	ExtraEnv    []string    `json:"extraEnv,omitempty"` // added to process.env (LISTEN_FDS)
+	State       specs.State `json:"state"`              // for the createContainer and startContainer hooks
 	// Seccomp is linux.seccomp, compiled by the runtime.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 	// ClearONLCR: the runtime proxies the pty itself (run in the

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // dfd. With a cgroup namespace the kernel shows the container's cgroup as
 // the root; without one, the container's own cgroup directories are bound,
 // so the host's tree stays out of sight either way.
-func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool) error {
+func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool, v2Dir string) error {
 	hs, err := cgroups.Hierarchies()
 	if err != nil {
 		return err
@@ -26,7 +27,23 @@ func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool)
 	}
 	flags := o.Flags | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	if cgroups.DetectMode(hs) == cgroups.ModeV2 {
-		return mountHierarchy(hs[0], own, dfd, flags, cgroupNS)
+		err := mountHierarchy(hs[0], own, dfd, flags, cgroupNS)
+		if err == nil || !cgroupNS || !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
+			return err
+		}
+		if v2Dir != "" {
+			// The namespace's root is the container's cgroup: its
+			// directory, bound, is the same view.
+			return bindMount(v2Dir, dfd, Options{Recursive: true, Flags: flags})
+		}
+		// No cgroup of its own (rootless, not delegated): an empty,
+		// read-only directory rather than the host's tree.
+		mnt, terr := emptyTmpfs()
+		if terr != nil {
+			return errors.Join(err, terr)
+		}
+		defer unix.Close(mnt)
+		return moveMount(mnt, dfd)
 	}
 	// v1 and hybrid: a tmpfs with one directory per hierarchy, like the
 	// host's /sys/fs/cgroup.

@@ -35,6 +35,12 @@ type Setup struct {
 	// /proc/self/cgroup paths are relative to that namespace's root, so
 	// only a cgroupfs mount, not a bind of host paths, can show them.
 	CgroupNS bool
+	// CgroupV2Dir is the container's cgroup2 directory on the host ("" if
+	// none). A cgroup namespace made in a user namespace cannot mount
+	// cgroup2 (the kernel's one superblock belongs to the host's user
+	// namespace: EBUSY, or EPERM); a bind of this directory shows the
+	// same tree instead, as runc does.
+	CgroupV2Dir string
 	// IDMapped maps the index of each idmapped mount to the detached,
 	// idmapped tree the runtime made for it (IDMapTree), to attach.
 	IDMapped map[int]int
@@ -203,7 +209,7 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	case bind:
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		return mountCgroups(dfd, reopen, opts, s.CgroupNS)
+		return mountCgroups(dfd, reopen, opts, s.CgroupNS, s.CgroupV2Dir)
 	case tmpfs:
 		return s.mountTmpfs(m, dfd, reopen, opts, !made)
 	default:
