@@ -34,6 +34,9 @@ type Manager struct {
 	// its directories while it is loaded.
 	Unit  string `json:"unit,omitempty"`
 	Slice string `json:"slice,omitempty"`
+	// UserManager: the unit is in the caller's systemd user instance
+	// (rootless), not the system's; later verbs talk to that one.
+	UserManager bool `json:"userManager,omitempty"`
 	// Rootless makes Create skip a hierarchy the caller may not write (not
 	// delegated to it), as runc's rootless cgroup manager does; Skipped
 	// maps each skipped hierarchy to the directory that was refused, so

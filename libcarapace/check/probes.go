@@ -297,7 +297,7 @@ func Systemd(wanted bool) Finding {
 		return f
 	}
 	f.Status, f.Value = OK, "running"
-	if bus, err := systemd.Connect(); err == nil {
+	if bus, err := systemd.Connect(false); err == nil {
 		f.Value += ", version " + strconv.Itoa(bus.Version())
 		bus.Close()
 	} else {

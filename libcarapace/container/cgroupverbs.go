@@ -110,7 +110,7 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 		if st.Cgroup.Unit != "" {
 			// The unit's properties first, checked as the files will be:
 			// systemd would otherwise write back its own values over ours.
-			bus, err := systemd.Connect()
+			bus, err := systemd.Connect(st.Cgroup.UserManager)
 			if err != nil {
 				return err
 			}

@@ -77,9 +77,21 @@ func (r *Runtime) checkCgroups(spec *specs.Spec) []error {
 	var cg *cgroups.Manager
 	var err error
 	id := "check-" + fmt.Sprint(os.Getpid())
-	if r.SystemdCgroup {
+	var bus systemd.Bus
+	switch {
+	case r.SystemdCgroup && r.Rootless:
+		// The unit's place is the user instance's to say.
+		if !systemd.Available() {
+			return nil // reported first: nothing of the unit can be judged
+		}
+		if bus, err = systemd.Connect(true); err != nil {
+			return []error{err}
+		}
+		defer bus.Close()
+		cg, err = systemd.NewUserManager(bus, spec.Linux.CgroupsPath, id)
+	case r.SystemdCgroup:
 		cg, err = systemd.NewManager(spec.Linux.CgroupsPath, id)
-	} else {
+	default:
 		cg, err = cgroups.NewManager(spec.Linux.CgroupsPath, id)
 	}
 	if err != nil {
@@ -90,14 +102,15 @@ func (r *Runtime) checkCgroups(spec *specs.Spec) []error {
 	}
 	res := cgroupResources(spec)
 	if cg.Unit != "" {
-		if !systemd.Available() {
-			return nil // reported first: nothing of the unit can be judged
+		if bus == nil {
+			if !systemd.Available() {
+				return nil // reported first: nothing of the unit can be judged
+			}
+			if bus, err = systemd.Connect(false); err != nil {
+				return []error{err}
+			}
+			defer bus.Close()
 		}
-		bus, err := systemd.Connect()
-		if err != nil {
-			return []error{err}
-		}
-		defer bus.Close()
 		if _, res, err = systemd.Props(bus, cg, res); err != nil {
 			return []error{fmt.Errorf("%s: %w", config.Name, err)}
 		}

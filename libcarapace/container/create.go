@@ -159,7 +159,17 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	var cg *cgroups.Manager
 	var bus systemd.Bus
 	if r.SystemdCgroup {
-		cg, err = systemd.NewManager(spec.Linux.CgroupsPath, o.ID)
+		if bus, err = systemd.Connect(r.Rootless); err != nil {
+			return nil, err
+		}
+		defer bus.Close()
+		if r.Rootless {
+			// The user's own systemd instance, which delegates its
+			// cgroups to the user (runc's rootless systemd driver).
+			cg, err = systemd.NewUserManager(bus, spec.Linux.CgroupsPath, o.ID)
+		} else {
+			cg, err = systemd.NewManager(spec.Linux.CgroupsPath, o.ID)
+		}
 	} else {
 		cg, err = cgroups.NewManager(spec.Linux.CgroupsPath, o.ID)
 	}
@@ -203,10 +213,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		// systemd makes the cgroup with init in it, so it can only be
 		// made once init exists; init runs nothing of the container's
 		// before it gets its configuration, after the limits.
-		if bus, err = systemd.Connect(); err != nil {
-			return nil, err
-		}
-		defer bus.Close()
 		if props, res, err = systemd.Props(bus, cg, res); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Name, err)
 		}
@@ -297,6 +303,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
+		CgroupV2Dir: cgroupV2Dir(cg),
 		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountLabel:  mountLabel(spec.Linux.MountLabel),
 		MountNS:     plan.Has(specs.MountNamespace),
@@ -652,4 +659,13 @@ func mountLabel(label string) string {
 		return ""
 	}
 	return label
+}
+
+// cgroupV2Dir is the container's cgroup2 directory, or "" when it has
+// none (not pure v2, or rootless without a delegated cgroup).
+func cgroupV2Dir(cg *cgroups.Manager) string {
+	if cg.Mode != cgroups.ModeV2 || cg.Empty() {
+		return ""
+	}
+	return cg.V2Dir()
 }

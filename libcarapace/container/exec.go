@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
@@ -138,6 +139,9 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	sp := spawn{
 		role: execEnv, keep: o.PreserveFDs, parent: parent, child: child,
 		cgroup: st.Cgroup,
+		// A rootless caller outside its systemd instance's cgroup: the
+		// instance moves the process in (execCgroup).
+		cgroupMayRefuse: st.Cgroup != nil && st.Cgroup.UserManager,
 	}
 	if paused {
 		sp.cgroup = nil
@@ -173,7 +177,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if st.Cgroup != nil && !inCgroup && !paused {
-		if err := applyExecCgroup(st.Cgroup, subs, pid); err != nil {
+		if err := execCgroup(st.Cgroup, o.SubCgroups, subs, pid); err != nil {
 			return fail(err)
 		}
 	}
@@ -223,7 +227,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if paused {
-		if err := applyExecCgroup(st.Cgroup, subs, pid); err != nil {
+		if err := execCgroup(st.Cgroup, o.SubCgroups, subs, pid); err != nil {
 			return fail(err)
 		}
 		if err := parent.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
@@ -338,6 +342,32 @@ func subCgroups(m *cgroups.Manager, args []string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// execCgroup moves an exec'd process into the container's cgroup
+// (applyExecCgroup). A rootless container's unit in the user's systemd
+// instance may be out of the caller's reach (cgroup v2 lets it move a
+// process only within a subtree it owns, and the caller may run outside
+// the instance's): the instance moves the process then, as runc asks it
+// to. args are --cgroup's, for the one sub-cgroup systemd can take.
+func execCgroup(m *cgroups.Manager, args []string, subs map[string]string, pid int) error {
+	err := applyExecCgroup(m, subs, pid)
+	if err == nil || !m.UserManager || !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	sub := ""
+	if len(args) == 1 {
+		sub = args[0]
+	}
+	bus, cerr := systemd.Connect(true)
+	if cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	defer bus.Close()
+	if aerr := systemd.Attach(bus, m, sub, pid); aerr != nil {
+		return errors.Join(err, aerr)
+	}
+	return nil
 }
 
 // applyExecCgroup moves an exec'd process into the container's cgroup in

@@ -163,7 +163,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	fs := &rootfs.Setup{
 		Spec: spec, Rootfs: cfg.Rootfs, BundleDir: cfg.Bundle,
 		UserNS: cfg.UserNS, NoPivot: cfg.NoPivot, CgroupNS: cfg.CgroupNS,
-		MountLabel: cfg.MountLabel, IDMapped: idmapped,
+		MountLabel: cfg.MountLabel, CgroupV2Dir: cfg.CgroupV2Dir, IDMapped: idmapped,
 	}
 	if cfg.MountNS {
 		if err := fs.Prepare(); err != nil {

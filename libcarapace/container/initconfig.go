@@ -29,8 +29,12 @@ type InitConfig struct {
 	// CgroupNS: the container has a cgroup namespace, new or joined by
 	// path; either way its cgroup mount is a cgroupfs showing that
 	// namespace's root, not a bind of host directories.
-	CgroupNS  bool `json:"cgroupNs,omitempty"`
-	NewTimeNS bool `json:"newTimeNs,omitempty"`
+	CgroupNS bool `json:"cgroupNs,omitempty"`
+	// CgroupV2Dir is the container's cgroup2 directory on the host, when
+	// it has one: what a cgroup namespace's cgroup2 mount is emulated
+	// with where the kernel refuses that mount (see rootfs.Setup).
+	CgroupV2Dir string `json:"cgroupV2Dir,omitempty"`
+	NewTimeNS   bool   `json:"newTimeNs,omitempty"`
 	// MountLabel is linux.mountLabel where SELinux is enabled; elsewhere
 	// it is ignored, as runc does (a kernel without SELinux refuses
 	// context= mount options).

@@ -337,7 +337,7 @@ func destroyCgroup(m *cgroups.Manager) error {
 	if m.Unit == "" {
 		return m.Destroy()
 	}
-	bus, err := systemd.Connect()
+	bus, err := systemd.Connect(m.UserManager)
 	if err != nil {
 		// An empty scope goes by itself; remove what is ours anyway.
 		return errors.Join(err, m.Destroy())

@@ -48,6 +48,12 @@ type spawn struct {
 	cgroup  *cgroups.Manager // v2: the child is born in it
 	// cgroupDir is the v2 directory, when not the manager's own.
 	cgroupDir string
+	// cgroupMayRefuse: the kernel may refuse to clone the child into its
+	// cgroup (a rootless caller outside the cgroup's delegated subtree:
+	// cgroup v2 wants write access to their common ancestor); the child
+	// is then forked where the caller is, for the caller to move it by
+	// other means (systemd).
+	cgroupMayRefuse bool
 }
 
 // userMaps are a new user namespace's maps, as the spec gives them.
@@ -207,8 +213,9 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	args := []string{"carapace", "init"}
 	fork := func() (int, error) {
 		pid, err := syscall.ForkExec(path, args, attr)
-		if err == unix.ENOSYS && sys.UseCgroupFD {
-			// No clone3 (Linux < 5.7): fork, then move the child in.
+		if sys.UseCgroupFD && (err == unix.ENOSYS || sp.cgroupMayRefuse && (err == unix.EACCES || err == unix.EPERM)) {
+			// No clone3 (Linux < 5.7), or not allowed: fork, then move
+			// the child in.
 			sys.UseCgroupFD = false
 			pid, err = syscall.ForkExec(path, args, attr)
 		}

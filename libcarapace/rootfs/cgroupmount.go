@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,9 @@ import (
 // so the host's tree stays out of sight either way. label, when not
 // empty, labels the v1 layout's tmpfs (the directories and links of the
 // hierarchies), as runc does; the cgroup files keep the kernel's labels.
-func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool, label string) error {
+// v2Dir is the container's cgroup2 directory, bound where a cgroup
+// namespace cannot mount cgroup2 (see Setup.CgroupV2Dir).
+func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool, v2Dir, label string) error {
 	hs, err := cgroups.Hierarchies()
 	if err != nil {
 		return err
@@ -29,7 +32,23 @@ func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool,
 	}
 	flags := o.Flags | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	if cgroups.DetectMode(hs) == cgroups.ModeV2 {
-		return mountHierarchy(hs[0], own, dfd, flags, cgroupNS)
+		err := mountHierarchy(hs[0], own, dfd, flags, cgroupNS)
+		if err == nil || !cgroupNS || !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
+			return err
+		}
+		if v2Dir != "" {
+			// The namespace's root is the container's cgroup: its
+			// directory, bound, is the same view.
+			return bindMount(v2Dir, dfd, Options{Recursive: true, Flags: flags})
+		}
+		// No cgroup of its own (rootless, not delegated): an empty,
+		// read-only directory rather than the host's tree.
+		mnt, terr := emptyTmpfs(label)
+		if terr != nil {
+			return errors.Join(err, terr)
+		}
+		defer unix.Close(mnt)
+		return moveMount(mnt, dfd)
 	}
 	// v1 and hybrid: a tmpfs with one directory per hierarchy, like the
 	// host's /sys/fs/cgroup.

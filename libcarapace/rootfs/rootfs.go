@@ -38,6 +38,12 @@ type Setup struct {
 	// MountLabel is the SELinux context of the container's own filesystems
 	// (linux.mountLabel, where SELinux is enabled).
 	MountLabel string
+	// CgroupV2Dir is the container's cgroup2 directory on the host ("" if
+	// none). A cgroup namespace made in a user namespace cannot mount
+	// cgroup2 (the kernel's one superblock belongs to the host's user
+	// namespace: EBUSY, or EPERM); a bind of this directory shows the
+	// same tree instead, as runc does.
+	CgroupV2Dir string
 	// IDMapped maps the index of each idmapped mount to the detached,
 	// idmapped tree the runtime made for it (IDMapTree), to attach.
 	IDMapped map[int]int
@@ -206,7 +212,7 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	case bind:
 		return bindMount(src, dfd, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		return mountCgroups(dfd, reopen, opts, s.CgroupNS, label)
+		return mountCgroups(dfd, reopen, opts, s.CgroupNS, s.CgroupV2Dir, label)
 	case tmpfs:
 		return s.mountTmpfs(m, dfd, reopen, opts, !made)
 	default:

@@ -54,8 +54,10 @@ func needUser(t *testing.T, name string, withSubids bool) *unprivUser {
 		if !withSubids {
 			args = append(args, "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0")
 		}
-		if out, err := exec.Command("useradd", append(args, name)...).CombinedOutput(); err != nil {
-			t.Skipf("cannot make test user %s: %v: %s", name, err, out)
+		// Started tracked: the suite is a subreaper, which would reap an
+		// untracked child before exec.Cmd waits for it.
+		if _, err := hostOutput("useradd", append(args, name)...); err != nil {
+			t.Skipf("cannot make test user %s: %v", name, err)
 		}
 	}
 	pw, err := user.Lookup(name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -25,6 +26,15 @@ type Bus interface {
 	ResetFailed(name string) error
 	// SetProperties changes a running unit's properties.
 	SetProperties(name string, props []Property) error
+	// AttachProcesses moves running processes into a unit's cgroup (or
+	// its sub-cgroup subcgroup, "" for the unit's own). A user's instance
+	// that may not move them itself asks the system instance to, which
+	// lets a user move its own processes into its instance's units.
+	AttachProcesses(unit, subcgroup string, pids []uint32) error
+	// ManagerCgroup is the cgroup of the systemd instance itself, from
+	// the hierarchy's root: "/" for the system instance,
+	// "/user.slice/user-UID.slice/user@UID.service" for a user's.
+	ManagerCgroup() (string, error)
 	// Version is systemd's version number, -1 if unknown.
 	Version() int
 	Close()
@@ -109,4 +119,19 @@ func Stop(bus Bus, m *cgroups.Manager) error {
 // resources to write to the files (Properties).
 func Props(bus Bus, m *cgroups.Manager, r *specs.LinuxResources) ([]Property, *specs.LinuxResources, error) {
 	return Properties(r, m.Mode, bus.Version())
+}
+
+// Attach moves pid into the container's unit, or its sub-cgroup sub
+// (relative), through systemd: for an exec'd process of a rootless
+// container whose runtime runs outside the user instance's cgroup, where
+// cgroup v2 lets the user write to neither the container's cgroup.procs
+// (it would need write access to the common ancestor) nor clone3 into it.
+func Attach(bus Bus, m *cgroups.Manager, sub string, pid int) error {
+	if sub != "" && !strings.HasPrefix(sub, "/") {
+		sub = "/" + sub
+	}
+	if err := bus.AttachProcesses(m.Unit, sub, []uint32{uint32(pid)}); err != nil {
+		return fmt.Errorf("--systemd-cgroup: attach process %d to unit %s: %w", pid, m.Unit, err)
+	}
+	return nil
 }

@@ -31,16 +31,24 @@ func Available() bool {
 	return err == nil && fi.IsDir()
 }
 
-// DefaultSlice holds the containers whose cgroupsPath names no slice.
-const DefaultSlice = "system.slice"
+// DefaultSlice holds the containers whose cgroupsPath names no slice;
+// UserDefaultSlice holds them in a user's instance (runc's defaults).
+const (
+	DefaultSlice     = "system.slice"
+	UserDefaultSlice = "user.slice"
+)
 
 // ParsePath reads linux.cgroupsPath as runc's systemd driver does:
 // "slice:prefix:name" is the unit "prefix-name.scope" in slice (the
 // default slice when empty), or, when name is itself a slice, that slice.
 // An empty path is "system.slice:carapace:<id>".
 func ParsePath(cgroupsPath, id string) (slice, unit string, err error) {
+	return parsePath(cgroupsPath, id, DefaultSlice)
+}
+
+func parsePath(cgroupsPath, id, defaultSlice string) (slice, unit string, err error) {
 	if cgroupsPath == "" {
-		return DefaultSlice, "carapace-" + id + ".scope", nil
+		return defaultSlice, "carapace-" + id + ".scope", nil
 	}
 	parts := strings.Split(cgroupsPath, ":")
 	if len(parts) != 3 {
@@ -48,7 +56,7 @@ func ParsePath(cgroupsPath, id string) (slice, unit string, err error) {
 	}
 	slice, prefix, name := parts[0], parts[1], parts[2]
 	if slice == "" {
-		slice = DefaultSlice
+		slice = defaultSlice
 	}
 	if _, err := ExpandSlice(slice); err != nil {
 		return "", "", fmt.Errorf("linux.cgroupsPath %q: %w", cgroupsPath, err)
@@ -127,5 +135,37 @@ func NewManager(cgroupsPath, id string) (*cgroups.Manager, error) {
 		return nil, err
 	}
 	m.Unit, m.Slice = unit, slice
+	return m, nil
+}
+
+// NewUserManager is NewManager for a rootless container under the
+// caller's systemd user instance (bus): its slices are the instance's
+// own, under the instance's cgroup (user@UID.service), which systemd
+// delegates to the user; the default slice is user.slice, as runc's. Only
+// on cgroup v2: systemd delegates no v1 hierarchy to a user's instance.
+func NewUserManager(bus Bus, cgroupsPath, id string) (*cgroups.Manager, error) {
+	slice, unit, err := parsePath(cgroupsPath, id, UserDefaultSlice)
+	if err != nil {
+		return nil, err
+	}
+	p, err := UnitPath(slice, unit)
+	if err != nil {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", cgroupsPath, err)
+	}
+	top, err := bus.ManagerCgroup()
+	if err != nil {
+		return nil, fmt.Errorf("--systemd-cgroup (rootless): the user instance's cgroup: %w", err)
+	}
+	if !path.IsAbs(top) {
+		return nil, fmt.Errorf("--systemd-cgroup (rootless): the user instance's cgroup is %q, not a path", top)
+	}
+	m, err := cgroups.NewManager(path.Join(top, p), id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Mode != cgroups.ModeV2 {
+		return nil, errors.New("--systemd-cgroup with --rootless needs cgroup v2: systemd delegates no cgroup v1 hierarchy to a user's instance (use the cgroupfs driver, or boot with systemd.unified_cgroup_hierarchy=1)")
+	}
+	m.Unit, m.Slice, m.UserManager = unit, slice, true
 	return m, nil
 }

@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -296,7 +297,14 @@ func (b *fakeBus) SetProperties(name string, props []Property) error {
 }
 
 func (b *fakeBus) Version() int { return 252 }
-func (b *fakeBus) Close()       {}
+func (b *fakeBus) AttachProcesses(unit, sub string, pids []uint32) error {
+	b.calls = append(b.calls, fmt.Sprintf("attach %s %q %v", unit, sub, pids))
+	return b.next("attach")
+}
+func (b *fakeBus) ManagerCgroup() (string, error) {
+	return "/user.slice/user-1000.slice/user@1000.service", nil
+}
+func (b *fakeBus) Close() {}
 
 func fakeManager(t *testing.T, mode cgroups.Mode) (*cgroups.Manager, *fakeBus) {
 	root := t.TempDir()
@@ -423,5 +431,96 @@ func TestUpdate(t *testing.T) {
 	bus.errs["set"] = []error{errors.New("Unit carapace-c1.scope not loaded.")}
 	if err := Update(bus, m, ps); err == nil || !strings.Contains(err.Error(), "set properties of unit carapace-c1.scope") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestParsePathUserDefault: in a user's instance a path without a slice
+// names user.slice, as runc's rootless driver does.
+func TestParsePathUserDefault(t *testing.T) {
+	for _, tc := range []struct{ path, slice, unit string }{
+		{"", "user.slice", "carapace-c1.scope"},
+		{":podman:abc", "user.slice", "podman-abc.scope"},
+		{"app.slice:podman:abc", "app.slice", "podman-abc.scope"},
+	} {
+		slice, unit, err := parsePath(tc.path, "c1", UserDefaultSlice)
+		if err != nil || slice != tc.slice || unit != tc.unit {
+			t.Errorf("parsePath(%q, user) = %q, %q, %v; want %q, %q", tc.path, slice, unit, err, tc.slice, tc.unit)
+		}
+	}
+}
+
+// TestHostID: the caller's uid on the host, through its user namespace's
+// uid_map, is what the user bus authenticates (a rootless engine runs the
+// runtime as root of its user namespace).
+func TestHostID(t *testing.T) {
+	const initial = "         0          0 4294967295\n"
+	const podman = "         0       1000          1\n         1     100000      65536\n"
+	for _, tc := range []struct {
+		m      string
+		id     int
+		want   int
+		errHas string
+	}{
+		{initial, 1000, 1000, ""},
+		{podman, 0, 1000, ""},
+		{podman, 1, 100000, ""},
+		{podman, 65536, 165535, ""},
+		{podman, 65537, -1, "not mapped"},
+		{"", 0, -1, "not mapped"},
+	} {
+		got, err := HostID(tc.m, tc.id)
+		if tc.errHas != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+				t.Errorf("HostID(%q, %d) = %d, %v; want an error with %q", tc.m, tc.id, got, err, tc.errHas)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("HostID(%q, %d) = %d, %v; want %d", tc.m, tc.id, got, err, tc.want)
+		}
+	}
+}
+
+// TestNewUserManager: the unit goes under the user instance's own cgroup
+// (pure v2 only: elsewhere a clear error says why).
+func TestNewUserManager(t *testing.T) {
+	bus := &fakeBus{}
+	m, err := NewUserManager(bus, "", "c1")
+	hs, herr := cgroups.Hierarchies()
+	if herr != nil {
+		t.Skip(herr)
+	}
+	if cgroups.DetectMode(hs) != cgroups.ModeV2 {
+		if err == nil || !strings.Contains(err.Error(), "needs cgroup v2") {
+			t.Fatalf("on a host that is not pure v2: %v, want an error saying it needs cgroup v2", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/user.slice/user-1000.slice/user@1000.service/user.slice/carapace-c1.scope"
+	if !strings.HasSuffix(m.V2Dir(), want) || m.Unit != "carapace-c1.scope" || m.Slice != "user.slice" || !m.UserManager {
+		t.Errorf("NewUserManager: dir %s unit %s slice %s user %v; want %s, carapace-c1.scope in user.slice, user", m.V2Dir(), m.Unit, m.Slice, m.UserManager, want)
+	}
+}
+
+// TestAttach: an exec'd process of a rootless container goes into the unit
+// (or its sub-cgroup, given relative) through systemd.
+func TestAttach(t *testing.T) {
+	m, bus := fakeManager(t, cgroups.ModeV2)
+	if err := Attach(bus, m, "", 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := Attach(bus, m, "sub/x", 43); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`attach ` + m.Unit + ` "" [42]`, `attach ` + m.Unit + ` "/sub/x" [43]`}
+	if !reflect.DeepEqual(bus.calls, want) {
+		t.Errorf("calls %q, want %q", bus.calls, want)
+	}
+	bus.errs = map[string][]error{"attach": {errors.New("access denied")}}
+	if err := Attach(bus, m, "", 44); err == nil || !strings.Contains(err.Error(), "attach process 44 to unit "+m.Unit) {
+		t.Errorf("a refused attach: %v", err)
 	}
 }
