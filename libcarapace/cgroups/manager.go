@@ -276,13 +276,15 @@ func enableControllers(dir string) error {
 
 // Apply moves pid into the container's cgroup in every hierarchy (on v2
 // hosts init is normally born there with CLONE_INTO_CGROUP instead).
+// Every hierarchy is tried: a rootless exec keeps the ones that took it.
 func (m *Manager) Apply(pid int) error {
+	var errs []error
 	for _, dir := range m.Dirs {
 		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Check computes every write of linux.resources for this layout without

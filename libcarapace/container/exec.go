@@ -139,9 +139,10 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	sp := spawn{
 		role: execEnv, keep: o.PreserveFDs, parent: parent, child: child,
 		cgroup: st.Cgroup,
-		// A rootless caller outside its systemd instance's cgroup: the
-		// instance moves the process in (execCgroup).
-		cgroupMayRefuse: st.Cgroup != nil && st.Cgroup.UserManager,
+		// A rootless caller outside the container's delegated subtree
+		// (or its systemd instance's): execCgroup moves the process in
+		// by other means, or leaves it where the caller is.
+		cgroupMayRefuse: st.Cgroup != nil && (st.Cgroup.UserManager || st.Cgroup.Rootless),
 	}
 	if paused {
 		sp.cgroup = nil
@@ -177,7 +178,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if st.Cgroup != nil && !inCgroup && !paused {
-		if err := execCgroup(st.Cgroup, o.SubCgroups, subs, pid); err != nil {
+		if err := r.execCgroup(o.ID, st.Cgroup, o.SubCgroups, subs, pid); err != nil {
 			return fail(err)
 		}
 	}
@@ -227,7 +228,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if paused {
-		if err := execCgroup(st.Cgroup, o.SubCgroups, subs, pid); err != nil {
+		if err := r.execCgroup(o.ID, st.Cgroup, o.SubCgroups, subs, pid); err != nil {
 			return fail(err)
 		}
 		if err := parent.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
@@ -345,28 +346,39 @@ func subCgroups(m *cgroups.Manager, args []string) (map[string]string, error) {
 }
 
 // execCgroup moves an exec'd process into the container's cgroup
-// (applyExecCgroup). A rootless container's unit in the user's systemd
-// instance may be out of the caller's reach (cgroup v2 lets it move a
-// process only within a subtree it owns, and the caller may run outside
-// the instance's): the instance moves the process then, as runc asks it
-// to. args are --cgroup's, for the one sub-cgroup systemd can take.
-func execCgroup(m *cgroups.Manager, args []string, subs map[string]string, pid int) error {
+// (applyExecCgroup). A rootless caller may be refused: cgroup v2 lets it
+// move a process only between cgroups whose common ancestor it may write,
+// and it may run outside the subtree delegated to it. For a unit in the
+// user's systemd instance, the instance moves the process then, as runc
+// asks it to. Otherwise (a delegated cgroupfs tree, or the instance
+// failing too) the process stays in the caller's cgroup with a warning,
+// as runc ignores a rootless exec's cgroup join error. args are --cgroup's,
+// for the one sub-cgroup systemd can take.
+func (r *Runtime) execCgroup(id string, m *cgroups.Manager, args []string, subs map[string]string, pid int) error {
 	err := applyExecCgroup(m, subs, pid)
-	if err == nil || !m.UserManager || !errors.Is(err, os.ErrPermission) {
+	if err == nil || !(m.Rootless || m.UserManager) || !errors.Is(err, os.ErrPermission) {
 		return err
 	}
-	sub := ""
-	if len(args) == 1 {
-		sub = args[0]
+	if m.UserManager {
+		sub := ""
+		if len(args) == 1 {
+			sub = args[0]
+		}
+		bus, cerr := systemd.Connect(true)
+		if cerr == nil {
+			cerr = systemd.Attach(bus, m, sub, pid)
+			bus.Close()
+		}
+		if cerr == nil {
+			return nil
+		}
+		err = errors.Join(err, cerr)
 	}
-	bus, cerr := systemd.Connect(true)
-	if cerr != nil {
-		return errors.Join(err, cerr)
-	}
-	defer bus.Close()
-	if aerr := systemd.Attach(bus, m, sub, pid); aerr != nil {
-		return errors.Join(err, aerr)
-	}
+	// The error names each cgroup.procs that refused the process.
+	r.Log.Warn("exec: rootless: the process stays in the caller's cgroup, not the container's: "+
+		strings.ReplaceAll(err.Error(), "\n", "; ")+
+		" (cgroup v2 moves a process only for a caller that may write the common ancestor of both cgroups: "+
+		"the caller runs outside the container's delegated subtree)", "id", id)
 	return nil
 }
 

@@ -77,6 +77,9 @@ type cmdOpts struct {
 	timeout    time.Duration // default cmdTimeout
 	ctx        context.Context
 	cred       *syscall.Credential // run as this user (rootless tests)
+	// cgroup is a cgroup2 directory the command is born in (clone3
+	// CLONE_INTO_CGROUP): a rootless runtime inside its delegated subtree.
+	cgroup string
 }
 
 var outSeq atomic.Int64
@@ -125,8 +128,15 @@ func runCmd(o cmdOpts, name string, args ...string) result {
 	cmd.Dir = o.dir
 	cmd.Env = append(os.Environ(), o.env...)
 	cmd.ExtraFiles = o.extraFiles
-	if o.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.cred}
+	if o.cgroup != "" {
+		cg, err := os.Open(o.cgroup)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		defer cg.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.Fd())
 	}
 	start := time.Now()
 	if err := startTracked(cmd); err != nil {

@@ -439,3 +439,132 @@ func TestRootlessBadMappings(t *testing.T) {
 		})
 	}
 }
+
+// rawUID is the user of TestRootlessDelegatedCgroupV2: a bare id, with no
+// passwd entry (the cgroup v2 VM has no useradd); its container maps only
+// that id, as `spec --rootless` writes.
+const rawUID = 2000
+
+// cgroup2Mount returns where the cgroup2 hierarchy is mounted (the whole
+// tree on a pure v2 host, /sys/fs/cgroup/unified on a hybrid one) and
+// whether the host is pure v2.
+func cgroup2Mount() (string, bool) {
+	var fs syscall.Statfs_t
+	if syscall.Statfs("/sys/fs/cgroup", &fs) == nil && fs.Type == 0x63677270 {
+		return "/sys/fs/cgroup", true
+	}
+	if syscall.Statfs("/sys/fs/cgroup/unified", &fs) == nil && fs.Type == 0x63677270 {
+		return "/sys/fs/cgroup/unified", false
+	}
+	return "", false
+}
+
+// TestRootlessDelegatedCgroupV2: a cgroup2 subtree delegated to the user
+// (the directory and its cgroup.procs, cgroup.subtree_control and
+// cgroup.threads chowned to it, as systemd's Delegate=yes does), with the
+// runtime started inside it (cgroup v2 moves a process only for a caller
+// that may write the common ancestor of both cgroups): the container's
+// cgroup is made under it and takes the limits (pure v2), and an exec from
+// inside the subtree joins it. An exec from outside the subtree cannot
+// join it: the process stays in the caller's cgroup with a warning naming
+// the cgroup, as runc ignores a rootless exec's cgroup join error.
+func TestRootlessDelegatedCgroupV2(t *testing.T) {
+	mnt, pureV2 := cgroup2Mount()
+	if mnt == "" {
+		t.Skip("no cgroup2 hierarchy on this host")
+	}
+	u := &unprivUser{name: "carapace-raw", uid: rawUID, gid: rawUID}
+	rc := newRootless(t, u)
+	name := "carapace-deleg2-" + randHex(4)
+	parent := filepath.Join(mnt, name)
+	inside := filepath.Join(parent, "runtime") // a leaf: parent enables controllers
+	for _, d := range []string{parent, inside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"} {
+			if err := os.Chown(filepath.Join(d, f), rawUID, rawUID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		rmdirRetry(inside)
+		rmdirRetry(parent)
+	})
+	if pureV2 {
+		for _, d := range []string{mnt, parent} {
+			if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+memory +pids"), 0); err != nil {
+				t.Fatalf("enable memory and pids in %s: %v", d, err)
+			}
+		}
+		rc.Spec.Linux.Resources = &specs.LinuxResources{
+			Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20))},
+			Pids:   &specs.LinuxPids{Limit: ptr(int64(50))},
+		}
+	}
+	rc.Spec.Linux.CgroupsPath = "/" + name + "/" + rc.ID
+	rc.Spec.Process.Args = []string{"sleep", "300"}
+	rc.WriteSpec()
+	in := cmdOpts{cgroup: inside}
+	if r := rc.as(in, "run", "-d", "--bundle", rc.Bundle, rc.ID); !r.ok() {
+		t.Fatalf("rootless run -d inside the delegated subtree: %s", r)
+	}
+	t.Cleanup(func() { rc.as(in, "delete", "--force", rc.ID) })
+	ctr := filepath.Join(parent, rc.ID)
+	wantCg := "0::/" + name + "/" + rc.ID
+	r := rc.as(in, "state", rc.ID)
+	var st State
+	if !r.ok() || json.Unmarshal([]byte(r.Stdout), &st) != nil {
+		t.Fatalf("state: %s", r)
+	}
+	if got := v2Line(readFileString(fmt.Sprintf("/proc/%d/cgroup", st.Pid))); got != wantCg {
+		t.Errorf("init's cgroup is %q, want %q", got, wantCg)
+	}
+	if pureV2 {
+		for f, want := range map[string]string{"memory.max": strconv.Itoa(64 << 20), "pids.max": "50"} {
+			if got := strings.TrimSpace(readFileString(filepath.Join(ctr, f))); got != want {
+				t.Errorf("%s of %s = %q, want %s", f, ctr, got, want)
+			}
+		}
+	}
+	// In the container's cgroup namespace (`spec --rootless` has one) its
+	// cgroup is the root.
+	wantExec := wantCg
+	if rc.nsIndex(specs.CgroupNamespace) >= 0 {
+		wantExec = "0::/"
+	}
+	r = rc.as(in, "exec", rc.ID, "cat", "/proc/self/cgroup")
+	if !r.ok() {
+		t.Fatalf("rootless exec inside the delegated subtree: %s", r)
+	}
+	if got := v2Line(r.Stdout); got != wantExec {
+		t.Errorf("exec from inside the subtree: the process's cgroup is %q, want the container's %q", got, wantExec)
+	}
+	r = rc.as(cmdOpts{}, "exec", rc.ID, "cat", "/proc/self/cgroup")
+	if !r.ok() {
+		t.Fatalf("rootless exec from outside the delegated subtree: %s", r)
+	}
+	if got := v2Line(r.Stdout); got == wantExec {
+		t.Errorf("exec from outside the subtree: the process is in the container's cgroup %q; the kernel should have refused the move", got)
+	}
+	if !strings.Contains(r.Stderr, "stays in the caller's cgroup") || !strings.Contains(r.Stderr, ctr) {
+		t.Errorf("exec from outside the subtree: want a warning naming %s: %s", ctr, r)
+	}
+	if r := rc.as(in, "delete", "--force", rc.ID); !r.ok() {
+		t.Fatalf("rootless delete --force: %s", r)
+	}
+	if _, err := os.Stat(ctr); !os.IsNotExist(err) {
+		t.Errorf("the container's cgroup %s is still there after delete: %v", ctr, err)
+	}
+}
+
+// v2Line is the cgroup2 line ("0::path") of a /proc/PID/cgroup.
+func v2Line(s string) string {
+	for _, l := range lines(s) {
+		if strings.HasPrefix(l, "0::") {
+			return l
+		}
+	}
+	return ""
+}
