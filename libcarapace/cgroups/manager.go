@@ -157,6 +157,11 @@ func (m *Manager) Create() error {
 // rootless container on a tree not delegated to its user.
 func (m *Manager) Empty() bool { return len(m.Dirs) == 0 && m.Unit == "" }
 
+// AncestorHint explains an EACCES of a rootless caller moving a process
+// into a delegated cgroup v2 tree from outside it.
+const AncestorHint = "cgroup v2 moves a process only for a caller that may write the common ancestor of both cgroups: " +
+	"run the runtime inside the container's delegated subtree"
+
 // isPermission reports an error of a cgroup the caller may not write: not
 // its own (EACCES, EPERM) or a read-only cgroupfs (EROFS, as a container's
 // /sys/fs/cgroup is).

@@ -245,6 +245,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		}
 	} else if !inCgroup {
 		if err := cg.Apply(pid); err != nil {
+			if cg.Rootless && errors.Is(err, unix.EACCES) {
+				err = fmt.Errorf("%w (%s)", err, cgroups.AncestorHint)
+			}
 			return nil, err
 		}
 	}

@@ -376,9 +376,7 @@ func (r *Runtime) execCgroup(id string, m *cgroups.Manager, args []string, subs 
 	}
 	// The error names each cgroup.procs that refused the process.
 	r.Log.Warn("exec: rootless: the process stays in the caller's cgroup, not the container's: "+
-		strings.ReplaceAll(err.Error(), "\n", "; ")+
-		" (cgroup v2 moves a process only for a caller that may write the common ancestor of both cgroups: "+
-		"the caller runs outside the container's delegated subtree)", "id", id)
+		strings.ReplaceAll(err.Error(), "\n", "; ")+" ("+cgroups.AncestorHint+")", "id", id)
 	return nil
 }
 

@@ -145,14 +145,15 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	env := []string{sp.role + "=" + roleVal, "GOMAXPROCS=1", "GOGC=off"}
 
 	sys := &syscall.SysProcAttr{Cloneflags: sp.newFlags}
+	var cgDir string
 	if sp.cgroup != nil && sp.cgroup.Mode == cgroups.ModeV2 {
 		// Born in its cgroup (clone3 CLONE_INTO_CGROUP): no window in which
 		// it runs outside its limits, and no cgroup.procs write.
-		d := sp.cgroupDir
-		if d == "" {
-			d = sp.cgroup.V2Dir()
+		cgDir = sp.cgroupDir
+		if cgDir == "" {
+			cgDir = sp.cgroup.V2Dir()
 		}
-		dir, err := os.Open(d)
+		dir, err := os.Open(cgDir)
 		if err != nil {
 			return 0, false, fmt.Errorf("open cgroup: %w", err)
 		}
@@ -244,6 +245,10 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 		pid, err = res.pid, res.err
 	}
 	inCgroup = sys.UseCgroupFD
+	if err == unix.EACCES && sys.UseCgroupFD {
+		// The kernel's answer names neither the cgroup nor the rule.
+		err = fmt.Errorf("start the process in cgroup %s: %w (%s)", cgDir, err, cgroups.AncestorHint)
+	}
 	if err != nil || !forks {
 		return pid, inCgroup, err
 	}

@@ -465,9 +465,10 @@ func cgroup2Mount() (string, bool) {
 // runtime started inside it (cgroup v2 moves a process only for a caller
 // that may write the common ancestor of both cgroups): the container's
 // cgroup is made under it and takes the limits (pure v2), and an exec from
-// inside the subtree joins it. An exec from outside the subtree cannot
-// join it: the process stays in the caller's cgroup with a warning naming
-// the cgroup, as runc ignores a rootless exec's cgroup join error.
+// inside the subtree joins it. From outside the subtree, create fails
+// with an error naming the cgroup and the rule (runc fails too), and an
+// exec cannot join the cgroup: the process stays in the caller's cgroup
+// with a warning naming it, as runc ignores a rootless exec's join error.
 func TestRootlessDelegatedCgroupV2(t *testing.T) {
 	// A cgroup of its own at the tree's root is not for a systemd host
 	// (the user's instance delegates there: TestRootlessSystemdUserScope).
@@ -509,14 +510,21 @@ func TestRootlessDelegatedCgroupV2(t *testing.T) {
 	rc.Spec.Linux.CgroupsPath = "/" + name + "/" + rc.ID
 	rc.Spec.Process.Args = []string{"sleep", "300"}
 	rc.WriteSpec()
+	ctr := filepath.Join(parent, rc.ID)
+	// From outside the subtree, init cannot be moved in: the error names
+	// the cgroup and the rule, and nothing is left behind.
+	r := rc.as(cmdOpts{}, "create", "--bundle", rc.Bundle, rc.ID)
+	if !r.failed() || !strings.Contains(r.Stderr, ctr) || !strings.Contains(r.Stderr, "common ancestor") {
+		t.Errorf("rootless create from outside the delegated subtree: want an error naming %s and the common-ancestor rule: %s", ctr, r)
+	}
+	rc.checkNoLeftovers("after the refused create")
 	in := cmdOpts{cgroup: inside}
 	if r := rc.as(in, "run", "-d", "--bundle", rc.Bundle, rc.ID); !r.ok() {
 		t.Fatalf("rootless run -d inside the delegated subtree: %s", r)
 	}
 	t.Cleanup(func() { rc.as(in, "delete", "--force", rc.ID) })
-	ctr := filepath.Join(parent, rc.ID)
 	wantCg := "0::/" + name + "/" + rc.ID
-	r := rc.as(in, "state", rc.ID)
+	r = rc.as(in, "state", rc.ID)
 	var st State
 	if !r.ok() || json.Unmarshal([]byte(r.Stdout), &st) != nil {
 		t.Fatalf("state: %s", r)

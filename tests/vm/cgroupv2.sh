@@ -39,6 +39,8 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/carapace-v2.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# TestRootlessDelegatedCgroupV2 runs the runtime as an unprivileged uid.
+chmod 755 "$work"
 cp "$bin" "$work/carapace"
 CGO_ENABLED=0 "$GO" test -c -o "$work/cgroupv2.test" ./tests/cgroupv2
 # The end-to-end suite's cgroup tests read the files of whichever layout the
