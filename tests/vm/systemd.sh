@@ -71,7 +71,7 @@ CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
 
 # The e2e tests rerun under the driver: on v2 every cgroup test; on hybrid
 # (and v1) the fields, OOM, pids, pause/resume, update, kill --all and exec.
-e2e_v2='Cgroup|Pause|Update|Events|Ps|ExecNamespaces|ExecUnderDeviceRules|DevicesNoRules|DefaultDevicesAllowTun'
+e2e_v2='Cgroup|Pause|Update|Events|Ps|ExecNamespaces|ExecUnderDeviceRules|DevicesNoRules|DefaultDevicesAllowTun|RootlessSystemdUserScope'
 e2e_v1='CgroupResourcesWritten|CgroupMemoryOOM|CgroupPidsLimit|CgroupDevicesEnforced|PauseResume|^TestUpdate$|PsKillAll|ExecNamespaces|ExecCgroupPerController'
 tmo="$((timeout_s > 60 ? (timeout_s - 60) / 2 : timeout_s))s"
 
