@@ -191,6 +191,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := cg.Create(); err != nil {
 			return nil, err
 		}
+		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
+			return nil, err
+		}
 		// Limits are in place before init joins: nothing of the
 		// container ever runs unlimited.
 		if err := cg.Set(res); err != nil {
@@ -231,7 +234,16 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		unix.Wait4(pid, nil, 0, nil)
 	})
 	if cg.Unit != "" {
+		// Recorded before the unit exists, and again with the
+		// directories the driver made: delete --force of a create killed
+		// in between stops the unit and removes them.
+		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
+			return nil, err
+		}
 		if err := systemd.Start(bus, cg, o.ID, pid, props); err != nil {
+			return nil, err
+		}
+		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
 			return nil, err
 		}
 		if err := cg.Set(res); err != nil {

@@ -279,13 +279,6 @@ func TestNoUnitLeft(t *testing.T) {
 		c.checkGone("after the failed create")
 	})
 	t.Run("delete-force-after-killed-create", func(t *testing.T) {
-		if cgroupMode(t) != "v2" && os.Getenv("CARAPACE_SYSTEMD_KNOWN_BUGS") != "1" {
-			// Found by this test (issue 11): on v1/hybrid the directories
-			// the driver made itself (cpuset, freezer, hugetlb, misc,
-			// net_cls, perf_event, rdma) stay. CARAPACE_SYSTEMD_KNOWN_BUGS=1
-			// runs it.
-			t.Skip("KNOWN BUG on v1/hybrid: delete --force of a killed create leaves the v1 directories systemd does not manage")
-		}
 		c := newContainer(t)
 		mark := filepath.Join(c.Dir, "hook-ran")
 		c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
