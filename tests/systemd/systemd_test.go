@@ -361,3 +361,45 @@ func startCmd(t *testing.T, dir, name string, args ...string) *exec.Cmd {
 }
 
 func syscallKill(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
+
+// TestOOMKillKeepsScope: an OOM kill in the container is the container's
+// business, as under the cgroupfs driver: the scope (OOMPolicy=continue,
+// systemd's default for a unit with Delegate=yes) is not stopped, and
+// init, which outlives the killed process, runs on in it. The scope goes
+// only when its last process does (see e2e TestCgroupMemoryOOMDeletedAtExit
+// for the oom event of a container whose init is the one killed).
+func TestOOMKillKeepsScope(t *testing.T) {
+	c := newContainer(t)
+	c.Spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(32 << 20))}}
+	c.Spec.Process.Args = []string{"sh", "-c", `sh -c 'x=0123456789; while true; do x=$x$x; done'; exec sleep 1000`}
+	if r := c.create(); !r.ok() {
+		t.Fatalf("create: %s", r)
+	}
+	if r := c.runtime("start", c.ID); !r.ok() {
+		t.Fatalf("start: %s", r)
+	}
+	pid := c.pid()
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+		if err == nil && strings.TrimSpace(string(b)) == "sleep" {
+			break
+		}
+		if err != nil || i > 600 {
+			t.Fatalf("init did not go on to sleep after its child's OOM kill (%v)", err)
+		}
+		sleep()
+	}
+	p := show(t, c.unit(), "ActiveState", "OOMPolicy")
+	if p["ActiveState"] != "active" || p["OOMPolicy"] != "continue" {
+		t.Errorf("after an OOM kill in the container: %s ActiveState=%s OOMPolicy=%s, want active and continue", c.unit(), p["ActiveState"], p["OOMPolicy"])
+	}
+	var kills string
+	if cgroupMode(t) == "v2" {
+		kills = readFile(t, filepath.Join(cgroupDir(t, pid, "memory"), "memory.events"))
+	} else {
+		kills = readFile(t, filepath.Join(cgroupDir(t, pid, "memory"), "memory.oom_control"))
+	}
+	if !strings.Contains(kills, "oom_kill 1") {
+		t.Errorf("the memory cgroup counts no OOM kill: %s", kills)
+	}
+}
