@@ -309,7 +309,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
-		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountLabel:  mountLabel(spec.Linux.MountLabel),
 		MountNS:     plan.Has(specs.MountNamespace),
 		// Run by a rootless engine (podman's own user namespace), the
@@ -396,14 +395,6 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 			if err := conn.Send(ipc.Message{Kind: ipc.HooksDone}); err != nil {
 				return err
 			}
-		case timeOffsets:
-			if err := writeTimeOffsets(hookState.Pid, spec.Linux.TimeOffsets); err != nil {
-				conn.SendError(err)
-				return err
-			}
-			if err := conn.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
-				return err
-			}
 		case ipc.Console:
 			if len(fds) != 1 {
 				return errors.New("container init sent no pty master")
@@ -452,10 +443,19 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		keep:   o.ListenFDs + o.PreserveFDs,
 		parent: parent, child: child,
 		joins: plan.Joins,
-		// Cgroup and time namespaces are unshared by init itself: the
-		// first must start at the container's cgroup, the second needs
-		// its offsets written before any process is in it.
-		newFlags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+		// The cgroup namespace is unshared by init itself: it must
+		// start at the container's cgroup.
+		newFlags: plan.New &^ unix.CLONE_NEWCGROUP,
+	}
+	if plan.IsNew(specs.TimeNamespace) {
+		// init must be born in its time namespace: unshared by init, it
+		// would hold only init's children, as execve moves the caller in
+		// on recent kernels only (not Debian 12's 6.1). nsenter makes it,
+		// writes the offsets and forks init; the pid namespace moves
+		// there too, so that init is its pid 1.
+		sp.childFlags = unix.CLONE_NEWTIME | (sp.newFlags & unix.CLONE_NEWPID)
+		sp.newFlags &^= unix.CLONE_NEWTIME | unix.CLONE_NEWPID
+		sp.timeOffsets = timensOffsets(b.Spec.Linux.TimeOffsets)
 	}
 	if cg.Unit == "" && cg.V2Dir() != "" {
 		// Under systemd the cgroup does not exist yet: systemd makes it

@@ -29,8 +29,7 @@ type InitConfig struct {
 	// CgroupNS: the container has a cgroup namespace, new or joined by
 	// path; either way its cgroup mount is a cgroupfs showing that
 	// namespace's root, not a bind of host directories.
-	CgroupNS  bool `json:"cgroupNs,omitempty"`
-	NewTimeNS bool `json:"newTimeNs,omitempty"`
+	CgroupNS bool `json:"cgroupNs,omitempty"`
 	// MountLabel is linux.mountLabel where SELinux is enabled; elsewhere
 	// it is ignored, as runc does (a kernel without SELinux refuses
 	// context= mount options).
