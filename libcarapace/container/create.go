@@ -173,6 +173,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := cg.CheckReusable(); err != nil {
 		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.Name, err)
 	}
+	if err := cg.CheckPlacement(); err != nil {
+		return nil, fmt.Errorf("%s: linux.cgroupsPath %q: %w", config.Name, spec.Linux.CgroupsPath, err)
+	}
 	// One exception to "limits before init runs", as in runc:
 	// SCHED_DEADLINE needs the cpuset written after init's sched_setattr.
 	res, deferredCpus := deadlineCpus(spec, cgroupResources(spec))

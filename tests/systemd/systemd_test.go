@@ -403,3 +403,38 @@ func TestOOMKillKeepsScope(t *testing.T) {
 		t.Errorf("the memory cgroup counts no OOM kill: %s", kills)
 	}
 }
+
+// TestCgroupfsDriverInService: the cgroupfs driver (no --systemd-cgroup)
+// with a relative cgroupsPath, run from this test's systemd service, would
+// put the container below the service's cgroup, which holds the service's
+// processes: cgroup v2 gives such a cgroup's children no controllers. create
+// refuses it before making anything, naming linux.cgroupsPath, the busy
+// cgroup and what to do (it failed with a bare "operation not supported",
+// after enabling the threaded controllers in the service's cgroup).
+func TestCgroupfsDriverInService(t *testing.T) {
+	if cgroupMode(t) != "v2" {
+		t.Skip("cgroup v2's no-internal-processes rule: v1 hierarchies allow processes beside child cgroups")
+	}
+	c := newContainer(t)
+	c.Spec.Linux.CgroupsPath = ""
+	c.Spec.Process.Args = []string{"true"}
+	c.writeSpec()
+	own := procCgroups(t, os.Getpid())[""]
+	svc := filepath.Join("/sys/fs/cgroup", own)
+	before := readFile(t, filepath.Join(svc, "cgroup.subtree_control"))
+	r := run(c.Dir, runtimeBin, "--root", c.Root, "create", "--bundle", c.Bundle, c.ID)
+	if r.ok() {
+		t.Fatalf("create under the service's cgroup %s succeeded: %s", own, r)
+	}
+	for _, want := range []string{`linux.cgroupsPath ""`, svc + ", which has", "--systemd-cgroup", "absolute linux.cgroupsPath"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("create's error does not say %q: %s", want, r.Stderr)
+		}
+	}
+	if after := readFile(t, filepath.Join(svc, "cgroup.subtree_control")); after != before {
+		t.Errorf("create changed %s/cgroup.subtree_control: %q, was %q", svc, after, before)
+	}
+	if _, err := os.Stat(filepath.Join(svc, c.ID)); err == nil {
+		t.Errorf("create left %s/%s", svc, c.ID)
+	}
+}
