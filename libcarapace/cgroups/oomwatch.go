@@ -66,12 +66,16 @@ func (m *Manager) WatchOOM() (*OOMWatch, error) {
 	return &OOMWatch{fd: fd, v1: true, dir: d, ctl: ctl}, nil
 }
 
-// Wait returns when a memory event came or after timeout, whichever is
-// first. On v1 it also returns how many OOMs the kernel notified since the
-// last call: the cgroup may be gone, with its kill counter, by the time it
-// is read.
-func (w *OOMWatch) Wait(timeout time.Duration) (ooms uint64, err error) {
-	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+// Wait returns when a memory event came, when also (a pidfd of the
+// container's init, or -1) is readable, or after timeout, whichever is
+// first. The kernel's notice of a memory event goes through a timer and a
+// workqueue; init's exit wakes the waiter at once, and its OOM kill has
+// been counted by then: either way the counter is read next, before
+// anyone who saw init exit could have removed the cgroup. On v1 it also
+// returns how many OOMs the kernel notified since the last call: the
+// cgroup may be gone, with its kill counter, by the time it is read.
+func (w *OOMWatch) Wait(timeout time.Duration, also int) (ooms uint64, err error) {
+	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}, {Fd: int32(also), Events: unix.POLLIN}}
 	if _, err := unix.Poll(fds, int(timeout.Milliseconds())); err != nil && err != unix.EINTR {
 		return 0, fmt.Errorf("wait for memory events: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
@@ -207,9 +208,23 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 	} else {
 		defer watch.Close()
 	}
+	initfd, err := openInit(st)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(initfd)
 	poll := min(interval, 100*time.Millisecond)
 	next := time.Now()
 	for {
+		alive := state.Alive(st.Pid, st.StartTime)
+		if !alive && watch != nil {
+			// What the kernel notified before init went counts too.
+			n, err := watch.Wait(0, -1)
+			if err != nil {
+				return err
+			}
+			notified += n
+		}
 		if n := st.Cgroup.OOMKills(); n > base+kills {
 			kills = n - base
 		}
@@ -218,7 +233,7 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 				return err
 			}
 		}
-		if !state.Alive(st.Pid, st.StartTime) {
+		if !alive {
 			return nil
 		}
 		if !time.Now().Before(next) {
@@ -231,7 +246,7 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 			time.Sleep(poll)
 			continue
 		}
-		n, err := watch.Wait(poll)
+		n, err := watch.Wait(poll, initfd)
 		if err != nil {
 			return err
 		}
