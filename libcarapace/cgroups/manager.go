@@ -199,6 +199,37 @@ func (m *Manager) CheckReusable() error {
 	return nil
 }
 
+// CheckPlacement refuses, on cgroup v2, to make the container's cgroup
+// below a cgroup that has processes of its own (the root excepted): the
+// kernel gives the children of such a cgroup no domain controller (memory,
+// io, cpuset: its "no internal processes" rule), and the threaded ones that
+// could still be enabled there would make every new child "domain invalid",
+// into which no process can go (clone3 fails with EOPNOTSUPP). A runtime
+// started from a systemd service meets it with a relative cgroupsPath: the
+// service's own processes are in that cgroup. Nothing is made or changed.
+func (m *Manager) CheckPlacement() error {
+	if m.Mode != ModeV2 || m.Rootless || m.Unit != "" || m.V2Dir() == "" {
+		return nil
+	}
+	mp, ok := m.mounts[""]
+	if !ok {
+		return nil
+	}
+	for p := filepath.Dir(m.V2Dir()); strings.HasPrefix(p, mp+"/"); p = filepath.Dir(p) {
+		procs, err := readFile(p, "cgroup.procs")
+		if err != nil {
+			continue // not made yet
+		}
+		if n := len(strings.Fields(procs)); n > 0 {
+			return fmt.Errorf("the container's cgroup %s would be under %s, which has %d process(es) of its own: "+
+				"cgroup v2 gives no controllers to the children of a cgroup with processes (\"no internal processes\"), "+
+				"so no limit could be applied; run with --systemd-cgroup where systemd manages the cgroups (a \"slice:prefix:name\" path), "+
+				"or give an absolute linux.cgroupsPath outside %s", m.V2Dir(), p, n, p)
+		}
+	}
+	return nil
+}
+
 func (m *Manager) freezerDir() string {
 	if m.Mode == ModeV2 {
 		return m.V2Dir()

@@ -69,3 +69,42 @@ func TestProbeFakeTree(t *testing.T) {
 
 func ptrI64(v int64) *int64   { return &v }
 func ptrU32(v uint32) *uint32 { return &v }
+
+// TestCheckPlacement: on v2 a container cgroup below a cgroup with
+// processes of its own (a systemd service's, for a relative cgroupsPath)
+// is refused, naming that cgroup and what to do; the root's processes, a
+// parent without any, a parent not made yet, v1, rootless and the systemd
+// driver are not concerned. (This host is not pure v2: a fake tree.)
+func TestCheckPlacement(t *testing.T) {
+	root := t.TempDir()
+	svc := root + "/system.slice/x.service"
+	for d, procs := range map[string]string{root: "1\n", root + "/system.slice": "", svc: "1234\n1240\n"} {
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(d+"/cgroup.procs", []byte(procs), 0o644)
+	}
+	for _, tc := range []struct {
+		name string
+		m    Manager
+		want string
+	}{
+		{"under a service", Manager{Mode: ModeV2, Dirs: map[string]string{"": svc + "/c1"}},
+			"the container's cgroup " + svc + "/c1 would be under " + svc + ", which has 2 process(es) of its own"},
+		{"deeper under a service", Manager{Mode: ModeV2, Dirs: map[string]string{"": svc + "/a/b/c1"}}, "would be under " + svc + ","},
+		{"under the root", Manager{Mode: ModeV2, Dirs: map[string]string{"": root + "/c1"}}, ""},
+		{"under an empty slice", Manager{Mode: ModeV2, Dirs: map[string]string{"": root + "/system.slice/c1"}}, ""},
+		{"v1", Manager{Mode: ModeV1, Dirs: map[string]string{"pids": svc + "/c1"}}, ""},
+		{"rootless", Manager{Mode: ModeV2, Rootless: true, Dirs: map[string]string{"": svc + "/c1"}}, ""},
+		{"systemd driver", Manager{Mode: ModeV2, Unit: "c1.scope", Dirs: map[string]string{"": svc + "/c1.scope"}}, ""},
+	} {
+		tc.m.mounts = map[string]string{"": root}
+		err := tc.m.CheckPlacement()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: unexpected %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		case err != nil && (!strings.Contains(err.Error(), "--systemd-cgroup") || !strings.Contains(err.Error(), "absolute linux.cgroupsPath")):
+			t.Errorf("%s: %v does not say what to do", tc.name, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
@@ -192,19 +193,47 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 	if interval <= 0 {
 		return errors.New("events: --interval must be positive")
 	}
-	ooms := st.Cgroup.OOMKills()
+	// OOM kills are looked for as the kernel reports them (see
+	// cgroups.OOMWatch), at least every 100 ms without a watch; stats come
+	// at the interval. Each OOM is reported once, seen as a rise of the
+	// kill counter or (v1) as the kernel's notification, whichever counts
+	// more: the counter goes with the cgroup, which may be removed before
+	// it is read.
+	base := st.Cgroup.OOMKills()
+	var kills, notified, reported uint64
+	watch, err := st.Cgroup.WatchOOM()
+	if err != nil {
+		r.Log.Debug("events: no memory event watch, polling", "id", id, "error", err)
+		watch = nil
+	} else {
+		defer watch.Close()
+	}
+	initfd, err := openInit(st)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(initfd)
+	poll := min(interval, 100*time.Millisecond)
 	next := time.Now()
-	// OOM kills are looked for often; stats come at the interval.
-	tick := time.NewTicker(min(interval, 100*time.Millisecond))
-	defer tick.Stop()
 	for {
-		if n := st.Cgroup.OOMKills(); n > ooms {
-			ooms = n
+		alive := state.Alive(st.Pid, st.StartTime)
+		if !alive && watch != nil {
+			// What the kernel notified before init went counts too.
+			n, err := watch.Wait(0, -1)
+			if err != nil {
+				return err
+			}
+			notified += n
+		}
+		if n := st.Cgroup.OOMKills(); n > base+kills {
+			kills = n - base
+		}
+		for ; reported < max(kills, notified); reported++ {
 			if err := enc.Encode(Event{Type: "oom", ID: id}); err != nil {
 				return err
 			}
 		}
-		if !state.Alive(st.Pid, st.StartTime) {
+		if !alive {
 			return nil
 		}
 		if !time.Now().Before(next) {
@@ -213,6 +242,14 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 			}
 			next = time.Now().Add(interval)
 		}
-		<-tick.C
+		if watch == nil {
+			time.Sleep(poll)
+			continue
+		}
+		n, err := watch.Wait(poll, initfd)
+		if err != nil {
+			return err
+		}
+		notified += n
 	}
 }

@@ -183,6 +183,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := cg.CheckReusable(); err != nil {
 		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.Name, err)
 	}
+	if err := cg.CheckPlacement(); err != nil {
+		return nil, fmt.Errorf("%s: linux.cgroupsPath %q: %w", config.Name, spec.Linux.CgroupsPath, err)
+	}
 	// One exception to "limits before init runs", as in runc:
 	// SCHED_DEADLINE needs the cpuset written after init's sched_setattr.
 	res, deferredCpus := deadlineCpus(spec, cgroupResources(spec))
@@ -199,6 +202,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		// comes after init is killed.
 		cleanups = append(cleanups, func() { cg.Destroy() })
 		if err := cg.Create(); err != nil {
+			return nil, err
+		}
+		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
 			return nil, err
 		}
 		// Limits are in place before init joins: nothing of the
@@ -237,7 +243,16 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		unix.Wait4(pid, nil, 0, nil)
 	})
 	if cg.Unit != "" {
+		// Recorded before the unit exists, and again with the
+		// directories the driver made: delete --force of a create killed
+		// in between stops the unit and removes them.
+		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
+			return nil, err
+		}
 		if err := systemd.Start(bus, cg, o.ID, pid, props); err != nil {
+			return nil, err
+		}
+		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
 			return nil, err
 		}
 		if err := cg.Set(res); err != nil {
@@ -307,7 +322,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
 		CgroupV2Dir: cgroupV2Dir(cg),
-		NewTimeNS:   plan.IsNew(specs.TimeNamespace),
 		MountLabel:  mountLabel(spec.Linux.MountLabel),
 		MountNS:     plan.Has(specs.MountNamespace),
 		// Run by a rootless engine (podman's own user namespace), the
@@ -394,14 +408,6 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 			if err := conn.Send(ipc.Message{Kind: ipc.HooksDone}); err != nil {
 				return err
 			}
-		case timeOffsets:
-			if err := writeTimeOffsets(hookState.Pid, spec.Linux.TimeOffsets); err != nil {
-				conn.SendError(err)
-				return err
-			}
-			if err := conn.Send(ipc.Message{Kind: ipc.Proceed}); err != nil {
-				return err
-			}
 		case ipc.Console:
 			if len(fds) != 1 {
 				return errors.New("container init sent no pty master")
@@ -450,10 +456,19 @@ func (r *Runtime) startInit(b *config.Bundle, plan *namespaces.Plan, cg *cgroups
 		keep:   o.ListenFDs + o.PreserveFDs,
 		parent: parent, child: child,
 		joins: plan.Joins,
-		// Cgroup and time namespaces are unshared by init itself: the
-		// first must start at the container's cgroup, the second needs
-		// its offsets written before any process is in it.
-		newFlags: plan.New &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+		// The cgroup namespace is unshared by init itself: it must
+		// start at the container's cgroup.
+		newFlags: plan.New &^ unix.CLONE_NEWCGROUP,
+	}
+	if plan.IsNew(specs.TimeNamespace) {
+		// init must be born in its time namespace: unshared by init, it
+		// would hold only init's children, as execve moves the caller in
+		// on recent kernels only (not Debian 12's 6.1). nsenter makes it,
+		// writes the offsets and forks init; the pid namespace moves
+		// there too, so that init is its pid 1.
+		sp.childFlags = unix.CLONE_NEWTIME | (sp.newFlags & unix.CLONE_NEWPID)
+		sp.newFlags &^= unix.CLONE_NEWTIME | unix.CLONE_NEWPID
+		sp.timeOffsets = timensOffsets(b.Spec.Linux.TimeOffsets)
 	}
 	if cg.Unit == "" && cg.V2Dir() != "" {
 		// Under systemd the cgroup does not exist yet: systemd makes it

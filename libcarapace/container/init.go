@@ -140,11 +140,6 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, fmt.Errorf("new cgroup namespace: %w", err)
 		}
 	}
-	if cfg.NewTimeNS {
-		if err := newTimeNS(conn, spec.Linux.TimeOffsets); err != nil {
-			return nil, err
-		}
-	}
 	if p.SelinuxLabel != "" && !cfg.NoNewKeyring {
 		// The session keyring made next gets the process's label.
 		if err := lsm.SetSELinuxKeyCreate(w.procfd, p.SelinuxLabel); err != nil {
@@ -515,39 +510,15 @@ func (w *waitingInit) fail(err error) {
 	os.Exit(1)
 }
 
-// newTimeNS unshares a time namespace for init's children. Its offsets
-// must be written before any process enters it; the runtime writes them,
-// through the host's /proc: init's own /proc files belong to the host's
-// root while it is non-dumpable, when it joined its user namespace.
-func newTimeNS(conn *ipc.Conn, offsets map[string]specs.LinuxTimeOffset) error {
-	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
-		return fmt.Errorf("new time namespace: %w", err)
-	}
-	if len(offsets) == 0 {
-		return nil
-	}
-	if err := conn.Send(ipc.Message{Kind: timeOffsets}); err != nil {
-		return err
-	}
-	_, _, err := conn.Expect(ipc.Proceed)
-	return err
-}
-
-// timeOffsets: init → runtime, write linux.timeOffsets for init's new
-// time namespace, then answer Proceed.
-const timeOffsets ipc.Kind = "time-offsets"
-
-// writeTimeOffsets writes linux.timeOffsets for the time namespace init
-// unshared for its children.
-func writeTimeOffsets(pid int, offsets map[string]specs.LinuxTimeOffset) error {
+// timensOffsets is linux.timeOffsets as /proc/<pid>/timens_offsets takes
+// them, one "clock secs nanosecs" line each, in a fixed order.
+func timensOffsets(offsets map[string]specs.LinuxTimeOffset) string {
 	var b strings.Builder
-	for clock, off := range offsets {
+	for _, clock := range sortedKeys(offsets) {
+		off := offsets[clock]
 		fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
 	}
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/timens_offsets", pid), []byte(b.String()), 0); err != nil {
-		return fmt.Errorf("linux.timeOffsets: %w", err)
-	}
-	return nil
+	return b.String()
 }
 
 func setHostnames(spec *specs.Spec) error {

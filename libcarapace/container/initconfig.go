@@ -34,7 +34,6 @@ type InitConfig struct {
 	// it has one: what a cgroup namespace's cgroup2 mount is emulated
 	// with where the kernel refuses that mount (see rootfs.Setup).
 	CgroupV2Dir string `json:"cgroupV2Dir,omitempty"`
-	NewTimeNS   bool   `json:"newTimeNs,omitempty"`
 	// MountLabel is linux.mountLabel where SELinux is enabled; elsewhere
 	// it is ignored, as runc does (a kernel without SELinux refuses
 	// context= mount options).

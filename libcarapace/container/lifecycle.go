@@ -265,7 +265,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 		if errors.Is(err, state.ErrNotExist) {
 			// A directory without state: a create that died half-way.
 			if force {
-				return r.Store.Remove(id)
+				return r.removeHalfCreated(id)
 			}
 		}
 		return err
@@ -280,6 +280,31 @@ func (r *Runtime) Delete(id string, force bool) error {
 		}
 	}
 	return r.destroy(st)
+}
+
+// removeHalfCreated removes what a create that died before the state was
+// saved left: the cgroup it recorded (with its systemd unit, and whatever
+// still runs in it) and the container's directory.
+func (r *Runtime) removeHalfCreated(id string) error {
+	var errs []error
+	m, err := r.Store.LoadCgroup(id)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if m != nil {
+		if pids, _ := m.Pids(); len(pids) > 0 {
+			for _, pid := range pids {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		if err := destroyCgroup(m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := r.Store.Remove(id); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // stop kills everything in the container and waits for init to go.

@@ -38,8 +38,15 @@ type spawn struct {
 	child    *ipc.Conn
 	joins    []namespaces.Join
 	newFlags uintptr
-	uidMaps  []syscall.SysProcIDMap
-	gidMaps  []syscall.SysProcIDMap
+	// childFlags are namespaces the child makes itself (nsenter), after
+	// the clone's: a new time namespace, with its offsets (timeOffsets,
+	// as /proc/self/timens_offsets takes them) written before a process
+	// is in it, and then the pid namespace, so that init, forked by
+	// nsenter after both, is born in them and is pid 1.
+	childFlags  uintptr
+	timeOffsets string
+	uidMaps     []syscall.SysProcIDMap
+	gidMaps     []syscall.SysProcIDMap
 	// newUser, for a caller that is not root, are the maps of a new user
 	// namespace made before the child (namespaces.NewUserNS), which the
 	// child then joins: the kernel lets such a caller write only its own
@@ -183,16 +190,18 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	// namespaces only from inside its user namespace, which owns them:
 	// the child joins them all, the user namespace first.
 	threadJoins, childJoins := splitJoins(opened, os.Geteuid() != 0 && hasUserJoin(opened))
-	forks := false
-	var unshare uintptr
+	unshare := sp.childFlags
 	if hasUserJoin(childJoins) {
 		// Namespaces made after joining the user namespace belong to it;
 		// made by clone, they would belong to the host's.
-		unshare = sys.Cloneflags
+		unshare |= sys.Cloneflags
 		sys.Cloneflags = 0
-		// Only children enter a new or joined pid namespace: nsenter
-		// forks once.
-		forks = unshare&unix.CLONE_NEWPID != 0 || hasJoin(childJoins, specs.PIDNamespace)
+	}
+	// Only children enter a new or joined pid namespace, or a new time
+	// namespace: nsenter forks once.
+	forks := unshare&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0 || hasJoin(childJoins, specs.PIDNamespace)
+	if sp.timeOffsets != "" {
+		env = append(env, "_CARAPACE_TIMENS="+sp.timeOffsets)
 	}
 	// Set, it also makes the child non-dumpable from its first
 	// instruction (nsenter.c).

@@ -16,9 +16,14 @@
 // order (user first, mount last). With CLONE_NEWPID, or a pid namespace
 // joined here, the process forks once, as only children enter a new or
 // joined pid namespace; the child goes on and the parent reports its pid
-// and exits.
+// and exits. With CLONE_NEWTIME it forks too, after writing
+// _CARAPACE_TIMENS (linux.timeOffsets, as /proc/self/timens_offsets takes
+// them) for the new namespace: only children are born in it (execve moves
+// the caller in on recent kernels only, not Debian 12's 6.1), and its
+// offsets can be set only while no process is in it.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -121,7 +126,16 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 			fail(syncfd, "linux.namespaces: create namespaces in the joined user namespace: %s", strerror(errno));
 	}
 	unsetenv("_CARAPACE_NSENTER");
-	if (!(unshare_flags & CLONE_NEWPID) && !joined_pid)
+	const char *offsets = getenv("_CARAPACE_TIMENS");
+	if ((unshare_flags & CLONE_NEWTIME) && offsets != NULL && *offsets) {
+		int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		size_t n = strlen(offsets);
+		if (fd < 0 || write(fd, offsets, n) != (ssize_t)n)
+			fail(syncfd, "linux.timeOffsets: write /proc/self/timens_offsets: %s", strerror(errno));
+		close(fd);
+	}
+	unsetenv("_CARAPACE_TIMENS");
+	if (!(unshare_flags & (CLONE_NEWPID | CLONE_NEWTIME)) && !joined_pid)
 		return;
 	if ((unshare_flags & CLONE_NEWPID) && unshare(CLONE_NEWPID) < 0)
 		fail(syncfd, "linux.namespaces: create pid namespace in the joined user namespace: %s", strerror(errno));

@@ -24,8 +24,9 @@ import (
 const DefaultRoot = "/run/carapace"
 
 const (
-	stateFile = "state.json"
-	fifoName  = "exec.fifo"
+	stateFile  = "state.json"
+	fifoName   = "exec.fifo"
+	cgroupFile = "cgroup.json"
 )
 
 // ErrNotExist is returned for a container that is not in the store.
@@ -140,21 +141,60 @@ func (s Store) Remove(id string) error {
 }
 
 // Save writes state.json with one write and a rename, so readers never see
-// a partial file.
+// a partial file. The container's cgroup is in it from now on: the record
+// SaveCgroup made while create ran goes.
 func (s Store) Save(st *State) error {
-	b, err := json.Marshal(st)
+	if err := s.write(st.ID, stateFile, st); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	os.Remove(filepath.Join(s.Dir(st.ID), cgroupFile))
+	return nil
+}
+
+// SaveCgroup records the cgroup of a container that create is still
+// setting up, before its state exists. A create killed on the way (SIGKILL
+// runs none of its cleanups) leaves the directory with this record and no
+// state: delete --force then removes the cgroup it names (and stops its
+// systemd unit), which it could not find otherwise.
+func (s Store) SaveCgroup(id string, m *cgroups.Manager) error {
+	if err := s.write(id, cgroupFile, m); err != nil {
+		return fmt.Errorf("record the container's cgroup: %w", err)
+	}
+	return nil
+}
+
+// LoadCgroup reads the record SaveCgroup left: nil if there is none.
+func (s Store) LoadCgroup(id string) (*cgroups.Manager, error) {
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.Dir(id), cgroupFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m cgroups.Manager
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("container %q: corrupt %s: %w", id, cgroupFile, err)
+	}
+	return &m, nil
+}
+
+// write stores v as JSON in the container's directory with one write and
+// a rename.
+func (s Store) write(id, name string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	dir := s.Dir(st.ID)
-	tmp := filepath.Join(dir, "."+stateFile+".tmp")
+	dir := s.Dir(id)
+	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write state: %w", err)
+		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, stateFile)); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	return nil
+	return os.Rename(tmp, filepath.Join(dir, name))
 }
 
 // Load reads a container's state.

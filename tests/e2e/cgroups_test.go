@@ -723,10 +723,6 @@ func TestCgroupMemoryOOM(t *testing.T) {
 	})
 	t.Run("events", func(t *testing.T) {
 		t.Parallel()
-		// Known bug under the driver (issue 11): systemd stops the scope
-		// at the OOM kill (OOMPolicy=stop) and removes its cgroup before
-		// events' next read of memory.events, so the oom event is lost.
-		skipUnderSystemd(t, "KNOWN BUG: the oom event is lost when systemd removes the scope first")
 		c := newContainer(t)
 		c.limitMemoryNoSwap(32 * mib)
 		c.Spec.Process.Args = []string{"sh", "-c", memoryHog}
@@ -761,6 +757,48 @@ func TestCgroupMemoryOOM(t *testing.T) {
 			t.Errorf("events reported no oom event; stdout:\n%s\nstderr: %s", ev.stdout(), ev.stderr())
 		}
 	})
+}
+
+// The oom event of an OOM kill that ends the container reaches events even
+// when the container's cgroup goes right after: engines delete a container
+// as soon as its init has exited, and the systemd driver's scope is removed
+// by systemd tens of milliseconds after it empties (issue 11). events must
+// read the kill counter when the kernel reports it, not at its next poll.
+func TestCgroupMemoryOOMDeletedAtExit(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	c.limitMemoryNoSwap(32 * mib)
+	c.Spec.Process.Args = []string{"sh", "-c", memoryHog}
+	c.mustCreate()
+	pid := c.mustState().Pid
+	ev := c.runtimeBackground("events", "--interval", "1s", c.ID)
+	waitFor(t, 10*time.Second, "the first stats event", func() bool {
+		return strings.Contains(ev.stdout(), `"stats"`) || !isRunning(ev)
+	})
+	if !isRunning(ev) {
+		t.Fatalf("events exited early (%d): stdout %q stderr %q", ev.code, ev.stdout(), ev.stderr())
+	}
+	c.mustStart()
+	// As an engine does: delete the container (its cgroup) once init is
+	// gone, without waiting for anything else.
+	for !leaks.IsZombie(pid) {
+		time.Sleep(time.Millisecond)
+	}
+	if r := c.Delete(true); !r.ok() {
+		t.Fatalf("delete --force: %s", r)
+	}
+	if !ev.wait(20 * time.Second) {
+		t.Fatalf("events did not exit when the container stopped; stdout %q", ev.stdout())
+	}
+	ooms := 0
+	for _, e := range parseEvents(t, ev.stdout()) {
+		if e.Type == "oom" {
+			ooms++
+		}
+	}
+	if ooms == 0 {
+		t.Errorf("events reported no oom event for the OOM kill of init; stdout:\n%s\nstderr: %s", ev.stdout(), ev.stderr())
+	}
 }
 
 func isRunning(p *bgProc) bool {

@@ -356,9 +356,6 @@ func TestExecNamespaces(t *testing.T) {
 			t.Parallel()
 			if tc.timens {
 				requireCarapace(t)
-				// Seen in the systemd VM (v2 and hybrid), not diagnosed
-				// yet: init's time namespace is the host's after exec.
-				skipUnderSystemd(t, "KNOWN FAILURE, not diagnosed: no time namespace of its own in the systemd VM")
 			}
 			c, initPid := startSleeper(t, func(c *Container) {
 				c.Spec.Hostname = "exec-ns-host"

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,4 +180,41 @@ func TestRunKilledExternally(t *testing.T) {
 	if r := wait(); r.Err != nil || r.Code != 137 {
 		t.Fatalf("run of a SIGKILLed container: want exit 137: %s", r)
 	}
+}
+
+// TestDeleteForceAfterKilledCreate: a create SIGKILLed after it made the
+// container's cgroup (here in a createRuntime hook, before any state is
+// saved) leaves nothing once `delete --force` has run: no cgroup directory
+// in any hierarchy, no systemd unit, no state. Without a record of the
+// cgroup, delete --force could only remove the state directory.
+func TestDeleteForceAfterKilledCreate(t *testing.T) {
+	t.Parallel()
+	c := newContainer(t)
+	mark := filepath.Join(c.HostDir, "hook-ran")
+	c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
+		Args: []string{"sh", "-c", "echo $$ > " + mark + "; exec sleep 300"}}}}
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	c.WriteSpec()
+	create := c.runtimeBackground("create", "--bundle", c.Bundle, c.ID)
+	var hook int
+	waitFor(t, 30*time.Second, "the createRuntime hook", func() bool {
+		if b, err := os.ReadFile(mark); err == nil && strings.HasSuffix(string(b), "\n") {
+			hook, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		return hook > 0 || !isRunning(create)
+	})
+	if hook == 0 {
+		t.Fatalf("create exited (%d) before its hook ran: %q", create.code, create.stderr())
+	}
+	if len(cgroupDirsNamed(c.ID)) == 0 {
+		t.Fatalf("while the hook runs, the container has no cgroup named after %s", c.ID)
+	}
+	_ = create.cmd.Process.Kill()
+	create.wait(10 * time.Second)
+	// The hook is the killed create's child, not the container's.
+	_ = syscall.Kill(hook, syscall.SIGKILL)
+	if r := c.Delete(true); !r.ok() {
+		t.Errorf("delete --force after the killed create: %s", r)
+	}
+	c.checkNoLeftovers("after delete --force of a killed create")
 }

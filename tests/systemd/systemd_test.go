@@ -279,13 +279,6 @@ func TestNoUnitLeft(t *testing.T) {
 		c.checkGone("after the failed create")
 	})
 	t.Run("delete-force-after-killed-create", func(t *testing.T) {
-		if cgroupMode(t) != "v2" && os.Getenv("CARAPACE_SYSTEMD_KNOWN_BUGS") != "1" {
-			// Found by this test (issue 11): on v1/hybrid the directories
-			// the driver made itself (cpuset, freezer, hugetlb, misc,
-			// net_cls, perf_event, rdma) stay. CARAPACE_SYSTEMD_KNOWN_BUGS=1
-			// runs it.
-			t.Skip("KNOWN BUG on v1/hybrid: delete --force of a killed create leaves the v1 directories systemd does not manage")
-		}
 		c := newContainer(t)
 		mark := filepath.Join(c.Dir, "hook-ran")
 		c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
@@ -368,3 +361,80 @@ func startCmd(t *testing.T, dir, name string, args ...string) *exec.Cmd {
 }
 
 func syscallKill(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
+
+// TestOOMKillKeepsScope: an OOM kill in the container is the container's
+// business, as under the cgroupfs driver: the scope (OOMPolicy=continue,
+// systemd's default for a unit with Delegate=yes) is not stopped, and
+// init, which outlives the killed process, runs on in it. The scope goes
+// only when its last process does (see e2e TestCgroupMemoryOOMDeletedAtExit
+// for the oom event of a container whose init is the one killed).
+func TestOOMKillKeepsScope(t *testing.T) {
+	c := newContainer(t)
+	c.Spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(32 << 20))}}
+	c.Spec.Process.Args = []string{"sh", "-c", `sh -c 'x=0123456789; while true; do x=$x$x; done'; exec sleep 1000`}
+	if r := c.create(); !r.ok() {
+		t.Fatalf("create: %s", r)
+	}
+	if r := c.runtime("start", c.ID); !r.ok() {
+		t.Fatalf("start: %s", r)
+	}
+	pid := c.pid()
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+		if err == nil && strings.TrimSpace(string(b)) == "sleep" {
+			break
+		}
+		if err != nil || i > 600 {
+			t.Fatalf("init did not go on to sleep after its child's OOM kill (%v)", err)
+		}
+		sleep()
+	}
+	p := show(t, c.unit(), "ActiveState", "OOMPolicy")
+	if p["ActiveState"] != "active" || p["OOMPolicy"] != "continue" {
+		t.Errorf("after an OOM kill in the container: %s ActiveState=%s OOMPolicy=%s, want active and continue", c.unit(), p["ActiveState"], p["OOMPolicy"])
+	}
+	var kills string
+	if cgroupMode(t) == "v2" {
+		kills = readFile(t, filepath.Join(cgroupDir(t, pid, "memory"), "memory.events"))
+	} else {
+		kills = readFile(t, filepath.Join(cgroupDir(t, pid, "memory"), "memory.oom_control"))
+	}
+	if !strings.Contains(kills, "oom_kill 1") {
+		t.Errorf("the memory cgroup counts no OOM kill: %s", kills)
+	}
+}
+
+// TestCgroupfsDriverInService: the cgroupfs driver (no --systemd-cgroup)
+// with a relative cgroupsPath, run from this test's systemd service, would
+// put the container below the service's cgroup, which holds the service's
+// processes: cgroup v2 gives such a cgroup's children no controllers. create
+// refuses it before making anything, naming linux.cgroupsPath, the busy
+// cgroup and what to do (it failed with a bare "operation not supported",
+// after enabling the threaded controllers in the service's cgroup).
+func TestCgroupfsDriverInService(t *testing.T) {
+	if cgroupMode(t) != "v2" {
+		t.Skip("cgroup v2's no-internal-processes rule: v1 hierarchies allow processes beside child cgroups")
+	}
+	c := newContainer(t)
+	c.Spec.Linux.CgroupsPath = ""
+	c.Spec.Process.Args = []string{"true"}
+	c.writeSpec()
+	own := procCgroups(t, os.Getpid())[""]
+	svc := filepath.Join("/sys/fs/cgroup", own)
+	before := readFile(t, filepath.Join(svc, "cgroup.subtree_control"))
+	r := run(c.Dir, runtimeBin, "--root", c.Root, "create", "--bundle", c.Bundle, c.ID)
+	if r.ok() {
+		t.Fatalf("create under the service's cgroup %s succeeded: %s", own, r)
+	}
+	for _, want := range []string{`linux.cgroupsPath ""`, svc + ", which has", "--systemd-cgroup", "absolute linux.cgroupsPath"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("create's error does not say %q: %s", want, r.Stderr)
+		}
+	}
+	if after := readFile(t, filepath.Join(svc, "cgroup.subtree_control")); after != before {
+		t.Errorf("create changed %s/cgroup.subtree_control: %q, was %q", svc, after, before)
+	}
+	if _, err := os.Stat(filepath.Join(svc, c.ID)); err == nil {
+		t.Errorf("create left %s/%s", svc, c.ID)
+	}
+}
