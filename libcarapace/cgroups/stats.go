@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -277,13 +278,31 @@ func (m *Manager) statsV2(s *Stats) {
 }
 
 // OOMKills returns how many times the OOM killer killed a process of the
-// container.
+// container (0 if that cannot be read).
 func (m *Manager) OOMKills() uint64 {
-	if m.Mode == ModeV2 {
-		return keyed(m.V2Dir(), "memory.events")["oom_kill"]
+	n, _ := m.OOMKillCount()
+	return n
+}
+
+// OOMKillCount is OOMKills, with the error of a counter that cannot be
+// read: the cgroup is gone (or has no memory controller).
+func (m *Manager) OOMKillCount() (uint64, error) {
+	d, file := m.V2Dir(), "memory.events"
+	if m.Mode != ModeV2 {
+		var ok bool
+		if d, ok = m.Dir("memory"); !ok {
+			return 0, errors.New("no memory cgroup")
+		}
+		file = "memory.oom_control"
 	}
-	if d, ok := m.Dir("memory"); ok {
-		return keyed(d, "memory.oom_control")["oom_kill"]
+	b, err := os.ReadFile(filepath.Join(d, file))
+	if err != nil {
+		return 0, err
 	}
-	return 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, nil
 }

@@ -194,11 +194,12 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 		return errors.New("events: --interval must be positive")
 	}
 	// OOM kills are looked for as the kernel reports them (see
-	// cgroups.OOMWatch), at least every 100 ms without a watch; stats come
-	// at the interval. Each OOM is reported once, seen as a rise of the
-	// kill counter or (v1) as the kernel's notification, whichever counts
-	// more: the counter goes with the cgroup, which may be removed before
-	// it is read.
+	// cgroups.OOMWatch) and when init exits, at least every 100 ms; stats
+	// come at the interval. Each OOM is reported once, seen as a rise of
+	// the kill counter or (v1) as the kernel's notification, whichever
+	// counts more: the counter goes with the cgroup, which may be removed
+	// before it is read (then the kernel's log tells whether init was
+	// OOM-killed).
 	base := st.Cgroup.OOMKills()
 	var kills, notified, reported uint64
 	watch, err := st.Cgroup.WatchOOM()
@@ -208,6 +209,8 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 	} else {
 		defer watch.Close()
 	}
+	klog := openOOMLog()
+	defer klog.close()
 	initfd, err := openInit(st)
 	if err != nil {
 		return err
@@ -225,8 +228,16 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 			}
 			notified += n
 		}
-		if n := st.Cgroup.OOMKills(); n > base+kills {
+		n, err := st.Cgroup.OOMKillCount()
+		if n > base+kills {
 			kills = n - base
+		}
+		if !alive && err != nil && reported == 0 && klog.killed(st.Pid) {
+			// init is gone, and its cgroup (systemd's scope) before
+			// init's OOM kill could be read: the kernel's log still
+			// tells. Only when nothing was reported: a kill already
+			// counted would be told twice.
+			kills++
 		}
 		for ; reported < max(kills, notified); reported++ {
 			if err := enc.Encode(Event{Type: "oom", ID: id}); err != nil {
@@ -246,10 +257,10 @@ func (r *Runtime) Events(id string, interval time.Duration, statsOnce bool, w io
 			time.Sleep(poll)
 			continue
 		}
-		n, err := watch.Wait(poll, initfd)
+		woke, err := watch.Wait(poll, initfd)
 		if err != nil {
 			return err
 		}
-		notified += n
+		notified += woke
 	}
 }
