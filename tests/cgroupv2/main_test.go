@@ -3,9 +3,6 @@ package cgroupv2
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"debug/elf"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -75,7 +72,7 @@ func testMain(m *testing.M) int {
 		skipReason = skip
 		return m.Run()
 	}
-	if err := checkStaticBusybox("/bin/busybox"); err != nil {
+	if err := testenv.CheckStatic("/bin/busybox"); err != nil {
 		skipReason = fmt.Sprintf("the container rootfs needs a static /bin/busybox (apt-get install busybox-static): %v", err)
 		return m.Run()
 	}
@@ -235,20 +232,6 @@ func procCgroup(pid string) (string, error) {
 	return "", fmt.Errorf("/proc/%s/cgroup has no cgroup v2 line: %q", pid, data)
 }
 
-func checkStaticBusybox(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", path)
-		}
-	}
-	return nil
-}
-
 // ---- subreaper --------------------------------------------------------------
 
 // startTracked and waitTracked keep the reaper off the tests' own children.
@@ -257,49 +240,6 @@ func startTracked(cmd *exec.Cmd) error { return subreaper.Start(cmd) }
 func waitTracked(cmd *exec.Cmd) error { return subreaper.Wait(cmd) }
 
 // ---- rootfs -----------------------------------------------------------------
-
-func buildRootfs(dir string) error {
-	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "root"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	data, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin/busybox"), data, 0o755); err != nil {
-		return err
-	}
-	// Through startTracked, else the reaper may take its exit status.
-	var out bytes.Buffer
-	cmd := exec.Command("/bin/busybox", "--list")
-	cmd.Stdout = &out
-	err = startTracked(cmd)
-	if err == nil {
-		err = waitTracked(cmd)
-	}
-	if err != nil {
-		return fmt.Errorf("busybox --list: %w", err)
-	}
-	for _, applet := range strings.Fields(out.String()) {
-		if applet != "busybox" {
-			if err := os.Symlink("busybox", filepath.Join(dir, "bin", applet)); err != nil {
-				return err
-			}
-		}
-	}
-	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
-		"etc/group":  "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // ---- running the runtime ----------------------------------------------------
 
@@ -377,12 +317,6 @@ type ctr struct {
 	Spec   *specs.Spec
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func requireSetup(t *testing.T) {
 	t.Helper()
 	if skipReason != "" {
@@ -413,7 +347,7 @@ func newCtr(t *testing.T, args ...string) *ctr {
 	}
 	c := &ctr{
 		t:      t,
-		ID:     "v2-" + strings.Trim(name, "-") + "-" + randHex(3),
+		ID:     "v2-" + strings.Trim(name, "-") + "-" + testenv.RandHex(3),
 		Dir:    dir,
 		Root:   filepath.Join(dir, "state"),
 		Bundle: filepath.Join(dir, "bundle"),
@@ -639,4 +573,25 @@ func readCgroupFile(t *testing.T, dir, name string) string {
 		t.Fatalf("reading %s: %v", name, err)
 	}
 	return strings.TrimSpace(string(data))
+}
+
+func buildRootfs(dir string) error {
+	return testenv.Rootfs{
+		Dirs: []string{"bin", "proc", "sys", "dev", "tmp", "etc", "root"},
+		Files: map[string]string{
+			"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+			"etc/group":  "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n",
+		},
+		LinkTarget: "busybox",
+	}.Build(dir, func() ([]byte, error) {
+		// Through startTracked, else the reaper may take its exit status.
+		var out bytes.Buffer
+		cmd := exec.Command("/bin/busybox", "--list")
+		cmd.Stdout = &out
+		err := startTracked(cmd)
+		if err == nil {
+			err = waitTracked(cmd)
+		}
+		return out.Bytes(), err
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // The cgroup tests find a container's cgroup directories from
@@ -1441,7 +1442,7 @@ func TestCgroupNestedParents(t *testing.T) {
 		t.Parallel()
 		requireCarapace(t)
 		c := newContainer(t)
-		parent := "e2e-parent-" + randHex(4)
+		parent := "e2e-parent-" + testenv.RandHex(4)
 		registerID(parent) // the suite's leak check looks for it too
 		own := ownCgroupDirs(t)
 		t.Cleanup(func() {
@@ -1481,7 +1482,7 @@ func TestCgroupNestedParents(t *testing.T) {
 		t.Parallel()
 		requireCarapace(t)
 		first, second := newContainer(t), newContainer(t)
-		parent := "e2e-shared-" + randHex(4)
+		parent := "e2e-shared-" + testenv.RandHex(4)
 		registerID(parent)
 		own := ownCgroupDirs(t)
 		t.Cleanup(func() {
@@ -1536,7 +1537,7 @@ func TestCgroupNestedParents(t *testing.T) {
 // container under it and checks delete leaves it.
 func testExistingParent(t *testing.T, c *Container, emptyCpuset bool) {
 	t.Helper()
-	parent := "e2e-preparent-" + randHex(4)
+	parent := "e2e-preparent-" + testenv.RandHex(4)
 	registerID(parent)
 	own := ownCgroupDirs(t)
 	var made []string

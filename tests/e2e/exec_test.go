@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // ---- exec helpers ---------------------------------------------------------------
@@ -670,7 +671,7 @@ func TestExecStoppedOrMissing(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		c.ID = "e2e-no-such-container-" + randHex(3)
+		c.ID = "e2e-no-such-container-" + testenv.RandHex(3)
 		r := c.execIn(nil, "true")
 		if !r.failed() {
 			t.Fatalf("exec in a missing container: want a failure: %s", r)

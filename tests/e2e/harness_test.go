@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -194,12 +193,6 @@ func shortName(t *testing.T, max int) string {
 	return strings.Trim(n, "-._")
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // newTestDir makes a scratch dir under the run's root. It is removed at the
 // end of the test, unless something is still mounted under it, which fails
 // the test (and is unmounted, so that the removal cannot reach host files).
@@ -249,7 +242,7 @@ func newContainer(t *testing.T) *Container {
 	dir := newTestDir(t)
 	c := &Container{
 		t:       t,
-		ID:      "e2e-" + shortName(t, 24) + "-" + randHex(3),
+		ID:      "e2e-" + shortName(t, 24) + "-" + testenv.RandHex(3),
 		Dir:     dir,
 		Root:    filepath.Join(dir, "state"),
 		Bundle:  filepath.Join(dir, "bundle"),

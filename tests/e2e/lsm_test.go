@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // The AppArmor tests need a kernel with AppArmor enabled, its securityfs
@@ -46,7 +48,7 @@ func requireAppArmor(t *testing.T) string {
 func loadProfile(t *testing.T, name, body string) string {
 	t.Helper()
 	parser := requireAppArmor(t)
-	name += "-" + randHex(4)
+	name += "-" + testenv.RandHex(4)
 	text := fmt.Sprintf("@{PROC}=/proc/\n\nprofile %s flags=(attach_disconnected,mediate_deleted) {\n%s}\n",
 		name, strings.ReplaceAll(body, "@NAME@", name))
 	path := filepath.Join(t.TempDir(), name)

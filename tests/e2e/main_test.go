@@ -137,47 +137,26 @@ func waitTracked(cmd *exec.Cmd) error { return subreaper.Wait(cmd) }
 // ---- rootfs template -----------------------------------------------------
 
 func buildTemplate(dir string) error {
-	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "home/e2e"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
-		return err
-	}
-	if err := os.Chown(filepath.Join(dir, "home/e2e"), 1000, 1000); err != nil {
-		return err
-	}
-	if err := copyFile("/bin/busybox", filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
-		return err
-	}
-	out, err := hostOutput("/bin/busybox", "--list")
+	err := testenv.Rootfs{
+		Dirs: []string{"bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "home/e2e"},
+		Files: map[string]string{
+			"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n" +
+				"e2e:x:1000:1000:e2e test user:/home/e2e:/bin/sh\n" +
+				"nobody:x:65534:65534:nobody:/:/bin/false\n",
+			"etc/group": "root:x:0:\nwheel:x:10:\ntty:x:5:\nusers:x:100:\n" +
+				"e2e:x:1000:\nnogroup:x:65534:\n",
+			"etc/hostname":      "template\n",
+			"e2e-rootfs-marker": "inside the container rootfs\n",
+		},
+		LinkTarget: "/bin/busybox",
+	}.Build(dir, func() ([]byte, error) {
+		out, err := hostOutput("/bin/busybox", "--list")
+		return []byte(out), err
+	})
 	if err != nil {
-		return fmt.Errorf("busybox --list: %w", err)
+		return err
 	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" {
-			continue
-		}
-		if err := os.Symlink("/bin/busybox", filepath.Join(dir, "bin", applet)); err != nil {
-			return err
-		}
-	}
-	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n" +
-			"e2e:x:1000:1000:e2e test user:/home/e2e:/bin/sh\n" +
-			"nobody:x:65534:65534:nobody:/:/bin/false\n",
-		"etc/group": "root:x:0:\nwheel:x:10:\ntty:x:5:\nusers:x:100:\n" +
-			"e2e:x:1000:\nnogroup:x:65534:\n",
-		"etc/hostname":      "template\n",
-		"e2e-rootfs-marker": "inside the container rootfs\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return os.Chown(filepath.Join(dir, "home/e2e"), 1000, 1000)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // More mount behaviours of runc 1.5.3 (issue 10, item 7).
@@ -57,7 +59,7 @@ func TestMountsParitySourceInRootfsMissing(t *testing.T) {
 func TestMountsParityDanglingSymlinkDestination(t *testing.T) {
 	t.Parallel()
 	c := newContainer(t)
-	escape := "e2e-escape-" + randHex(4)
+	escape := "e2e-escape-" + testenv.RandHex(4)
 	if err := os.Symlink("/nonexistent/dir", filepath.Join(c.Rootfs, "link")); err != nil {
 		t.Fatal(err)
 	}

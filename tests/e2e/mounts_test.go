@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // ---- mountinfo -----------------------------------------------------------------
@@ -398,7 +399,7 @@ func TestBindFile(t *testing.T) {
 func TestMountDestinationsCreated(t *testing.T) {
 	t.Parallel()
 	c := newContainer(t)
-	top := "e2e-created-" + randHex(4)
+	top := "e2e-created-" + testenv.RandHex(4)
 	dstTmpfs := "/" + top + "/a/b/tmpfs"
 	dstBind := "/" + top + "/c/d/bind"
 	c.addTmpfs(dstTmpfs)

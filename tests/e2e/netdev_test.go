@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 func ipCmd(t *testing.T, args ...string) error {
@@ -30,7 +32,7 @@ func ipCmd(t *testing.T, args ...string) error {
 // DEV standing for its name. It skips where veth is not available.
 func hostVeth(t *testing.T, prefix string, setup ...[]string) string {
 	t.Helper()
-	host := prefix + randHex(3)
+	host := prefix + testenv.RandHex(3)
 	peer := host + "p"
 	if err := ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer); err != nil {
 		t.Skipf("no veth here: %v", err)

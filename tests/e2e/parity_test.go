@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // Differences from runc that clients depend on (issue 10).
@@ -766,7 +767,7 @@ func TestCreateRefusesCgroupInUse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newContainer(t)
-			cgPath := "/e2e-inuse-" + randHex(4)
+			cgPath := "/e2e-inuse-" + testenv.RandHex(4)
 			c.Spec.Linux.CgroupsPath = cgPath
 			dir := filepath.Join("/sys/fs/cgroup", tc.ctrl, cgPath)
 			if err := os.Mkdir(dir, 0o755); err != nil {

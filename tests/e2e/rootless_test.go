@@ -16,6 +16,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // The rootless tests run the runtime as an unprivileged user the suite
@@ -281,7 +283,7 @@ func TestRootlessResourcesNotDelegated(t *testing.T) {
 func TestRootlessDelegatedCgroup(t *testing.T) {
 	u := needUser(t, rootlessUser, true)
 	rc := newRootless(t, u)
-	parent := "carapace-deleg-" + randHex(4)
+	parent := "carapace-deleg-" + testenv.RandHex(4)
 	var made []string
 	for _, ctrl := range []string{"memory", "freezer", "pids"} {
 		d := filepath.Join("/sys/fs/cgroup", ctrl, parent)
@@ -479,7 +481,7 @@ func TestRootlessDelegatedCgroupV2(t *testing.T) {
 	}
 	u := &unprivUser{name: "carapace-raw", uid: rawUID, gid: rawUID}
 	rc := newRootless(t, u)
-	name := "carapace-deleg2-" + randHex(4)
+	name := "carapace-deleg2-" + testenv.RandHex(4)
 	parent := filepath.Join(mnt, name)
 	inside := filepath.Join(parent, "runtime") // a leaf: parent enables controllers
 	for _, d := range []string{parent, inside} {

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // TestUpdateCPUPeriodUnderParentQuota: under a parent cgroup limited to
@@ -21,7 +22,7 @@ func TestUpdateCPUPeriodUnderParentQuota(t *testing.T) {
 	t.Parallel()
 	requireCgroupV1(t)
 	c := newContainer(t)
-	parent := "e2e-cpupod-" + randHex(4)
+	parent := "e2e-cpupod-" + testenv.RandHex(4)
 	registerID(parent)
 	own := procCgroupDirs(t, os.Getpid()).dir(t, "cpu")
 	pdir := filepath.Join(own, parent)

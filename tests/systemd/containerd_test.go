@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // imageName is the name the offline image is imported under.
@@ -43,7 +45,7 @@ func TestContainerdSystemdCgroup(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ctr("images", "rm", imageName) })
 
-	id := "sd-ctr-" + randHex(4)
+	id := "sd-ctr-" + testenv.RandHex(4)
 	idsMu.Lock()
 	allIDs = append(allIDs, id)
 	idsMu.Unlock()

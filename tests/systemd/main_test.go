@@ -3,9 +3,6 @@ package systemd
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"debug/elf"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -66,7 +63,7 @@ func testMain(m *testing.M) int {
 		skipReason = skip
 		return m.Run()
 	}
-	if err := checkStatic("/bin/busybox"); err != nil {
+	if err := testenv.CheckStatic("/bin/busybox"); err != nil {
 		skipReason = fmt.Sprintf("the container rootfs needs a static /bin/busybox: %v", err)
 		return m.Run()
 	}
@@ -76,7 +73,14 @@ func testMain(m *testing.M) int {
 	}
 	if err == nil {
 		rootfsDir = filepath.Join(globalRoot, "rootfs")
-		err = fillRootfs(rootfsDir)
+		err = testenv.Rootfs{
+			Dirs: []string{"bin", "etc", "tmp", "root", "proc", "sys", "dev"},
+			Files: map[string]string{
+				"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+				"etc/group":  "root:x:0:\nnogroup:x:65534:\n",
+			},
+			LinkTarget: "busybox",
+		}.Build(rootfsDir, exec.Command("/bin/busybox", "--list").Output)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "systemd: preparing %s: %v\n", globalRoot, err)
@@ -100,63 +104,6 @@ func testMain(m *testing.M) int {
 		code = 1
 	}
 	return code
-}
-
-// checkStatic: a dynamic busybox copied into the rootfs could not run.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", path)
-		}
-	}
-	return nil
-}
-
-// fillRootfs installs busybox with its applet links, and the users and
-// groups of a minimal image (as tests/clients' image has).
-func fillRootfs(root string) error {
-	for _, d := range []string{"bin", "etc", "tmp", "root", "proc", "sys", "dev"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(filepath.Join(root, "tmp"), 0o1777); err != nil {
-		return err
-	}
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), bb, 0o755); err != nil {
-		return err
-	}
-	out, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		return fmt.Errorf("busybox --list: %w", err)
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" {
-			continue
-		}
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			return err
-		}
-	}
-	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
-		"etc/group":  "root:x:0:\nnogroup:x:65534:\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ---- commands ------------------------------------------------------------------
@@ -237,12 +184,6 @@ type container struct {
 	Spec   *specs.Spec
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // newContainer prepares a container in system.slice (its scope
 // carapace-sd-<id>.scope), deleted with --force at the end of the test,
 // which then checks that no unit, cgroup or process of it is left.
@@ -257,7 +198,7 @@ func newContainer(t *testing.T) *container {
 	}
 	c := &container{
 		t:      t,
-		ID:     "sd-" + randHex(4),
+		ID:     "sd-" + testenv.RandHex(4),
 		Dir:    dir,
 		Root:   filepath.Join(dir, "state"),
 		Bundle: filepath.Join(dir, "bundle"),
