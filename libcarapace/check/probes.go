@@ -361,43 +361,36 @@ func readSysctl(name string) (string, bool) {
 // UserNSLimits reads the knobs that stop user namespaces: the count limit
 // (any caller), Debian's and Ubuntu's switches for unprivileged callers.
 func UserNSLimits(read func(string) (string, bool)) []Finding {
-	var out []Finding
-	f := Finding{Area: "userns", Name: "user.max_user_namespaces", Meaning: "how many user namespaces may exist"}
-	if v, ok := read("user.max_user_namespaces"); ok {
-		f.Value, f.Status = v, OK
-		if v == "0" {
-			f.Status = Missing
-			f.Impact = "containers with a user namespace, rootless containers"
-			f.Fix = "sysctl -w user.max_user_namespaces=15000"
-		}
-	} else {
-		f.Value, f.Status = "absent", Info
+	knobs := []struct {
+		name, meaning, bad string
+		status             Status
+		absent             string
+		impact, fix        string
+	}{
+		{"user.max_user_namespaces", "how many user namespaces may exist", "0", Missing, "absent",
+			"containers with a user namespace, rootless containers",
+			"sysctl -w user.max_user_namespaces=15000"},
+		{"kernel.unprivileged_userns_clone", "Debian's switch for user namespaces made by non-root", "0", Warn,
+			"absent (not a Debian kernel): no such restriction",
+			"rootless containers (root is not affected)",
+			"sysctl -w kernel.unprivileged_userns_clone=1"},
+		{"kernel.apparmor_restrict_unprivileged_userns", "Ubuntu's AppArmor restriction of user namespaces made by non-root", "1", Warn,
+			"absent: no such restriction",
+			"rootless containers, unless an AppArmor profile grants userns to carapace",
+			"an AppArmor profile for carapace with \"userns,\", or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"},
 	}
-	out = append(out, f)
-	f = Finding{Area: "userns", Name: "kernel.unprivileged_userns_clone", Meaning: "Debian's switch for user namespaces made by non-root"}
-	if v, ok := read("kernel.unprivileged_userns_clone"); ok {
-		f.Value, f.Status = v, OK
-		if v == "0" {
-			f.Status = Warn
-			f.Impact = "rootless containers (root is not affected)"
-			f.Fix = "sysctl -w kernel.unprivileged_userns_clone=1"
+	out := make([]Finding, 0, len(knobs))
+	for _, k := range knobs {
+		f := Finding{Area: "userns", Name: k.name, Meaning: k.meaning, Value: k.absent, Status: Info}
+		if v, ok := read(k.name); ok {
+			f.Value, f.Status = v, OK
+			if v == k.bad {
+				f.Status, f.Impact, f.Fix = k.status, k.impact, k.fix
+			}
 		}
-	} else {
-		f.Value, f.Status = "absent (not a Debian kernel): no such restriction", Info
+		out = append(out, f)
 	}
-	out = append(out, f)
-	f = Finding{Area: "userns", Name: "kernel.apparmor_restrict_unprivileged_userns", Meaning: "Ubuntu's AppArmor restriction of user namespaces made by non-root"}
-	if v, ok := read("kernel.apparmor_restrict_unprivileged_userns"); ok {
-		f.Value, f.Status = v, OK
-		if v == "1" {
-			f.Status = Warn
-			f.Impact = "rootless containers, unless an AppArmor profile grants userns to carapace"
-			f.Fix = "an AppArmor profile for carapace with \"userns,\", or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
-		}
-	} else {
-		f.Value, f.Status = "absent: no such restriction", Info
-	}
-	return append(out, f)
+	return out
 }
 
 // IDMap tries an idmapped mount of each path's filesystem: a detached

@@ -522,15 +522,15 @@ func cgroupResources(spec *specs.Spec) *specs.LinuxResources {
 // be worse than not running it. A profile the host does not have loaded
 // is found by init, whose write of it fails (see applyLSM); an SELinux
 // context is checked against the loaded policy here.
-func checkLSM(p *specs.Process, mountLabel string) error {
-	if !lsm.SELinuxEnabled() {
-		mountLabel = "" // ignored there, as runc does (see mountLabel)
-	}
+func checkLSM(p *specs.Process, mountLabelField string) error {
 	if p.ApparmorProfile != "" && !lsm.AppArmorEnabled() {
 		return fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", p.ApparmorProfile)
 	}
+	// The host is asked only when a label is given: nothing on the path
+	// of a container without one.
 	for _, l := range []struct{ field, label string }{
-		{"process.selinuxLabel", p.SelinuxLabel}, {"linux.mountLabel", mountLabel},
+		{"process.selinuxLabel", p.SelinuxLabel},
+		{"linux.mountLabel", mountLabel(mountLabelField)}, // "" where SELinux is off
 	} {
 		if l.label == "" {
 			continue
