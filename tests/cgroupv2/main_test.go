@@ -53,16 +53,12 @@ func TestMain(m *testing.M) {
 
 func testMain(m *testing.M) int {
 	notV2 = pureV2()
-	switch {
-	case notV2 != "":
+	if notV2 != "" {
 		skipReason = "not a pure cgroup v2 host: " + notV2 +
 			"; these tests run in a VM with a pure v2 hierarchy: tests/vm/cgroupv2.sh"
 		return m.Run()
-	case os.Geteuid() != 0:
-		skipReason = "the cgroup v2 tests need root"
-		return m.Run()
 	}
-	bin, skip, err := testenv.RuntimeBinary()
+	bin, skip, err := testenv.Prepare("cgroup v2")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cgroupv2: %v\n", err)
 		return 1
@@ -70,10 +66,6 @@ func testMain(m *testing.M) int {
 	runtimeBin = bin
 	if skip != "" {
 		skipReason = skip
-		return m.Run()
-	}
-	if err := testenv.CheckStatic("/bin/busybox"); err != nil {
-		skipReason = fmt.Sprintf("the container rootfs needs a static /bin/busybox (apt-get install busybox-static): %v", err)
 		return m.Run()
 	}
 	own, err := procCgroup("self")

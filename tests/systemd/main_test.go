@@ -49,11 +49,7 @@ func testMain(m *testing.M) int {
 		skipReason = "systemd does not run this host (no /run/systemd/system); these tests run in a VM booted by systemd: tests/vm/systemd.sh"
 		return m.Run()
 	}
-	if os.Geteuid() != 0 {
-		skipReason = "the systemd driver tests need root"
-		return m.Run()
-	}
-	bin, skip, err := testenv.RuntimeBinary()
+	bin, skip, err := testenv.Prepare("systemd driver")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "systemd: %v\n", err)
 		return 1
@@ -61,10 +57,6 @@ func testMain(m *testing.M) int {
 	runtimeBin = bin
 	if skip != "" {
 		skipReason = skip
-		return m.Run()
-	}
-	if err := testenv.CheckStatic("/bin/busybox"); err != nil {
-		skipReason = fmt.Sprintf("the container rootfs needs a static /bin/busybox: %v", err)
 		return m.Run()
 	}
 	globalRoot, err = os.MkdirTemp("", "carapace-sd-")

@@ -28,3 +28,20 @@ func RuntimeBinary() (path, skip string, err error) {
 	}
 	return abs, "", nil
 }
+
+// Prepare is the common start of a container suite: root, the runtime
+// under test and a static busybox for the rootfs. skip says why the
+// suite's tests should skip (err nil); err is a setup that cannot work.
+func Prepare(suite string) (bin, skip string, err error) {
+	if os.Geteuid() != 0 {
+		return "", "the " + suite + " tests need root", nil
+	}
+	bin, skip, err = RuntimeBinary()
+	if err != nil || skip != "" {
+		return bin, skip, err
+	}
+	if err := CheckStatic("/bin/busybox"); err != nil {
+		return bin, fmt.Sprintf("the container rootfs needs a static /bin/busybox (apt-get install busybox-static): %v", err), nil
+	}
+	return bin, "", nil
+}
