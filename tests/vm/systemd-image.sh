@@ -41,8 +41,10 @@ MIRROR=${CARAPACE_VM_MIRROR:-http://deb.debian.org/debian}
 # cgroup driver talks to (StartTransientUnit); containerd and runc for the
 # client tests; kmod so that systemd's modprobe@ units find modprobe;
 # dbus-user-session gives a user's systemd instance (user@UID.service) its
-# bus at $XDG_RUNTIME_DIR/bus, which the rootless systemd driver talks to.
-PACKAGES=systemd-sysv,dbus,containerd,runc,busybox,iproute2,kmod,procps,psmisc,dbus-user-session
+# bus at $XDG_RUNTIME_DIR/bus, which the rootless systemd driver talks to;
+# containernetworking-plugins and iptables are the CRI suite's pod network
+# (bridge, host-local, portmap) under SystemdCgroup = true.
+PACKAGES=systemd-sysv,dbus,containerd,runc,busybox,iproute2,kmod,procps,psmisc,dbus-user-session,containernetworking-plugins,iptables
 # Units masked: they would only cost boot time under TCG (each is seconds
 # there: the boot to the command went from 30 s to 12 s of userspace) or
 # wake up in the middle of a test. The image has no kernel modules (stage 1
