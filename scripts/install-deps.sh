@@ -5,6 +5,8 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux
 	# rootless tests: newuidmap/newgidmap for a user's subordinate ids
 	uidmap
+	# make unit: the seccomp compiler's differential test against libseccomp
+	libseccomp-dev
 	# tests/clients: the real clients, and the tools that build their image offline
 	containerd podman conmon docker.io skopeo umoci
 	# tests/vm: QEMU and the kernel unpacking (run-in-vm.sh), and the

@@ -27,6 +27,11 @@ const (
 // broken rather than stopped.
 const retBadArch = unix.SECCOMP_RET_KILL_PROCESS
 
+// permissive are the default actions that let a syscall run: with them,
+// syscalls newer than the profile run too, and get no ENOSYS (runc's
+// patchbpf isAllowAction; trace, because a tracer handles new syscalls).
+var permissive = map[specs.LinuxSeccompAction]bool{specs.ActAllow: true, specs.ActLog: true, specs.ActTrace: true}
+
 // Validate checks linux.seccomp without compiling it: every name is known,
 // every value in range. Errors name the field.
 func Validate(sc *specs.LinuxSeccomp) error {
@@ -154,10 +159,11 @@ func ret(act specs.LinuxSeccompAction, errnoRet *uint) uint32 {
 // condition, which ORs them all, and the profiles written for runc (two EQ
 // values for one argument) mean that. Carapace does the same.
 //
-// Like runc, when the default action is SCMP_ACT_ERRNO, syscalls numbered
-// above every syscall the profile names for an architecture return ENOSYS
-// instead: they are newer than the profile, and ENOSYS makes libc fall back
-// (clone3 → clone) instead of failing on a permission error.
+// Like runc, unless the default action lets syscalls run (allow, log,
+// trace), syscalls numbered above every syscall the profile names for an
+// architecture return ENOSYS instead of the default action: they are newer
+// than the profile, and ENOSYS makes libc fall back (clone3 → clone)
+// instead of failing on a permission error, or being killed.
 func Compile(sc *specs.LinuxSeccomp, log *slog.Logger) (*Program, error) {
 	if err := Validate(sc); err != nil {
 		return nil, err
@@ -182,10 +188,10 @@ func Compile(sc *specs.LinuxSeccomp, log *slog.Logger) (*Program, error) {
 	}
 	c := &compiler{
 		defRet: ret(sc.DefaultAction, sc.DefaultErrnoRet),
-		enosys: sc.DefaultAction == specs.ActErrno,
+		enosys: !permissive[sc.DefaultAction],
 	}
 	for _, n := range names {
-		c.archs = append(c.archs, &archRules{name: n, info: archs[n], max: -1, rules: map[uint32]*sysRules{}})
+		c.archs = append(c.archs, &archRules{name: n, info: archs[n], max: -1, maxAll: -1, rules: map[uint32]*sysRules{}})
 	}
 	for i, s := range sc.Syscalls {
 		r := ret(s.Action, s.ErrnoRet)
@@ -213,6 +219,7 @@ func Compile(sc *specs.LinuxSeccomp, log *slog.Logger) (*Program, error) {
 				if a.info.legacy == 0 || nr < a.info.legacy {
 					a.max = max(a.max, int64(nr))
 				}
+				a.maxAll = max(a.maxAll, int64(nr))
 				if r == c.defRet {
 					continue
 				}
@@ -258,10 +265,11 @@ type sysRules struct {
 }
 
 type archRules struct {
-	name  specs.Arch
-	info  archInfo
-	max   int64 // the highest number the profile names, -1 for none
-	rules map[uint32]*sysRules
+	name   specs.Arch
+	info   archInfo
+	max    int64 // the highest number the profile names, -1 for none, legacy block left out
+	maxAll int64 // the same, legacy block included
+	rules  map[uint32]*sysRules
 }
 
 func (a *archRules) add(nr uint32, r rule) error {
@@ -388,11 +396,26 @@ func (c *compiler) intervals(a *archRules) []interval {
 		}
 		out = append(out, iv)
 	}
-	gap := func(lo, hi uint32) {
-		if c.enosys && a.max >= 0 && int64(hi) > a.max {
-			if int64(lo) <= a.max {
-				add(interval{lo: lo, hi: uint32(a.max), ret: c.defRet})
-				lo = uint32(a.max) + 1
+	// In the legacy block (x32's 512-547, arm's private numbers) the limit
+	// is the highest number the profile names, legacy ones included, as
+	// runc's; below it, the highest of the others.
+	var gap func(lo, hi uint32)
+	gap = func(lo, hi uint32) {
+		limit := a.max
+		if l := a.info.legacy; l != 0 {
+			if lo < l && hi >= l {
+				gap(lo, l-1)
+				gap(l, hi)
+				return
+			}
+			if lo >= l {
+				limit = a.maxAll
+			}
+		}
+		if c.enosys && limit >= 0 && int64(hi) > limit {
+			if int64(lo) <= limit {
+				add(interval{lo: lo, hi: uint32(limit), ret: c.defRet})
+				lo = uint32(limit) + 1
 			}
 			add(interval{lo: lo, hi: hi, ret: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)})
 			return
@@ -456,9 +479,21 @@ func (c *compiler) leaf(iv interval) {
 // instruction when the condition holds and jumps to fail otherwise.
 // seccomp_data holds every argument as 64 bits; BPF compares 32: the high
 // words decide unless they are equal, then the low words do (unsigned, as
-// libseccomp). With hiZero (a 32-bit ABI) the high word of the argument is
-// known to be 0, and its test is decided here.
-func (c *compiler) cond(a specs.LinuxSeccompArg, hiZero bool, fail label) {
+// libseccomp).
+//
+// With low (a 32-bit ABI: i386, x32, arm) only the low words are compared:
+// the argument's and the value's, whose high word is dropped. That is what
+// libseccomp does for these ABIs, and so what profiles written for runc
+// mean: a 64-bit -1 (0xffffffffffffffff) in a profile is the 32-bit -1
+// (0xffffffff) the program passes. The syscalls of these ABIs take 32-bit
+// arguments, so the low word is what the kernel acts on (i386's high words
+// are zero; x32's registers are 64-bit, and comparing the high word would
+// let a program dodge a rule with bits the syscall ignores).
+func (c *compiler) cond(a specs.LinuxSeccompArg, low bool, fail label) {
+	if low {
+		c.cond32(a, fail)
+		return
+	}
 	lo := uint32(offArgs + 8*a.Index)
 	hi := lo + 4
 	vh, vl := uint32(a.Value>>32), uint32(a.Value)
@@ -471,15 +506,14 @@ func (c *compiler) cond(a specs.LinuxSeccompArg, hiZero bool, fail label) {
 			mh, ml = vh, vl
 			vh, vl = uint32(a.ValueTwo>>32), uint32(a.ValueTwo)
 		}
-		switch {
-		case hiZero || mh == 0:
+		if mh == 0 {
 			// The high word of arg&mask is 0.
 			if vh != 0 {
 				c.ja(fail)
 				c.place(ok)
 				return
 			}
-		default:
+		} else {
 			c.ld(hi)
 			if mh != 0xffffffff {
 				c.and(mh)
@@ -492,27 +526,14 @@ func (c *compiler) cond(a specs.LinuxSeccompArg, hiZero bool, fail label) {
 		}
 		c.jmpOrNext(opJeq, vl, fail, false)
 	case specs.OpNotEqual:
-		if hiZero {
-			if vh != 0 {
-				break // always different
-			}
-		} else {
-			c.ld(hi)
-			c.jmpOrNext(opJeq, vh, ok, false)
-		}
+		c.ld(hi)
+		c.jmpOrNext(opJeq, vh, ok, false)
 		c.ld(lo)
 		c.jmpOrNext(opJeq, vl, fail, true)
 	case specs.OpGreaterThan, specs.OpGreaterEqual:
-		if hiZero {
-			if vh != 0 {
-				c.ja(fail) // 0 < vh
-				break
-			}
-		} else {
-			c.ld(hi)
-			c.jmpOrNext(opJgt, vh, ok, true)
-			c.jmpOrNext(opJeq, vh, fail, false)
-		}
+		c.ld(hi)
+		c.jmpOrNext(opJgt, vh, ok, true)
+		c.jmpOrNext(opJeq, vh, fail, false)
 		c.ld(lo)
 		op := uint16(opJgt)
 		if a.Op == specs.OpGreaterEqual {
@@ -520,15 +541,9 @@ func (c *compiler) cond(a specs.LinuxSeccompArg, hiZero bool, fail label) {
 		}
 		c.jmpOrNext(op, vl, fail, false)
 	case specs.OpLessThan, specs.OpLessEqual:
-		if hiZero {
-			if vh != 0 {
-				break // 0 < vh: always less
-			}
-		} else {
-			c.ld(hi)
-			c.jmpOrNext(opJgt, vh, fail, true)
-			c.jmpOrNext(opJeq, vh, ok, false)
-		}
+		c.ld(hi)
+		c.jmpOrNext(opJgt, vh, fail, true)
+		c.jmpOrNext(opJeq, vh, ok, false)
 		c.ld(lo)
 		// a < v  ⟺  !(a >= v);  a <= v  ⟺  !(a > v)
 		op := uint16(opJge)
@@ -538,4 +553,29 @@ func (c *compiler) cond(a specs.LinuxSeccompArg, hiZero bool, fail label) {
 		c.jmpOrNext(op, vl, fail, true)
 	}
 	c.place(ok)
+}
+
+// cond32 is cond on the low words only.
+func (c *compiler) cond32(a specs.LinuxSeccompArg, fail label) {
+	c.ld(uint32(offArgs + 8*a.Index))
+	v := uint32(a.Value)
+	switch a.Op {
+	case specs.OpEqualTo:
+		c.jmpOrNext(opJeq, v, fail, false)
+	case specs.OpMaskedEqual:
+		if v != 0xffffffff {
+			c.and(v)
+		}
+		c.jmpOrNext(opJeq, uint32(a.ValueTwo), fail, false)
+	case specs.OpNotEqual:
+		c.jmpOrNext(opJeq, v, fail, true)
+	case specs.OpGreaterThan:
+		c.jmpOrNext(opJgt, v, fail, false)
+	case specs.OpGreaterEqual:
+		c.jmpOrNext(opJge, v, fail, false)
+	case specs.OpLessThan:
+		c.jmpOrNext(opJge, v, fail, true)
+	case specs.OpLessEqual:
+		c.jmpOrNext(opJgt, v, fail, true)
+	}
 }

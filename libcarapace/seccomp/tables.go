@@ -59,8 +59,8 @@ var filterFlags = map[specs.LinuxSeccompFlag]uint{
 type archInfo struct {
 	audit uint32 // seccomp_data.arch
 	table int    // column of syscallTable
-	// args32: the ABI passes 32-bit arguments; the kernel zero-extends
-	// them into seccomp_data, so the high word of every argument is 0.
+	// args32: the ABI passes 32-bit arguments; conditions compare the low
+	// words only, as libseccomp does (see cond in compile.go).
 	args32 bool
 	// x32: the syscall numbers carry __X32_SYSCALL_BIT, under
 	// AUDIT_ARCH_X86_64.
@@ -76,7 +76,7 @@ const x32SyscallBit = 0x40000000
 var archs = map[specs.Arch]archInfo{
 	specs.ArchX86_64:  {audit: unix.AUDIT_ARCH_X86_64, table: tabX86_64},
 	specs.ArchX86:     {audit: unix.AUDIT_ARCH_I386, table: tabX86, args32: true},
-	specs.ArchX32:     {audit: unix.AUDIT_ARCH_X86_64, table: tabX32, x32: true, legacy: x32SyscallBit + 512},
+	specs.ArchX32:     {audit: unix.AUDIT_ARCH_X86_64, table: tabX32, args32: true, x32: true, legacy: x32SyscallBit + 512},
 	specs.ArchAARCH64: {audit: unix.AUDIT_ARCH_AARCH64, table: tabAARCH64},
 	specs.ArchARM:     {audit: unix.AUDIT_ARCH_ARM, table: tabARM, args32: true, legacy: 0x0f0000},
 }

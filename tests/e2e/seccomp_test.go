@@ -439,6 +439,12 @@ func checkProcessState(t *testing.T, st specs.ContainerProcessState, id string, 
 	if len(st.Fds) != 1 || st.Fds[0] != "seccompFd" || st.Metadata != "e2e-metadata" || st.State.ID != id || st.Pid != pid {
 		t.Errorf("container process state %+v: want fds [seccompFd], metadata, id %s, pid %d", st, id, pid)
 	}
+	// The rest of the state the agent is sent (runtime-spec config-linux.md,
+	// "The container process state"): the versions, the container's
+	// status, init's pid and the bundle.
+	if st.Version == "" || st.State.Version == "" || st.State.Status == "" || st.State.Pid <= 0 || !filepath.IsAbs(st.State.Bundle) {
+		t.Errorf("container process state %+v: want ociVersion, state.ociVersion, status, pid and an absolute bundle", st)
+	}
 }
 
 func TestSeccompNotify(t *testing.T) {
