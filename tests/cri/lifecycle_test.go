@@ -125,8 +125,9 @@ func TestRemovePodForce(t *testing.T) {
 	ip := p.inspect(t).Status.Network.IP
 	p.sleeper(t, "one")
 	p.run(t, "two", containerSpec{Cmd: []string{"sh", "-c", "trap '' TERM; sleep 3600"}})
-	if p.netns == "" {
-		t.Fatal("inspectp names no network namespace for the CNI pod")
+	// netns_mounts_under_state_dir: the node's leak check sees it.
+	if !strings.HasPrefix(p.netns, c.state+"/") {
+		t.Fatalf("inspectp names the CNI pod's network namespace %q: want a mount under %s", p.netns, c.state)
 	}
 	p.remove(t, true)
 	if r := c.crictl("ps", "-a", "-q", "-p", p.ID); r.Code != 0 || strings.TrimSpace(r.Stdout) != "" {
