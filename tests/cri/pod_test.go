@@ -80,7 +80,9 @@ func (c *node) newPod(t *testing.T, spec podSpec) *pod {
 }
 
 // config is the pod's sandbox config for crictl: its logs and cgroups
-// where the suite looks for them.
+// where the suite looks for them, and a DNS config as the kubelet always
+// gives one (containerd then writes the pod's resolv.conf instead of
+// copying the node's, which a VM may not have).
 func (p *pod) config() map[string]any {
 	nsOpts := p.nsOptions()
 	cfg := map[string]any{
@@ -88,6 +90,7 @@ func (p *pod) config() map[string]any {
 			"name": p.Name, "namespace": "carapace-cri", "uid": p.c.cgParent + "-" + p.Name, "attempt": 0,
 		},
 		"log_directory": filepath.Join(p.c.logDir, p.Name),
+		"dns_config":    map[string]any{"servers": []string{"10.233.0.1"}, "searches": []string{"carapace-cri.svc"}},
 		"linux": map[string]any{
 			"cgroup_parent":    "/" + p.c.cgParent,
 			"security_context": map[string]any{"namespace_options": nsOpts},
