@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients validation test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-systemd bench-docker lint clean
+.PHONY: all build test unit e2e clients cri validation test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-systemd bench-docker lint clean
 
 all: build
 
@@ -38,6 +38,13 @@ e2e: build
 clients: build
 	CARAPACE_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m -v ./tests/clients/ 2>&1 | tests/clients/summary.sh
 
+# Kubernetes' CRI: a private containerd with its CRI plugin, driven by
+# crictl, with CNI pod networking and images from registries on 127.0.0.1,
+# all in the test's own network namespace (tests/cri).
+# CARAPACE_BINARY=/usr/sbin/runc runs the same suite against runc.
+cri: build
+	CARAPACE_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 10m -v ./tests/cri/
+
 validation: build
 	tests/validation/run.sh -r $(CURDIR)/$(BIN) -s
 
@@ -66,11 +73,11 @@ vm-systemd-selftest:
 	tests/vm/systemd-selftest.sh
 
 # The whole suite, as CI runs it. make stops at the first suite that fails,
-# so reaching the last line means all eight (lint, unit, e2e, clients,
+# so reaching the last line means all nine (lint, unit, e2e, clients, CRI,
 # validation, cgroup v2 in a VM, the systemd driver in a VM, LSMs in a VM)
 # passed.
-test: lint unit e2e clients validation test-v2 test-systemd test-lsm
-	@echo "suites: 8 passed, 0 failed"
+test: lint unit e2e clients cri validation test-v2 test-systemd test-lsm
+	@echo "suites: 9 passed, 0 failed"
 
 demo: build
 	scripts/demo.sh

@@ -9,6 +9,9 @@ pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux
 	libseccomp-dev
 	# tests/clients: the real clients, and the tools that build their image offline
 	containerd podman conmon docker.io skopeo umoci
+	# tests/cri: the pods' CNI network (bridge, host-local, portmap,
+	# loopback; portmap's iptables rules, in the test's own netns)
+	containernetworking-plugins iptables
 	# tests/vm: QEMU and the kernel unpacking (run-in-vm.sh), and the
 	# systemd image built once by debootstrap (run-in-vm.sh --systemd)
 	qemu-system-x86 xz-utils debootstrap e2fsprogs)
@@ -34,7 +37,7 @@ if ! command -v go >/dev/null; then
 	exit 1
 fi
 go mod download
-# tests/clients/cri_test.go drives containerd's CRI plugin with crictl, which
+# tests/cri drives containerd's CRI plugin with crictl, which
 # Debian 12 does not package: built from the module proxy.
 if ! crictl --version >/dev/null 2>&1; then
 	GOBIN=/usr/local/bin go install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0

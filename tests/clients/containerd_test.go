@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carapace-oci/carapace/tests/internal/harness"
 )
 
 // ctdSuite is a private containerd: its own root, state, sockets and log,
@@ -28,7 +30,7 @@ type ctdSuite struct {
 	runcRoot string
 	fifoDir  string
 	logPath  string
-	d        *daemon
+	d        *harness.Daemon
 }
 
 const ctdTimeout = 60 * time.Second
@@ -111,7 +113,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.d = startDaemon(t, "containerd", c.logPath, socketReady(c.sock), "containerd", "--config", cfg)
+	d, err := harness.StartDaemon("containerd", c.logPath, harness.SocketReady(c.sock), "containerd", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.d = d
 	t.Cleanup(func() { c.teardown(t) })
 
 	if r := c.ctr("images", "import", image.OCIArchive); r.Code != 0 {
@@ -138,7 +144,9 @@ func (c *ctdSuite) teardown(t *testing.T) {
 			t.Errorf("teardown: %s", r)
 		}
 	}
-	c.d.stop(t)
+	if err := c.d.Stop(); err != nil {
+		t.Error(err)
+	}
 	if left, _ := os.ReadDir(filepath.Join(c.runcRoot, c.ns)); len(left) > 0 {
 		var names []string
 		for _, e := range left {
@@ -170,13 +178,13 @@ func (c *ctdSuite) teardown(t *testing.T) {
 	}
 }
 
-func (c *ctdSuite) ctr(args ...string) result {
-	return run(nil, ctdTimeout, "ctr", append([]string{"-a", c.sock, "-n", c.ns}, args...)...)
+func (c *ctdSuite) ctr(args ...string) harness.Result {
+	return harness.Run(nil, ctdTimeout, "ctr", append([]string{"-a", c.sock, "-n", c.ns}, args...)...)
 }
 
 // ctrTTY runs ctr under script(1), with input typed into the terminal.
-func (c *ctdSuite) ctrTTY(input string, args ...string) result {
-	return runTTY(nil, ctdTimeout, input, "ctr", append([]string{"-a", c.sock, "-n", c.ns}, args...)...)
+func (c *ctdSuite) ctrTTY(input string, args ...string) harness.Result {
+	return harness.RunTTY(nil, ctdTimeout, input, "ctr", append([]string{"-a", c.sock, "-n", c.ns}, args...)...)
 }
 
 // runArgs is `ctr run` with the runtime under test as the shim's binary.
@@ -185,7 +193,7 @@ func (c *ctdSuite) runArgs(flags ...string) []string {
 }
 
 // runRm runs a container to completion with ctr run --rm.
-func (c *ctdSuite) runRm(id string, flags []string, cmd ...string) result {
+func (c *ctdSuite) runRm(id string, flags []string, cmd ...string) harness.Result {
 	args := append(c.runArgs(append([]string{"--rm"}, flags...)...), imageRef, id)
 	return c.ctr(append(args, cmd...)...)
 }
@@ -207,7 +215,7 @@ func (c *ctdSuite) runDetached(t *testing.T, id string, flags []string, cmd ...s
 	return pid
 }
 
-func (c *ctdSuite) exec(id, execID string, flags []string, cmd ...string) result {
+func (c *ctdSuite) exec(id, execID string, flags []string, cmd ...string) harness.Result {
 	args := append([]string{"task", "exec", "--fifo-dir", c.fifoDir, "--exec-id", execID}, flags...)
 	return c.ctr(append(append(args, id), cmd...)...)
 }
@@ -230,7 +238,7 @@ func (c *ctdSuite) remove(t *testing.T, id string) {
 func (c *ctdSuite) checkGone(t *testing.T, id string) {
 	t.Helper()
 	var left []string
-	ok := eventually(5*time.Second, func() bool {
+	ok := harness.Eventually(5*time.Second, func() bool {
 		left = left[:0]
 		if slices.Contains(strings.Fields(c.ctr("task", "ls", "-q").Stdout), id) {
 			left = append(left, "task")
@@ -289,7 +297,7 @@ func (c *ctdSuite) task(t *testing.T, id string) (int, string) {
 func (c *ctdSuite) waitStatus(t *testing.T, id, want string, timeout time.Duration) {
 	t.Helper()
 	var got string
-	if !eventually(timeout, func() bool { _, got = c.task(t, id); return got == want }) {
+	if !harness.Eventually(timeout, func() bool { _, got = c.task(t, id); return got == want }) {
 		t.Fatalf("task %s is %q, not %s, after %v", id, got, want, timeout)
 	}
 }
@@ -393,7 +401,7 @@ func ctdAlive(pid int) bool {
 func ctdWaitFile(t *testing.T, pid int, path string) {
 	t.Helper()
 	p := fmt.Sprintf("/proc/%d/root%s", pid, path)
-	if !eventually(10*time.Second, func() bool { _, err := os.Stat(p); return err == nil }) {
+	if !harness.Eventually(10*time.Second, func() bool { _, err := os.Stat(p); return err == nil }) {
 		t.Fatalf("the container did not create %s", path)
 	}
 }
@@ -703,7 +711,7 @@ func (c *ctdSuite) testExecDetached(t *testing.T) {
 		t.Errorf("exec --detach took %v", d)
 	}
 	var bg int
-	eventually(5*time.Second, func() bool {
+	harness.Eventually(5*time.Second, func() bool {
 		for p, e := range c.psPids(t, id) {
 			if e == "bg" {
 				bg = p
@@ -737,7 +745,7 @@ func (c *ctdSuite) testPs(t *testing.T) {
 	want := []string{"sh -c sleep 1001 & sleep 1002 & wait", "sleep 1001", "sleep 1002"}
 	var procs []int
 	var cmds []string
-	up := eventually(10*time.Second, func() bool {
+	up := harness.Eventually(10*time.Second, func() bool {
 		procs, cmds = ctdProcs(t, dir), nil
 		for _, p := range procs {
 			cmds = append(cmds, ctdCmdline(p))
@@ -766,7 +774,7 @@ func (c *ctdSuite) testPause(t *testing.T) {
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		return n
 	}
-	if !eventually(10*time.Second, func() bool { return count() > 2 }) {
+	if !harness.Eventually(10*time.Second, func() bool { return count() > 2 }) {
 		t.Fatalf("the counter does not run")
 	}
 	if r := c.ctr("task", "pause", id); r.Code != 0 {
@@ -793,7 +801,7 @@ func (c *ctdSuite) testPause(t *testing.T) {
 	if got := ctdRead(t, freezer); got != "THAWED" {
 		t.Errorf("freezer.state is %s after resume", got)
 	}
-	if !eventually(5*time.Second, func() bool { return count() > frozen+2 }) {
+	if !harness.Eventually(5*time.Second, func() bool { return count() > frozen+2 }) {
 		t.Errorf("the counter does not advance after resume (still %d)", count())
 	}
 }
@@ -835,7 +843,7 @@ func (c *ctdSuite) testKillAll(t *testing.T) {
 		t.Fatal(r)
 	}
 	var victim int
-	eventually(5*time.Second, func() bool {
+	harness.Eventually(5*time.Second, func() bool {
 		for p, e := range c.psPids(t, id) {
 			if e == "victim" && ctdCmdline(p) == "sleep 1003" {
 				victim = p
@@ -856,7 +864,7 @@ func (c *ctdSuite) testKillAll(t *testing.T) {
 	if r := c.ctr("task", "kill", "--all", "-s", "SIGTERM", id); r.Code != 0 {
 		t.Fatal(r)
 	}
-	if !eventually(5*time.Second, func() bool { return !ctdAlive(victim) }) {
+	if !harness.Eventually(5*time.Second, func() bool { return !ctdAlive(victim) }) {
 		t.Errorf("kill --all SIGTERM did not reach the exec'd process %d", victim)
 	}
 	if _, st := c.task(t, id); st != "RUNNING" || !ctdAlive(pid) {
@@ -953,7 +961,7 @@ func (c *ctdSuite) testMetrics(t *testing.T) {
 	id := "metrics"
 	pid := c.runDetached(t, id, []string{"--memory-limit", "67108864"}, "sh", "-c", "sleep 1000 & wait")
 	pids := ctdCgroup(t, pid, "pids")
-	if !eventually(5*time.Second, func() bool { return len(ctdProcs(t, pids)) == 2 }) {
+	if !harness.Eventually(5*time.Second, func() bool { return len(ctdProcs(t, pids)) == 2 }) {
 		t.Fatalf("the container's two processes are not up: %v", ctdProcs(t, pids))
 	}
 	r := c.ctr("task", "metrics", "--format", "json", id)
@@ -1016,7 +1024,7 @@ func (c *ctdSuite) testCleanDelete(t *testing.T) {
 	// containerd runs the shim's cleanup (the runtime's delete --force)
 	// after the shim exits, asynchronously.
 	var lines []string
-	done := eventually(10*time.Second, func() bool {
+	done := harness.Eventually(10*time.Second, func() bool {
 		lines = ctdLogSince(c.logPath, mark)
 		seen := false
 		for _, l := range lines {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carapace-oci/carapace/tests/internal/harness"
 )
 
 // The docker suite runs a private dockerd (docker.io 20.10) that starts its
@@ -156,15 +158,15 @@ func dockerStartSuite(t *testing.T) *dockerSuite {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if leaks := leaksUnder(dir); len(leaks) > 0 {
+		if leaks := harness.LeaksUnder(dir); len(leaks) > 0 {
 			t.Errorf("left behind by dockerd:\n  %s", strings.Join(leaks, "\n  "))
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			t.Errorf("removing %s: %v", dir, err)
 		}
 	})
-	d := startDaemon(t, "dockerd", filepath.Join(dir, "dockerd.log"), func() bool {
-		return socketReady(s.sock)() && s.docker("version", "--format", "{{.Server.Version}}").Code == 0
+	d, err := harness.StartDaemon("dockerd", filepath.Join(dir, "dockerd.log"), func() bool {
+		return harness.SocketReady(s.sock)() && s.docker("version", "--format", "{{.Server.Version}}").Code == 0
 	},
 		"dockerd",
 		"--data-root", filepath.Join(dir, "data"),
@@ -176,11 +178,16 @@ func dockerStartSuite(t *testing.T) *dockerSuite {
 		"--storage-driver", "vfs",
 		"--add-runtime", dockerRuntime+"="+runtimeBin,
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		d.stop(t)
+		if err := d.Stop(); err != nil {
+			t.Error(err)
+		}
 		if t.Failed() {
 			out, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
-			t.Logf("dockerd log (tail):\n%s", tail(string(out), 30))
+			t.Logf("dockerd log (tail):\n%s", harness.Tail(string(out), 30))
 		}
 	})
 	t.Cleanup(func() { s.removeAll(t) })
@@ -224,12 +231,12 @@ func dockerWriteBoundedWrapper(path string, bnd uint64) error {
 	return os.WriteFile(path, []byte(script), 0o755)
 }
 
-func (s *dockerSuite) docker(args ...string) result {
-	return run(s.env, 90*time.Second, s.cli, append([]string{"-H", "unix://" + s.sock}, args...)...)
+func (s *dockerSuite) docker(args ...string) harness.Result {
+	return harness.Run(s.env, 90*time.Second, s.cli, append([]string{"-H", "unix://" + s.sock}, args...)...)
 }
 
-func (s *dockerSuite) dockerTTY(input string, args ...string) result {
-	return runTTY(s.env, 90*time.Second, input, s.cli, append([]string{"-H", "unix://" + s.sock}, args...)...)
+func (s *dockerSuite) dockerTTY(input string, args ...string) harness.Result {
+	return harness.RunTTY(s.env, 90*time.Second, input, s.cli, append([]string{"-H", "unix://" + s.sock}, args...)...)
 }
 
 // ok runs a docker command that must succeed and returns its stdout.
@@ -263,7 +270,7 @@ func (s *dockerSuite) runArgsWith(runtime string, opts []string, cmd ...string) 
 }
 
 // runRm runs a throwaway container in the foreground.
-func (s *dockerSuite) runRm(opts []string, cmd ...string) result {
+func (s *dockerSuite) runRm(opts []string, cmd ...string) harness.Result {
 	return s.docker(s.runArgs(append([]string{"--rm"}, opts...), cmd...)...)
 }
 
@@ -303,7 +310,7 @@ func (s *dockerSuite) bundle(id string) string {
 func (s *dockerSuite) leftovers(id string) []string {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		left := cgroupLeaks(id)
+		left := harness.CgroupLeaks(id)
 		for _, pattern := range []string{filepath.Join(s.execRoot, "runtime-*", "moby", id), s.bundle(id)} {
 			m, _ := filepath.Glob(pattern)
 			for _, p := range m {
@@ -445,7 +452,7 @@ func testDockerEnvCwd(t *testing.T, s *dockerSuite) {
 }
 
 func testDockerUser(t *testing.T, s *dockerSuite) {
-	status := func(r result) string {
+	status := func(r harness.Result) string {
 		t.Helper()
 		if r.Code != 0 {
 			t.Fatalf("%s", r)

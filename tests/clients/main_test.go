@@ -9,20 +9,16 @@
 package clients
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/carapace-oci/carapace/tests/internal/harness"
 	"github.com/carapace-oci/carapace/tests/internal/subreaper"
 	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
@@ -77,7 +73,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
-	if leaks := leaksUnder(workDir); len(leaks) > 0 {
+	if leaks := harness.LeaksUnder(workDir); len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "clients: left behind after the suites:\n  %s\n", strings.Join(leaks, "\n  "))
 		code = 1
 	}
@@ -115,7 +111,7 @@ func buildImage(dir string) (images, error) {
 		{"umoci", "unpack", "--image", img, bundle},
 	}
 	for _, s := range steps {
-		if r := run(nil, 2*time.Minute, s[0], s[1:]...); r.Code != 0 {
+		if r := harness.Run(nil, 2*time.Minute, s[0], s[1:]...); r.Code != 0 {
 			return images{}, errors.New(r.String())
 		}
 	}
@@ -135,7 +131,7 @@ func buildImage(dir string) (images, error) {
 		{"skopeo", "copy", "oci:" + img, "docker-archive:" + im.DockerArchive + ":" + strings.TrimPrefix(imageRef, "docker.io/library/")},
 	}
 	for _, s := range steps {
-		if r := run(nil, 2*time.Minute, s[0], s[1:]...); r.Code != 0 {
+		if r := harness.Run(nil, 2*time.Minute, s[0], s[1:]...); r.Code != 0 {
 			return images{}, errors.New(r.String())
 		}
 	}
@@ -160,7 +156,7 @@ func fillRootfs(root string) error {
 	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), bb, 0o755); err != nil {
 		return err
 	}
-	list := run(nil, time.Minute, "/bin/busybox", "--list")
+	list := harness.Run(nil, time.Minute, "/bin/busybox", "--list")
 	if list.Code != 0 {
 		return errors.New(list.String())
 	}
@@ -186,182 +182,6 @@ func fillRootfs(root string) error {
 	return os.Chown(filepath.Join(root, "home/app"), 1000, 1000)
 }
 
-// result is what a client command did.
-type result struct {
-	Cmd            string
-	Stdout, Stderr string
-	Code           int // exit status; -1 if it could not run or was killed
-	Err            error
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("%s: exit %d (%v)\nstdout: %s\nstderr: %s", r.Cmd, r.Code, r.Err, r.Stdout, r.Stderr)
-}
-
-// run runs a client command with a deadline and returns what it did.
-func run(env []string, timeout time.Duration, name string, args ...string) result {
-	return runInput(env, timeout, nil, name, args...)
-}
-
-// runTTY runs a client command under script(1), which gives it a pty as
-// its terminal: what `-t` and `-it` need. input is typed into the session.
-func runTTY(env []string, timeout time.Duration, input string, name string, args ...string) result {
-	quoted := make([]string, 0, len(args)+1)
-	for _, a := range append([]string{name}, args...) {
-		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
-	}
-	return runInput(env, timeout, strings.NewReader(input), "script", "-qec", strings.Join(quoted, " "), "/dev/null")
-}
-
-func runInput(env []string, timeout time.Duration, stdin io.Reader, name string, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// A client's own children (a podman's conmon) must not hold our pipes
-	// open past its exit.
-	cmd.WaitDelay = 5 * time.Second
-	r := result{Cmd: name + " " + strings.Join(args, " "), Code: -1}
-	if err := subreaper.Start(cmd); err != nil {
-		r.Err = err
-		return r
-	}
-	err := subreaper.Wait(cmd)
-	r.Stdout, r.Stderr = stdout.String(), stderr.String()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		r.Code = 0
-	case errors.As(err, &ee) && ee.Exited():
-		r.Code = ee.ExitCode()
-	default:
-		r.Err = err
-	}
-	if ctx.Err() != nil {
-		r.Err = fmt.Errorf("timed out after %v", timeout)
-	}
-	return r
-}
-
-// daemon is a client daemon the suite started.
-type daemon struct {
-	name string
-	cmd  *exec.Cmd
-	log  *os.File
-}
-
-// startDaemon starts a daemon with its output in logPath and waits until
-// ready reports true.
-func startDaemon(t *testing.T, name, logPath string, ready func() bool, argv ...string) *daemon {
-	t.Helper()
-	log, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
-	// Its own process group: a signal meant for the test binary's group
-	// must not reach it, and it is stopped by its pid alone.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := subreaper.Start(cmd); err != nil {
-		log.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	d := &daemon{name: name, cmd: cmd, log: log}
-	deadline := time.Now().Add(30 * time.Second)
-	for !ready() {
-		if time.Now().After(deadline) {
-			d.stop(t)
-			out, _ := os.ReadFile(logPath)
-			t.Fatalf("%s did not get ready in 30 s; its log:\n%s", name, tail(string(out), 40))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return d
-}
-
-// stop stops the daemon by its pid: SIGTERM, then SIGKILL after 20 s.
-func (d *daemon) stop(t *testing.T) {
-	t.Helper()
-	defer d.log.Close()
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- subreaper.Wait(d.cmd) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Errorf("%s (pid %d) did not stop on SIGTERM in 20 s: killed", d.name, d.cmd.Process.Pid)
-		_ = d.cmd.Process.Kill()
-		<-done
-	}
-}
-
-// socketReady reports whether something accepts connections on a unix
-// socket path (the daemon's API).
-func socketReady(path string) func() bool {
-	return func() bool {
-		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return false
-		}
-		defer syscall.Close(fd)
-		return syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}) == nil
-	}
-}
-
-// leaksUnder lists what is left of the suites: mounts under dir, and
-// processes whose command line or cwd names dir (shims, conmon,
-// containers).
-func leaksUnder(dir string) []string {
-	var leaks []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		leaks = leaks[:0]
-		if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-			for _, line := range strings.Split(string(mi), "\n") {
-				f := strings.Fields(line)
-				if len(f) > 4 && strings.HasPrefix(f[4], dir) {
-					leaks = append(leaks, "mount: "+f[4])
-				}
-			}
-		}
-		procs, _ := os.ReadDir("/proc")
-		self := strconv.Itoa(os.Getpid())
-		for _, p := range procs {
-			if _, err := strconv.Atoi(p.Name()); err != nil || p.Name() == self {
-				continue
-			}
-			cmdline, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-			cwd, _ := os.Readlink(filepath.Join("/proc", p.Name(), "cwd"))
-			if bytes.Contains(cmdline, []byte(dir)) || strings.HasPrefix(cwd, dir) {
-				leaks = append(leaks, fmt.Sprintf("process %s: %s", p.Name(),
-					strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))))
-			}
-		}
-		if len(leaks) == 0 || time.Now().After(deadline) {
-			return leaks
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// cgroupLeaks lists the cgroup directories named id under any hierarchy.
-func cgroupLeaks(ids ...string) []string {
-	var leaks []string
-	for _, id := range ids {
-		matches, _ := filepath.Glob("/sys/fs/cgroup/*/*/" + id)
-		more, _ := filepath.Glob("/sys/fs/cgroup/*/*/*/" + id)
-		v2, _ := filepath.Glob("/sys/fs/cgroup/*/" + id)
-		for _, m := range append(append(matches, more...), v2...) {
-			leaks = append(leaks, "cgroup: "+m)
-		}
-	}
-	return leaks
-}
-
 // cgroupFile reads a cgroup file of a container by its cgroup directory
 // name (the container id for docker, podman and ctr), under the v1
 // controller or the v2 hierarchy.
@@ -383,27 +203,4 @@ func cgroupFile(t *testing.T, controller, id, file string) string {
 	}
 	t.Fatalf("no cgroup file %s for %s under /sys/fs/cgroup", file, id)
 	return ""
-}
-
-// eventually polls cond every 50 ms until it holds (true) or timeout
-// passes (false).
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func tail(s string, lines int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > lines {
-		l = l[len(l)-lines:]
-	}
-	return strings.Join(l, "\n")
 }

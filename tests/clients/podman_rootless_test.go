@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carapace-oci/carapace/tests/internal/harness"
 )
 
 // pmRootlessUser is the unprivileged user podman runs as here (the e2e
@@ -80,9 +82,9 @@ func TestPodmanRootless(t *testing.T) {
 	}
 	env := []string{"HOME=" + filepath.Join(dir, "home"), "USER=" + pmRootlessUser, "XDG_RUNTIME_DIR=" + xdg,
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "home"), "CONTAINERS_CONF=" + conf, "CONTAINERS_STORAGE_CONF=" + storage}
-	podman := func(args ...string) result {
+	podman := func(args ...string) harness.Result {
 		argv := append([]string{"--reuid", pw.Uid, "--regid", pw.Gid, "--clear-groups", "podman", "--runtime", runtimeBin}, args...)
-		return run(env, pmTimeout, "setpriv", argv...)
+		return harness.Run(env, pmTimeout, "setpriv", argv...)
 	}
 	t.Cleanup(func() {
 		podman("rm", "--all", "--force", "--time", "0")
@@ -95,7 +97,7 @@ func TestPodmanRootless(t *testing.T) {
 			}
 		}
 		var left []string
-		eventually(15*time.Second, func() bool {
+		harness.Eventually(15*time.Second, func() bool {
 			left = pmProcessesMentioning(dir)
 			return len(left) == 0
 		})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/tests/internal/harness"
 )
 
 // pmTimeout bounds one podman command, so that a hung conmon or runtime
@@ -159,7 +161,7 @@ func (s *pmSuite) teardown(t *testing.T) {
 		}
 	}
 	var left []string
-	eventually(15*time.Second, func() bool {
+	harness.Eventually(15*time.Second, func() bool {
 		left = pmProcessesMentioning(s.dir)
 		return len(left) == 0
 	})
@@ -186,19 +188,19 @@ func (s *pmSuite) podmanArgv(args ...string) []string {
 	return append([]string{"-C", s.dir, "podman", "--runtime", runtimeBin, "--tmpdir", filepath.Join(s.dir, "tmp")}, args...)
 }
 
-func (s *pmSuite) podman(args ...string) result { return s.podmanWith(s.env, args...) }
+func (s *pmSuite) podman(args ...string) harness.Result { return s.podmanWith(s.env, args...) }
 
-func (s *pmSuite) podmanWith(env []string, args ...string) result {
-	return run(env, pmTimeout, "env", s.podmanArgv(args...)...)
+func (s *pmSuite) podmanWith(env []string, args ...string) harness.Result {
+	return harness.Run(env, pmTimeout, "env", s.podmanArgv(args...)...)
 }
 
 // podmanTTY runs podman with a pty as its terminal, input typed into it.
-func (s *pmSuite) podmanTTY(input string, args ...string) result {
-	return runTTY(s.env, pmTimeout, input, "env", s.podmanArgv(args...)...)
+func (s *pmSuite) podmanTTY(input string, args ...string) harness.Result {
+	return harness.RunTTY(s.env, pmTimeout, input, "env", s.podmanArgv(args...)...)
 }
 
 // pmOK fails the test unless the command exited 0.
-func pmOK(t *testing.T, r result) result {
+func pmOK(t *testing.T, r harness.Result) harness.Result {
 	t.Helper()
 	if r.Code != 0 {
 		t.Fatalf("%s", r)
@@ -207,7 +209,7 @@ func pmOK(t *testing.T, r result) result {
 }
 
 // pmCode fails the test unless the command exited with code.
-func pmCode(t *testing.T, r result, code int) result {
+func pmCode(t *testing.T, r harness.Result, code int) harness.Result {
 	t.Helper()
 	if r.Code != code {
 		t.Fatalf("want exit %d, got:\n%s", code, r)
@@ -301,12 +303,12 @@ func pmAlive(pid, id string) bool {
 func (s *pmSuite) assertGone(t *testing.T, id string) {
 	t.Helper()
 	var left []string
-	eventually(10*time.Second, func() bool {
+	harness.Eventually(10*time.Second, func() bool {
 		left = left[:0]
 		if _, err := os.Lstat(filepath.Join(s.stateDir, id)); !os.IsNotExist(err) {
 			left = append(left, "runtime state: "+filepath.Join(s.stateDir, id))
 		}
-		left = append(left, cgroupLeaks("libpod-"+id)...)
+		left = append(left, harness.CgroupLeaks("libpod-"+id)...)
 		for _, p := range pmProcessesMentioning(id) {
 			left = append(left, "process "+p)
 		}
@@ -348,7 +350,7 @@ func (s *pmSuite) testPrivateConfig(t *testing.T) {
 		t.Errorf("podman info: got %q, want %q", first, want)
 	}
 	// podman info runs `<runtime> --version` and shows it.
-	v := pmOK(t, run(nil, pmTimeout, runtimeBin, "--version"))
+	v := pmOK(t, harness.Run(nil, pmTimeout, runtimeBin, "--version"))
 	vFirst, _, _ := strings.Cut(v.Stdout, "\n")
 	if vFirst == "" || !strings.Contains(version, vFirst) {
 		t.Errorf("podman info shows runtime version %q, the runtime says %q", version, vFirst)
@@ -544,7 +546,7 @@ func (s *pmSuite) testExecDetached(t *testing.T) {
 		t.Errorf("exec -d printed %q, not an exec session id", r.Stdout)
 	}
 	var out string
-	if !eventually(10*time.Second, func() bool {
+	if !harness.Eventually(10*time.Second, func() bool {
 		out = s.podman("exec", "pm-execd", "sh", "-c", `cat /tmp/execd; ps -o args`).Stdout
 		return strings.Contains(out, "started") && strings.Contains(out, "sleep 4242")
 	}) {
@@ -554,8 +556,8 @@ func (s *pmSuite) testExecDetached(t *testing.T) {
 
 func (s *pmSuite) testTop(t *testing.T) {
 	id := s.runDetached(t, "pm-top", imageRef, "sh", "-c", `sleep 4711 & exec sleep 4712`)
-	var r result
-	if !eventually(10*time.Second, func() bool {
+	var r harness.Result
+	if !harness.Eventually(10*time.Second, func() bool {
 		r = s.podman("top", "pm-top")
 		return r.Code == 0 && strings.Contains(r.Stdout, "sleep 4711")
 	}) {
@@ -596,7 +598,7 @@ func (s *pmSuite) testPauseUnpause(t *testing.T) {
 	counter := filepath.Join(h, "n")
 	id := s.runDetached(t, "pm-pause", "-v", h+":/h", imageRef, "sh", "-c",
 		`trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo $i > /h/n.tmp; mv /h/n.tmp /h/n; sleep 0.05; done`)
-	if !eventually(10*time.Second, func() bool { return pmReadFile(counter) != "" }) {
+	if !harness.Eventually(10*time.Second, func() bool { return pmReadFile(counter) != "" }) {
 		t.Fatal("the container's counter never appeared")
 	}
 	pmOK(t, s.podman("pause", "pm-pause"))
@@ -618,7 +620,7 @@ func (s *pmSuite) testPauseUnpause(t *testing.T) {
 	if got := cgroupFile(t, "freezer", "libpod-"+id, "freezer.state"); got != "THAWED" {
 		t.Errorf("host freezer.state after unpause %q, want THAWED", got)
 	}
-	if !eventually(5*time.Second, func() bool { return pmReadFile(counter) != before }) {
+	if !harness.Eventually(5*time.Second, func() bool { return pmReadFile(counter) != before }) {
 		t.Errorf("the container did not resume counting after unpause (still %s)", before)
 	}
 	if got := s.inspect(t, "pm-pause", "{{.State.Status}}"); got != "running" {
@@ -661,7 +663,7 @@ func (s *pmSuite) testKillAndRm(t *testing.T) {
 	h := s.hostDir(t)
 	s.runDetached(t, "pm-kill", "-v", h+":/h", imageRef, "sh", "-c",
 		`trap "echo got-usr1 > /h/sig; exit 9" USR1; touch /h/ready; while :; do sleep 0.1; done`)
-	if !eventually(10*time.Second, func() bool { _, err := os.Stat(filepath.Join(h, "ready")); return err == nil }) {
+	if !harness.Eventually(10*time.Second, func() bool { _, err := os.Stat(filepath.Join(h, "ready")); return err == nil }) {
 		t.Fatal("the container did not get ready")
 	}
 	pmOK(t, s.podman("kill", "--signal", "USR1", "pm-kill"))
@@ -807,7 +809,7 @@ func (s *pmSuite) testPidHostStopKillAll(t *testing.T) {
 while :; do sleep 0.1; done`)
 	waitReady := func() []string {
 		t.Helper()
-		if !eventually(10*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
+		if !harness.Eventually(10*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
 			t.Fatal("the background shell did not start")
 		}
 		return pmPidsOf(t, id)
@@ -830,7 +832,7 @@ while :; do sleep 0.1; done`)
 	if got := pmReadFile(filepath.Join(h, "log")); got != "bg-term" {
 		t.Errorf("the background shell's TERM trap wrote %q, want bg-term: podman stop's kill --all did not signal it", got)
 	}
-	if !eventually(5*time.Second, func() bool { return allGone(pids) }) {
+	if !harness.Eventually(5*time.Second, func() bool { return allGone(pids) }) {
 		t.Errorf("processes of the container survived podman stop: %v", pids)
 	}
 	if got := s.inspect(t, "pm-pidhost", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 0" {
@@ -848,7 +850,7 @@ while :; do sleep 0.1; done`)
 	if r := pmOK(t, s.podman("wait", "pm-pidhost")); strings.TrimSpace(r.Stdout) != "137" {
 		t.Errorf("podman wait after kill: %q, want 137", r.Stdout)
 	}
-	if !eventually(10*time.Second, func() bool { return allGone(pids) }) {
+	if !harness.Eventually(10*time.Second, func() bool { return allGone(pids) }) {
 		t.Errorf("processes of the container survived podman kill: %v", pids)
 	}
 	s.assertGone(t, id)
@@ -960,7 +962,7 @@ func (s *pmSuite) testMissingCommandAbsolute(t *testing.T) {
 }
 
 func (s *pmSuite) testWithoutJSONLog(t *testing.T) {
-	pm := func(args ...string) result { return s.podmanWith(s.noJSON, args...) }
+	pm := func(args ...string) harness.Result { return s.podmanWith(s.noJSON, args...) }
 	r := pm("run", "--rm", "--name", "pm-nojson", imageRef, "sh", "-c", "echo no-json; exit 7")
 	if r.Code != 7 || r.Stdout != "no-json\n" {
 		t.Errorf("run without --log flags: want no-json and exit 7:\n%s", r)

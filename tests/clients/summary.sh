@@ -7,7 +7,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 tee "$out" | grep -v -E '^\s*=== (RUN|PAUSE|CONT)'
 echo "client suites (subtests passed / failed / skipped):"
-for client in Containerd CRI Podman Docker; do
+for client in Containerd Podman Docker; do
 	pass=$(grep -c -E "^\s+--- PASS: Test$client/" "$out")
 	fail=$(grep -c -E "^\s+--- FAIL: Test$client/" "$out")
 	skip=$(grep -c -E "^\s+--- SKIP: Test$client/" "$out")
