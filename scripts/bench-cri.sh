@@ -7,5 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 CARAPACE_BINARY="${CARAPACE_BINARY:-$PWD/bin/carapace}" CARAPACE_BENCH_CRI=1 \
-	go test -count=1 -timeout 20m -run '^TestBenchCRI$' ./tests/cri/ |
-	grep -v '^ok\|^PASS\|^=== \|^--- \|bench_test.go'
+	go test -count=1 -timeout 20m -v -run '^TestBenchCRI$' ./tests/cri/ >"${TMPDIR:-/tmp}/bench-cri.$$.log" 2>&1 || {
+	cat "${TMPDIR:-/tmp}/bench-cri.$$.log"
+	rm -f "${TMPDIR:-/tmp}/bench-cri.$$.log"
+	exit 1
+}
+sed -n 's/^bench-cri: //p' "${TMPDIR:-/tmp}/bench-cri.$$.log"
+rm -f "${TMPDIR:-/tmp}/bench-cri.$$.log"

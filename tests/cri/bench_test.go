@@ -48,8 +48,10 @@ func TestBenchCRI(t *testing.T) {
 			d[len(d)/2].Round(time.Millisecond), d[len(d)*9/10].Round(time.Millisecond),
 			d[0].Round(time.Millisecond), d[len(d)-1].Round(time.Millisecond))
 	}
-	t.Log(b.String())
-	fmt.Print(b.String())
+	// Each line marked, for scripts/bench-cri.sh to pick out of go test -v.
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		fmt.Println("bench-cri: " + l)
+	}
 }
 
 // benchPod starts a pod with one container on handler, returns the time
