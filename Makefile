@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients cri validation test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-systemd bench-docker lint clean
+.PHONY: all build test unit e2e clients cri critest critest-bin bench-cri validation test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-systemd bench-docker lint clean
 
 all: build
 
@@ -42,8 +42,37 @@ clients: build
 # crictl, with CNI pod networking and images from registries on 127.0.0.1,
 # all in the test's own network namespace (tests/cri).
 # CARAPACE_BINARY=/usr/sbin/runc runs the same suite against runc.
-cri: build
-	CARAPACE_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 10m -v ./tests/cri/
+# It runs a subset of critest (TestCritest) with the handlers runc and
+# carapace; make critest runs all of critest.
+cri: build critest-bin
+	CARAPACE_BINARY=$(CURDIR)/$(BIN) CARAPACE_CRITEST_DIR=$(CRITEST_DIR) $(GO) test -count=1 -timeout 20m -v ./tests/cri/
+
+# cri-tools' critest, Kubernetes' conformance suite for CRI runtimes, run
+# in full on the node of tests/cri with the handler runc and with the
+# handler carapace: whatever passes with runc must pass with Carapace.
+critest: build critest-bin
+	CARAPACE_BINARY=$(CURDIR)/$(BIN) CARAPACE_CRITEST_DIR=$(CRITEST_DIR) CARAPACE_CRITEST=full \
+		$(GO) test -count=1 -timeout 90m -v -run 'TestCritest' ./tests/cri/
+
+# critest and the ginkgo CLI its -parallel runs through (the version
+# cri-tools requires), built once from the module into a cache dir.
+CRITEST_VERSION := v1.37.0
+CRITEST_DIR     ?= $(HOME)/.cache/carapace-critest/$(CRITEST_VERSION)
+critest-bin: $(CRITEST_DIR)/critest $(CRITEST_DIR)/ginkgo
+
+$(CRITEST_DIR)/critest $(CRITEST_DIR)/ginkgo &:
+	mkdir -p $(CRITEST_DIR)
+	dir=$$($(GO) mod download -json sigs.k8s.io/cri-tools@$(CRITEST_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
+	test -n "$$dir" && cd "$$dir" && \
+	$(GO) test -c -o $(CRITEST_DIR)/critest.tmp ./cmd/critest && \
+	$(GO) build -o $(CRITEST_DIR)/ginkgo.tmp github.com/onsi/ginkgo/v2/ginkgo
+	mv -f $(CRITEST_DIR)/critest.tmp $(CRITEST_DIR)/critest
+	mv -f $(CRITEST_DIR)/ginkgo.tmp $(CRITEST_DIR)/ginkgo
+
+# Pod start latency under the CRI (runp + create + start), runc next to
+# Carapace: see scripts/bench-cri.sh.
+bench-cri: build
+	scripts/bench-cri.sh
 
 validation: build
 	tests/validation/run.sh -r $(CURDIR)/$(BIN) -s

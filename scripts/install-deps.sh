@@ -42,3 +42,6 @@ go mod download
 if ! crictl --version >/dev/null 2>&1; then
 	GOBIN=/usr/local/bin go install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
 fi
+# make cri and make critest run cri-tools' critest (and the ginkgo CLI its
+# -parallel needs): built once from the module into a cache dir.
+make critest-bin

@@ -286,15 +286,25 @@ func TestNewManager(t *testing.T) {
 		{"../escape", `contains ".."`},
 		{"/a/../../b", `contains ".."`},
 		{"a/..", `contains ".."`},
-		{"system.slice:carapace:ctr1", "a systemd slice:prefix:name path needs --systemd-cgroup"},
 	} {
 		if _, err := NewManager(bad.path, "ctr1"); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("NewManager(%q) = %v, want error %q", bad.path, err, bad.want)
 		}
 	}
-	// A colon in an absolute path is just a name.
+	// A colon is just a name's, in an absolute path or in a relative
+	// one: without --systemd-cgroup, "slice:prefix:name" is a directory
+	// under the runtime's own cgroup, as runc's cgroupfs manager has it.
 	if _, err := NewManager("/a:b", "ctr1"); err != nil {
 		t.Errorf("NewManager(/a:b): %v", err)
+	}
+	m, err := NewManager("test.slice:cri-containerd:ctr1", "ctr1")
+	if err != nil {
+		t.Fatalf("NewManager(test.slice:cri-containerd:ctr1): %v", err)
+	}
+	for name, dir := range m.Dirs {
+		if filepath.Base(dir) != "test.slice:cri-containerd:ctr1" {
+			t.Errorf("Dirs[%s] = %q, want the path's own directory under the runtime's cgroup", name, dir)
+		}
 	}
 }
 

@@ -62,9 +62,10 @@ func NewManager(cgroupsPath, id string) (*Manager, error) {
 	if cgroupsPath == "" {
 		cgroupsPath = id
 	}
-	if strings.Contains(cgroupsPath, ":") && !strings.HasPrefix(cgroupsPath, "/") {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: a systemd slice:prefix:name path needs --systemd-cgroup", cgroupsPath)
-	}
+	// A "slice:prefix:name" path without --systemd-cgroup is a relative
+	// path like any other, colons and all, as runc's cgroupfs manager
+	// takes it: containerd's CRI writes one for any pod whose cgroup
+	// parent ends in ".slice", whatever its runc shim's SystemdCgroup.
 	for _, c := range strings.Split(cgroupsPath, "/") {
 		if c == ".." {
 			return nil, fmt.Errorf("linux.cgroupsPath %q: contains \"..\"", cgroupsPath)

@@ -55,12 +55,26 @@ type Setup struct {
 // stops mount events reaching the host, turns the rootfs into a mount,
 // mounts the spec's mounts and fills /dev.
 func (s *Setup) Prepare() error {
-	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p := s.Spec.Linux.RootfsPropagation; p == "private" || p == "rprivate" {
-		prop = unix.MS_PRIVATE | unix.MS_REC
+	prop, what := uintptr(unix.MS_SLAVE|unix.MS_REC), "a slave mount"
+	switch s.Spec.Linux.RootfsPropagation {
+	case "private", "rprivate":
+		prop, what = unix.MS_PRIVATE|unix.MS_REC, "a private mount"
+	case "shared", "rshared":
+		// The host's shared mounts stay peers of the host's, as runc
+		// leaves them: a bind mount of one (a Kubernetes volume with
+		// Bidirectional propagation, made rshared on the host) then
+		// joins the host's peer group, and what the container mounts
+		// under it reaches the host. The rootfs alone is kept off it
+		// (rootfsParentPrivate).
+		prop, what = propagationOpts[s.Spec.Linux.RootfsPropagation], "a shared mount"
 	}
 	if err := unix.Mount("", "/", "", prop, ""); err != nil {
-		return fmt.Errorf("make / a slave mount: %w", err)
+		return fmt.Errorf("make / %s: %w", what, err)
+	}
+	if prop&unix.MS_SHARED != 0 {
+		if err := rootfsParentPrivate(s.Rootfs); err != nil {
+			return err
+		}
 	}
 	if err := unix.Mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s onto itself: %w", s.Rootfs, err)
@@ -424,6 +438,23 @@ func (s *Setup) Enter() error {
 		return fmt.Errorf("unmount old root: %w", err)
 	}
 	return unix.Chdir("/")
+}
+
+// rootfsParentPrivate makes the mount that holds the rootfs private, in
+// the container's mount namespace whose / is shared with the host's: the
+// rootfs's bind onto itself, and every mount made in it, would otherwise
+// reach the host (and pivot_root refuses a shared parent).
+func rootfsParentPrivate(rootfs string) error {
+	for p := rootfs; ; p = filepath.Dir(p) {
+		err := unix.Mount("", p, "", unix.MS_PRIVATE, "")
+		if err == nil {
+			return nil
+		}
+		// EINVAL: not a mount point; the one holding it is further up.
+		if err != unix.EINVAL || p == "/" {
+			return fmt.Errorf("make the mount holding the rootfs (%s) private: %w", p, err)
+		}
+	}
 }
 
 // Finish runs inside the new root: masked and read-only paths, a read-only

@@ -307,9 +307,10 @@ func TestCPUWeight(t *testing.T) {
 
 // ---- (d) the systemd driver ------------------------------------------------------
 
-// TestSystemdCgroupRefused: --systemd-cgroup (and a systemd slice:prefix:name
-// cgroupsPath without it) is refused with an error naming systemd, before
-// any container or cgroup exists.
+// TestSystemdCgroupRefused: --systemd-cgroup is refused with an error
+// naming systemd, before any container or cgroup exists. (A
+// slice:prefix:name cgroupsPath without it is a plain relative path, as
+// runc has it: tests/e2e TestCgroupColonPathCgroupfs.)
 func TestSystemdCgroupRefused(t *testing.T) {
 	requireSetup(t)
 	for _, tc := range []struct {
@@ -320,7 +321,6 @@ func TestSystemdCgroupRefused(t *testing.T) {
 	}{
 		{name: "run", global: []string{"--systemd-cgroup"}, verb: "run"},
 		{name: "create", global: []string{"--systemd-cgroup"}, verb: "create"},
-		{name: "slice-path", verb: "run", path: func(id string) string { return "system.slice:carapace:" + id }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCtr(t, "echo", "container ran")

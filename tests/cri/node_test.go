@@ -64,6 +64,7 @@ type node struct {
 	ipamDir   string // host-local's allocations
 	d         *harness.Daemon
 	registry  *ociregistry.Set
+	images    []ociregistry.Image
 	mu        sync.Mutex
 	ids       []string // every pod and container made, for the leak checks
 	seq       int
@@ -149,15 +150,23 @@ func startNode(opts nodeOptions) (_ *node, err error) {
 	if c.d, err = harness.StartDaemon("containerd", c.logPath, harness.SocketReady(c.Sock), "containerd", "--config", c.ConfigTom); err != nil {
 		return c, err
 	}
-	// Every image through the CRI's pull: the mirrors are what the
-	// kubelet's pulls go through too (the sandbox image is pulled by
-	// runp itself when missing).
-	for _, im := range images {
-		if r := c.crictl("pull", im.Ref); r.Code != 0 {
-			return c, fmt.Errorf("pull %s through the mirrors: %s\ncontainerd's errors:\n%s", im.Ref, r, c.daemonErrors(""))
-		}
+	c.images = images
+	if err := c.pullAll(); err != nil {
+		return c, err
 	}
 	return c, nil
+}
+
+// pullAll pulls every image the node serves through the CRI: the
+// mirrors are what the kubelet's pulls go through too (the sandbox
+// image is pulled by runp itself when missing).
+func (c *node) pullAll() error {
+	for _, im := range c.images {
+		if r := c.crictl("pull", im.Ref); r.Code != 0 {
+			return fmt.Errorf("pull %s through the mirrors: %s\ncontainerd's errors:\n%s", im.Ref, r, c.daemonErrors(""))
+		}
+	}
+	return nil
 }
 
 // cniConfig is the pods' network: a bridge with the gateway on the test's

@@ -1322,13 +1322,6 @@ func TestCgroupResourcesErrors(t *testing.T) {
 			want: func(*testing.T) string { return "linux.resources.blockIO.leafWeight" },
 		},
 		{
-			name: "systemd-cgroupsPath",
-			// The id in the path lets the leak check find any cgroup dir.
-			set:  func(c *Container) { c.Spec.Linux.CgroupsPath = "system.slice:e2e:" + c.ID },
-			want: func(*testing.T) string { return "--systemd-cgroup" },
-			skip: systemdRunSkip,
-		},
-		{
 			name:   "systemd-cgroup-flag",
 			global: []string{"--systemd-cgroup"},
 			set:    func(*Container) {},
@@ -1430,6 +1423,38 @@ func TestSystemdCgroupNoSystemd(t *testing.T) {
 func ownCgroupDirs(t *testing.T) []string {
 	t.Helper()
 	return procCgroupDirs(t, os.Getpid()).all()
+}
+
+// TestCgroupColonPathCgroupfs: without --systemd-cgroup, a cgroupsPath
+// in systemd's "slice:prefix:name" form is a relative path like any other,
+// colons and all, as runc's cgroupfs manager takes it: containerd's CRI
+// writes one for a pod whose cgroup parent is a ".slice" whatever the
+// runc shim's SystemdCgroup (critest's pods under containerd 1.6 have the
+// parent "test.slice"), and runc runs them.
+func TestCgroupColonPathCgroupfs(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t)
+	skipUnderSystemd(t, "a slice:prefix:name path is the driver's unit there (tests/systemd)")
+	c := newContainer(t)
+	own := ownCgroupDirs(t)
+	c.Spec.Linux.CgroupsPath = "e2e-test.slice:cri-containerd:" + c.ID
+	c.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr[int64](64)}}
+	c.Spec.Process.Args = []string{"sleep", "100"}
+	_, d := c.createForCgroups()
+	for _, o := range own {
+		if p := filepath.Join(o, c.Spec.Linux.CgroupsPath); !fileExists(p) {
+			t.Errorf("no cgroup dir %s", p)
+		}
+	}
+	wantCg(t, d.dir(t, "pids"), "pids.max", "64")
+	if r := c.Delete(true); !r.ok() {
+		t.Fatalf("delete --force: %s", r)
+	}
+	for _, o := range own {
+		if p := filepath.Join(o, c.Spec.Linux.CgroupsPath); fileExists(p) {
+			t.Errorf("delete left %s", p)
+		}
+	}
 }
 
 // TestCgroupNestedParents: a relative cgroupsPath with new parents

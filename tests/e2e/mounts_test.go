@@ -550,3 +550,42 @@ kill $sleeper`)
 		})
 	}
 }
+
+// TestBidirectionalPropagation: with linux.rootfsPropagation "rshared",
+// a bind mount of a host directory that is shared on the host (a
+// Kubernetes volume with Bidirectional mount propagation: containerd's
+// CRI makes the source rshared and the rootfs propagation rshared) is a
+// peer of the host's mount, so a mount the container makes under it
+// reaches the host, as with runc (critest's "mount with 'rshared' should
+// support propagation from host to container and vice versa"); it stays
+// there after the container is gone, as any propagated mount does. With
+// the default (rslave), it does not reach the host.
+func TestBidirectionalPropagation(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rootfsProp, opt string
+		toHost          bool
+	}{
+		{"rshared", "rshared", true},
+		{"", "rslave", false},
+	} {
+		t.Run(tc.opt, func(t *testing.T) {
+			t.Parallel()
+			c := newContainer(t)
+			withSysAdmin(c)
+			vol := filepath.Join(c.HostDir, "vol")
+			if err := os.MkdirAll(filepath.Join(vol, "from-ctr"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			hostSharedBind(t, vol)
+			ctrMnt := filepath.Join(vol, "from-ctr")
+			t.Cleanup(func() { _ = unix.Unmount(ctrMnt, unix.MNT_DETACH) })
+			c.Spec.Linux.RootfsPropagation = tc.rootfsProp
+			c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/mnt/vol", Type: "bind", Source: vol, Options: []string{"rbind", tc.opt, "rw"}})
+			c.Sh("mount -t tmpfs tmpfs /mnt/vol/from-ctr && touch /mnt/vol/from-ctr/made-in-ctr")
+			if got := fileExists(filepath.Join(ctrMnt, "made-in-ctr")); got != tc.toHost {
+				t.Errorf("rootfsPropagation %q, mount %s: the container's mount reached the host: %t, want %t", tc.rootfsProp, tc.opt, got, tc.toHost)
+			}
+		})
+	}
+}

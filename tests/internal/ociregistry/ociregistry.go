@@ -44,11 +44,14 @@ type Image struct {
 // digest on every run.
 var epoch = time.Unix(0, 0)
 
-// DirLayer makes a layer of the tree under dir, with its owners, modes
-// and symbolic links.
+// DirLayer makes a layer of the tree under dir, with its owners, modes,
+// symbolic links and hard links (a file's later names are links to its
+// first, as busybox's applets are in the upstream images).
 func DirLayer(dir string) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
+	type inode struct{ dev, ino uint64 }
+	seen := map[inode]string{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -79,6 +82,14 @@ func DirLayer(dir string) (v1.Layer, error) {
 		hdr.ModTime, hdr.AccessTime, hdr.ChangeTime = epoch, time.Time{}, time.Time{}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
+			if fi.Mode().IsRegular() && st.Nlink > 1 {
+				id := inode{uint64(st.Dev), st.Ino}
+				if first, ok := seen[id]; ok {
+					hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
+					return tw.WriteHeader(hdr)
+				}
+				seen[id] = hdr.Name
+			}
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
