@@ -104,6 +104,12 @@ func ProcCgroups(pid string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseProcCgroups(b), nil
+}
+
+// parseProcCgroups reads /proc/<pid>/cgroup text ("id:controllers:path"
+// lines); lines of another shape are skipped.
+func parseProcCgroups(b []byte) map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		parts := strings.SplitN(line, ":", 3)
@@ -112,5 +118,5 @@ func ProcCgroups(pid string) (map[string]string, error) {
 		}
 		m[parts[1]] = parts[2]
 	}
-	return m, nil
+	return m
 }

@@ -173,6 +173,11 @@ func parseRights(oob []byte) ([]int, error) {
 	}
 	var fds []int
 	for _, cm := range msgs {
+		if cm.Header.Level == unix.SOL_SOCKET && cm.Header.Type == unix.SCM_RIGHTS && len(cm.Data)%4 != 0 {
+			// x/sys's ParseUnixRights reads past the data of such a
+			// message (and panics): descriptors are 4 bytes each.
+			return nil, fmt.Errorf("SCM_RIGHTS message of %d bytes: not whole descriptors", len(cm.Data))
+		}
 		r, err := unix.ParseUnixRights(&cm)
 		if err == nil {
 			fds = append(fds, r...)

@@ -149,15 +149,22 @@ func ret(act specs.LinuxSeccompAction, errnoRet *uint) uint32 {
 //   - a rule without args decides for the syscall and overrides every rule
 //     with args, before or after it; of several, the first one wins
 //     (libseccomp keeps the existing one and ignores later ones);
-//   - rules with args are tried in profile order and the first whose
-//     conditions all hold decides; none holding gives the default action.
-//     Two of them with the same conditions and different actions are an
-//     error, as libseccomp's EEXIST.
+//   - rules with args are tried in libseccomp's order (see condOrder), not
+//     the profile's, and the first whose conditions all hold decides; none
+//     holding gives the default action. Two of them with the same
+//     conditions and different actions are an error, as libseccomp's
+//     EEXIST.
 //
 // Conditions of one rule are ANDed, except when two of them test the same
 // argument: libseccomp cannot AND those, so runc adds such a rule once per
 // condition, which ORs them all, and the profiles written for runc (two EQ
 // values for one argument) mean that. Carapace does the same.
+//
+// On i386, socket(2) and the SysV IPC calls can also be made through the
+// socketcall(2) and ipc(2) multiplexers, so a rule for one of them is also
+// a rule for its multiplexer with arg0 the call number (see muxRule), as
+// libseccomp does: without it, socketcall(SYS_SOCKET, ...) would dodge a
+// rule on socket.
 //
 // Like runc, unless the default action lets syscalls run (allow, log,
 // trace), syscalls numbered above every syscall the profile names for an
@@ -211,6 +218,16 @@ func Compile(sc *specs.LinuxSeccomp, log *slog.Logger) (*Program, error) {
 			e := lookup(name)
 			known := false
 			for _, a := range c.archs {
+				if mux, ok := muxCalls[name]; ok && a.name == specs.ArchX86 {
+					known = true
+					if r != c.defRet {
+						for _, set := range argSets {
+							if err := a.add(mux.nr, rule{index: i, ret: r, args: muxRule(mux, set)}); err != nil {
+								return nil, err
+							}
+						}
+					}
+				}
 				if e == nil || e.nr[a.info.table] < 0 {
 					continue
 				}
@@ -464,7 +481,15 @@ func (c *compiler) leaf(iv interval) {
 		c.ret(iv.ret)
 		return
 	}
-	for _, r := range iv.sys.conds {
+	conds := iv.sys.conds
+	if slices.ContainsFunc(conds, func(r rule) bool { return r.ret != conds[0].ret }) {
+		// Which rule decides matters only when they differ; else the
+		// profile's order is kept, which puts its likely values (as
+		// personality(0) in docker's profile) first.
+		conds = slices.Clone(conds)
+		slices.SortStableFunc(conds, func(a, b rule) int { return condOrder(a.args, b.args, c.cur.info.args32) })
+	}
+	for _, r := range conds {
 		next := c.newLabel()
 		for _, a := range r.args {
 			c.cond(a, c.cur.info.args32, next)
@@ -578,4 +603,125 @@ func (c *compiler) cond32(a specs.LinuxSeccompArg, fail label) {
 	case specs.OpLessEqual:
 		c.jmpOrNext(opJgt, v, fail, true)
 	}
+}
+
+// condOrder orders the conditional rules of one syscall as libseccomp tries
+// them, so that when several match, the same one decides (runc's users
+// write profiles against that). libseccomp merges the rules of a syscall
+// into a tree whose levels are the conditions of each rule in argument
+// order, and tries the nodes of a level from the "greatest" (db.c,
+// _db_chain_lt and _db_tree_add): the higher argument index first; on one
+// argument, EQ, NE and MASKED_EQ before LT and LE, before GT and GE; then
+// the greater value first, except for LT and LE, the smaller. Rules are
+// compared condition by condition (lowest argument first), and a rule whose
+// conditions are the start of another's comes first (libseccomp keeps the
+// shorter one). Equal keys keep the profile's order, as libseccomp keeps
+// insertion order. So arg1==20 is tried before arg0==10, whatever their
+// order in the profile: that is libseccomp's rule, deterministic, and
+// independent of the profile's order.
+//
+// With args32 the value compared is the low word, as the program compares
+// it (cond32).
+func condOrder(a, b []specs.LinuxSeccompArg, args32 bool) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if x.Index != y.Index {
+			return cmpDesc(x.Index, y.Index)
+		}
+		if px, py := opPriority(x.Op), opPriority(y.Op); px != py {
+			return cmpDesc(px, py)
+		}
+		vx, vy := x.Value, y.Value
+		if x.Op == specs.OpMaskedEqual {
+			vx = x.ValueTwo
+		}
+		if y.Op == specs.OpMaskedEqual {
+			vy = y.ValueTwo
+		}
+		if args32 {
+			vx, vy = uint64(uint32(vx)), uint64(uint32(vy))
+		}
+		if vx != vy {
+			if x.Op == specs.OpLessThan || x.Op == specs.OpLessEqual {
+				return cmpAsc(vx, vy)
+			}
+			return cmpDesc(vx, vy)
+		}
+	}
+	return cmpAsc(len(a), len(b))
+}
+
+func opPriority(op specs.LinuxSeccompOperator) int {
+	switch op {
+	case specs.OpEqualTo, specs.OpNotEqual, specs.OpMaskedEqual:
+		return 3
+	case specs.OpLessThan, specs.OpLessEqual:
+		return 2
+	}
+	return 1
+}
+
+func cmpAsc[T uint | uint64 | int](x, y T) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func cmpDesc[T uint | uint64 | int](x, y T) int { return cmpAsc(y, x) }
+
+// muxCall is the multiplexer of an i386 socket or IPC syscall and its call
+// number there (linux/net.h SYS_SOCKET..., linux/ipc.h SEMOP...).
+type muxCall struct {
+	nr   uint32 // socketcall or ipc, on i386
+	call uint64
+	ipc  bool
+}
+
+const (
+	i386Socketcall = 102
+	i386IPC        = 117
+)
+
+var muxCalls = map[string]muxCall{
+	"socket": {i386Socketcall, 1, false}, "bind": {i386Socketcall, 2, false}, "connect": {i386Socketcall, 3, false},
+	"listen": {i386Socketcall, 4, false}, "accept": {i386Socketcall, 5, false}, "getsockname": {i386Socketcall, 6, false},
+	"getpeername": {i386Socketcall, 7, false}, "socketpair": {i386Socketcall, 8, false}, "send": {i386Socketcall, 9, false},
+	"recv": {i386Socketcall, 10, false}, "sendto": {i386Socketcall, 11, false}, "recvfrom": {i386Socketcall, 12, false},
+	"shutdown": {i386Socketcall, 13, false}, "setsockopt": {i386Socketcall, 14, false}, "getsockopt": {i386Socketcall, 15, false},
+	"sendmsg": {i386Socketcall, 16, false}, "recvmsg": {i386Socketcall, 17, false}, "accept4": {i386Socketcall, 18, false},
+	"recvmmsg": {i386Socketcall, 19, false}, "sendmmsg": {i386Socketcall, 20, false},
+
+	"semop": {i386IPC, 1, true}, "semget": {i386IPC, 2, true}, "semctl": {i386IPC, 3, true}, "semtimedop": {i386IPC, 4, true},
+	"msgsnd": {i386IPC, 11, true}, "msgrcv": {i386IPC, 12, true}, "msgget": {i386IPC, 13, true}, "msgctl": {i386IPC, 14, true},
+	"shmat": {i386IPC, 21, true}, "shmdt": {i386IPC, 22, true}, "shmget": {i386IPC, 23, true}, "shmctl": {i386IPC, 24, true},
+}
+
+// muxRule is the conditions of a rule for a multiplexed syscall, moved to
+// its multiplexer: arg0 is the call number, and a condition the rule had on
+// arg0 is dropped. The other conditions stay and test the multiplexer's
+// registers, as libseccomp's x86_rule_add does (arch-x86.c: it overwrites
+// args[0] of the rule and keeps the rest): the syscall's real arguments are
+// in memory, where seccomp cannot read them.
+//
+// socketcall compares all of arg0 (the kernel refuses a call number out of
+// range). ipc(2) takes only the low 16 bits of arg0 as the call and the
+// high ones as a version (ksys_ipc), so ipc(SHMGET|1<<16, ...) is shmget:
+// Carapace compares the low 16 bits where libseccomp compares the whole
+// word, which such a call dodges.
+func muxRule(m muxCall, args []specs.LinuxSeccompArg) []specs.LinuxSeccompArg {
+	call := specs.LinuxSeccompArg{Index: 0, Value: m.call, Op: specs.OpEqualTo}
+	if m.ipc {
+		call = specs.LinuxSeccompArg{Index: 0, Value: 0xffff, ValueTwo: m.call, Op: specs.OpMaskedEqual}
+	}
+	out := []specs.LinuxSeccompArg{call}
+	for _, a := range args {
+		if a.Index != 0 {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -397,10 +397,38 @@ func TestCompilePrecedence(t *testing.T) {
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(22)},
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(11), Args: cond(7)},
 		}, 7, retErrno(22)},
-		{"first-matching-conditional-wins", specs.ActAllow, []specs.LinuxSyscall{
+		// Several conditional rules hold: libseccomp's order decides
+		// (condOrder), not the profile's.
+		{"eq-before-gt", specs.ActAllow, []specs.LinuxSyscall{
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(11), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 5, Op: specs.OpGreaterThan}}},
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(22), Args: cond(7)},
-		}, 7, retErrno(11)},
+		}, 7, retErrno(22)},
+		{"higher-argument-first", specs.ActAllow, []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(3), Args: cond(7)},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(4), Args: []specs.LinuxSeccompArg{{Index: 1, Value: 0, Op: specs.OpEqualTo}}},
+		}, 7, retErrno(4)},
+		{"higher-argument-first-either-order", specs.ActAllow, []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(4), Args: []specs.LinuxSeccompArg{{Index: 1, Value: 0, Op: specs.OpEqualTo}}},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(3), Args: cond(7)},
+		}, 7, retErrno(4)},
+		{"greater-gt-value-first", specs.ActAllow, []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(3), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, Op: specs.OpGreaterThan}}},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(4), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 5, Op: specs.OpGreaterEqual}}},
+		}, 7, retErrno(4)},
+		{"smaller-lt-value-first", specs.ActAllow, []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(3), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 100, Op: specs.OpLessThan}}},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(4), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 10, Op: specs.OpLessEqual}}},
+		}, 7, retErrno(4)},
+		{"shorter-rule-first", specs.ActAllow, []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(4), Args: cond(7)},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(3), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 7, Op: specs.OpEqualTo}, {Index: 1, Value: 0, Op: specs.OpEqualTo}}},
+		}, 7, retErrno(4)},
+		// libseccomp refuses this order (EEXIST); Carapace gives it the
+		// meaning of the other.
+		{"shorter-rule-first-either-order", specs.ActAllow, []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(3), Args: []specs.LinuxSeccompArg{{Index: 0, Value: 7, Op: specs.OpEqualTo}, {Index: 1, Value: 0, Op: specs.OpEqualTo}}},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(4), Args: cond(7)},
+		}, 7, retErrno(4)},
 		{"later-conditional-when-the-first-does-not-hold", specs.ActAllow, []specs.LinuxSyscall{
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(11), Args: cond(8)},
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(22), Args: cond(7)},
@@ -686,5 +714,84 @@ func BenchmarkCompileDockerLike(b *testing.B) {
 		if _, err := Compile(sc, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCompileI386Multiplexers: on i386 a rule for a socket or SysV IPC
+// syscall also holds for socketcall(2) or ipc(2) with its call number in
+// arg0, as libseccomp builds it: socketcall(SYS_SOCKET) must not dodge a
+// rule on socket.
+func TestCompileI386Multiplexers(t *testing.T) {
+	requireAmd64(t)
+	x86 := []specs.Arch{specs.ArchX86_64, specs.ArchX86}
+	sock, ipc := u32(i386Socketcall), u32(i386IPC)
+	for _, tc := range []struct {
+		name   string
+		sc     specs.LinuxSeccomp
+		probes []probe
+	}{
+		{"deny-list", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: x86, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"socket", "accept", "shmget", "semop"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(13)}}},
+			[]probe{
+				{nr: sock, arch: auditI386, args: [6]uint64{1}, want: retErrno(13)}, // SYS_SOCKET
+				{nr: sock, arch: auditI386, args: [6]uint64{5}, want: retErrno(13)}, // SYS_ACCEPT: no direct syscall on i386
+				{nr: sock, arch: auditI386, args: [6]uint64{3}, want: retAllow},     // SYS_CONNECT
+				{name: "socket", table: tabX86, arch: auditI386, want: retErrno(13)},
+				{nr: ipc, arch: auditI386, args: [6]uint64{23}, want: retErrno(13)}, // SHMGET
+				{nr: ipc, arch: auditI386, args: [6]uint64{1}, want: retErrno(13)},  // SEMOP
+				// ipc(2) takes the call from the low 16 bits; the high ones
+				// are a version.
+				{nr: ipc, arch: auditI386, args: [6]uint64{1<<16 | 23}, want: retErrno(13)},
+				{nr: ipc, arch: auditI386, args: [6]uint64{21}, want: retAllow}, // SHMAT
+				{name: "shmget", table: tabX86, arch: auditI386, want: retErrno(13)},
+				// x86_64 has no multiplexer: 102 there is getuid.
+				{nr: sock, arch: auditX86_64, args: [6]uint64{1}, want: retAllow},
+				{name: "socket", table: tabX86_64, arch: auditX86_64, want: retErrno(13)},
+			}},
+		{"allow-list", specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: x86, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"socket", "recv"}, Action: specs.ActAllow}, {Names: []string{"read"}, Action: specs.ActAllow}}},
+			[]probe{
+				{nr: sock, arch: auditI386, args: [6]uint64{1}, want: retAllow},
+				{nr: sock, arch: auditI386, args: [6]uint64{10}, want: retAllow}, // SYS_RECV
+				{nr: sock, arch: auditI386, args: [6]uint64{2}, want: retErrno(unix.EPERM)},
+				{nr: sock, arch: auditI386, args: [6]uint64{1 << 32}, want: retErrno(unix.EPERM)},
+				{nr: ipc, arch: auditI386, args: [6]uint64{23}, want: retErrno(unix.EPERM)},
+			}},
+		// The condition on arg0 gives way to the call number (the real
+		// arguments are in memory); the others test the multiplexer's
+		// registers, as libseccomp.
+		{"conditions", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: x86, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(13), Args: []specs.LinuxSeccompArg{
+				{Index: 0, Value: unix.AF_NETLINK, Op: specs.OpEqualTo}, {Index: 2, Value: 9, Op: specs.OpEqualTo}}}}},
+			[]probe{
+				{nr: sock, arch: auditI386, args: [6]uint64{1, 0, 9}, want: retErrno(13)},
+				{nr: sock, arch: auditI386, args: [6]uint64{1, 0, 8}, want: retAllow},
+				{nr: sock, arch: auditI386, args: [6]uint64{unix.AF_NETLINK, 0, 9}, want: retAllow},
+				{name: "socket", table: tabX86, arch: auditI386, args: [6]uint64{unix.AF_NETLINK, 0, 9}, want: retErrno(13)},
+				{name: "socket", table: tabX86, arch: auditI386, args: [6]uint64{unix.AF_INET, 0, 9}, want: retAllow},
+			}},
+		// A rule without conditions on socketcall itself overrides them.
+		{"socketcall-rule-overrides", specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: x86, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"socket"}, Action: specs.ActAllow}, {Names: []string{"socketcall"}, Action: specs.ActLog}}},
+			[]probe{
+				{nr: sock, arch: auditI386, args: [6]uint64{1}, want: unix.SECCOMP_RET_LOG},
+				{nr: sock, arch: auditI386, args: [6]uint64{2}, want: unix.SECCOMP_RET_LOG},
+			}},
+		// Without i386 in the filter there is nothing to multiplex.
+		{"no-i386", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"accept"}, Action: specs.ActErrno}}},
+			[]probe{
+				{nr: sock, arch: auditI386, args: [6]uint64{5}, want: retKillP},
+				{name: "accept", table: tabX86_64, arch: auditX86_64, want: retErrno(unix.EPERM)},
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog := mustCompile(t, &tc.sc)
+			for _, p := range tc.probes {
+				if got := verdict(t, prog, p.data(t)); got != p.want {
+					t.Errorf("%+v: got %#x, want %#x", p, got, p.want)
+				}
+			}
+		})
 	}
 }

@@ -284,6 +284,33 @@ func TestSeccompDockerLike(t *testing.T) {
 	})
 }
 
+// TestSeccompKillDefaultNewSyscall: with a kill default and an allowlist,
+// a syscall newer than every one the profile names gets ENOSYS, not the
+// kill (as runc's stub): libc falls back from a syscall the kernel or the
+// profile does not know (clone3 → clone) but cannot survive SIGSYS. A
+// syscall the profile could have named and did not is still killed.
+func TestSeccompKillDefaultNewSyscall(t *testing.T) {
+	requireCarapace(t)
+	t.Parallel()
+	c := newContainer(t)
+	c.addSCProbe()
+	sc := dockerLikeProfile()
+	sc.DefaultAction, sc.DefaultErrnoRet = specs.ActKillProcess, nil
+	c.Spec.Linux.Seccomp = sc
+	// 1000 is above every x86_64 syscall (the newest are in the 460s),
+	// so above the profile's newest; mount is below it and not allowed.
+	r := c.ShResult("scprobe 1000; echo new=$?; scprobe " + strconv.Itoa(unix.SYS_MOUNT) + "; echo mount=$?")
+	if !r.ok() {
+		t.Fatalf("run: %s", r)
+	}
+	if !strings.Contains(r.Stdout, fmt.Sprintf("errno %d\nnew=0", unix.ENOSYS)) {
+		t.Errorf("a syscall newer than the profile should get ENOSYS (%d), not the kill: %s", unix.ENOSYS, r)
+	}
+	if !strings.Contains(r.Stdout, fmt.Sprintf("mount=%d", 128+int(unix.SIGSYS))) {
+		t.Errorf("mount, not allowed, should be killed (exit %d): %s", 128+int(unix.SIGSYS), r)
+	}
+}
+
 // TestSeccompExec: an exec'd process gets the container's filter.
 func TestSeccompExec(t *testing.T) {
 	requireCarapace(t)
