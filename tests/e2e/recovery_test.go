@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/tests/internal/leaks"
+)
+
+// TestKillCreateAtAnyMomentLeavesNoCgroup: create SIGKILLed at any moment,
+// here every half millisecond from 0.5 to 40 ms after it started, is
+// cleaned up entirely by delete --force: no cgroup directory in any
+// hierarchy, no state, no process. In between, state and list answer
+// (no crash, no error for list). Whatever create makes is recorded
+// before it is made; the cgroups used to be recorded only after all of
+// them were made, and a kill in between (about 4 to 13 ms into create on
+// a cgroup v1 host) left one directory per hierarchy behind.
+//
+// The delays only spread the kills over create's steps: a correct
+// runtime passes at every one of them.
+func TestKillCreateAtAnyMomentLeavesNoCgroup(t *testing.T) {
+	requireCarapace(t)
+	c := newContainer(t)
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	c.WriteSpec()
+	for i := 1; i <= 80; i++ {
+		delay := time.Duration(i) * 500 * time.Microsecond
+		k := *c
+		k.ID = c.ID + "-" + strconv.Itoa(i)
+		registerID(k.ID)
+		cmd := exec.Command(runtimeBin, runtimeArgs(c.Root, "create", "--bundle", c.Bundle, k.ID)...)
+		cmd.Dir = c.Dir
+		if err := startTracked(cmd); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		_ = cmd.Process.Kill()
+		_ = waitTracked(cmd)
+
+		// What state and list say of what the kill left.
+		if r := k.runtime("state", k.ID); r.Err != nil || r.Code > 1 || strings.Contains(r.Stderr, "panic") {
+			t.Errorf("kill after %v: state: %s", delay, r)
+		} else if r.ok() {
+			var s State
+			if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil || s.ID != k.ID ||
+				(s.Status != "created" && s.Status != "stopped") {
+				t.Errorf("kill after %v: state of a container whose create was killed: want created or stopped: %s", delay, r)
+			}
+		}
+		if r := k.runtime("list", "--format", "json"); !r.ok() {
+			t.Errorf("kill after %v: list: %s", delay, r)
+		}
+
+		if r := k.runtime("delete", "--force", k.ID); !r.ok() {
+			t.Errorf("kill after %v: delete --force: %s", delay, r)
+		}
+		k.checkNoLeftovers("kill after " + delay.String() + ", then delete --force")
+		if t.Failed() {
+			break
+		}
+	}
+}
+
+// TestDeleteForcePausedContainer: delete --force of a paused container
+// kills and removes it at once, leaving nothing (and nothing frozen). The
+// v1 freezer holds a SIGKILLed process until it is thawed: delete used to
+// wait 10 s for init, fail, and leave the cgroup frozen with init in it.
+// kill KILL of a paused container stops it too, as runc's (it thaws after
+// sending the signal).
+func TestDeleteForcePausedContainer(t *testing.T) {
+	t.Parallel()
+	for _, verb := range []string{"delete", "kill"} {
+		t.Run(verb, func(t *testing.T) {
+			t.Parallel()
+			c, pid := startSleeper(t, nil)
+			if r := c.runtime("pause", c.ID); !r.ok() {
+				t.Fatalf("pause: %s", r)
+			}
+			if s := c.mustState(); s.Status != "paused" {
+				t.Fatalf("state after pause: %q", s.Status)
+			}
+			if verb == "kill" {
+				if r := c.runtime("kill", c.ID, "KILL"); !r.ok() {
+					t.Fatalf("kill KILL of a paused container: %s", r)
+				}
+				c.waitStatus("stopped", 10*time.Second)
+			}
+			r := c.runtimeOpts(cmdOpts{timeout: 20 * time.Second}, "delete", "--force", c.ID)
+			if !r.ok() || r.Elapsed > 5*time.Second {
+				t.Errorf("delete --force of a paused container: %s", r)
+			}
+			if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil && !leaks.IsZombie(pid) {
+				t.Errorf("init %d still there after delete --force", pid)
+			}
+			c.checkNoLeftovers("after delete --force of a paused container")
+		})
+	}
+}
+
+// TestStateOfHalfCreatedContainer: while create runs (here held in a
+// createRuntime hook), state says "creating" and list shows it with the
+// other containers; once that create is killed, state says "stopped",
+// delete (without --force) removes what it made, and state says it does
+// not exist. A container directory without a state file used to be "does
+// not exist" for state and missing from list while its cgroups were there.
+func TestStateOfHalfCreatedContainer(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t)
+	c := newContainer(t)
+	// Another container in the same root, running: list shows both.
+	other := newContainer(t)
+	other.Root = c.Root
+	other.Spec.Process.Args = []string{"sleep", "1000"}
+	other.mustCreate()
+	other.mustStart()
+	mark := filepath.Join(c.HostDir, "hook-ran")
+	c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
+		Args: []string{"sh", "-c", "echo $$ > " + mark + "; exec sleep 300"}}}}
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	c.WriteSpec()
+	create := c.runtimeBackground("create", "--bundle", c.Bundle, c.ID)
+	var hook int
+	waitFor(t, 30*time.Second, "the createRuntime hook", func() bool {
+		if b, err := os.ReadFile(mark); err == nil && strings.HasSuffix(string(b), "\n") {
+			hook, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		return hook > 0 || !isRunning(create)
+	})
+	if hook == 0 {
+		t.Fatalf("create exited (%d) before its hook ran: %q", create.code, create.stderr())
+	}
+	listed := func(want map[string]string) {
+		t.Helper()
+		r := c.runtime("list", "--format", "json")
+		var l []State
+		if !r.ok() || json.Unmarshal([]byte(r.Stdout), &l) != nil {
+			t.Fatalf("list: %s", r)
+		}
+		got := map[string]string{}
+		for _, s := range l {
+			got[s.ID] = s.Status
+		}
+		for id, st := range want {
+			if got[id] != st {
+				t.Errorf("list: %s is %q, want %q: %s", id, got[id], st, r.Stdout)
+			}
+		}
+	}
+	if s := c.mustState(); s.Status != "creating" || s.ID != c.ID || s.Bundle != c.Bundle {
+		t.Errorf("state while create runs: want creating, with its id and bundle: %+v", s)
+	}
+	listed(map[string]string{c.ID: "creating", other.ID: "running"})
+
+	_ = create.cmd.Process.Kill()
+	create.wait(10 * time.Second)
+	_ = syscall.Kill(hook, syscall.SIGKILL)
+	if s := c.mustState(); s.Status != "stopped" || s.Pid != 0 {
+		t.Errorf("state after create was killed: want stopped, pid 0: %+v", s)
+	}
+	listed(map[string]string{c.ID: "stopped", other.ID: "running"})
+	if r := c.Delete(false); !r.ok() {
+		t.Errorf("delete of what a killed create left: %s", r)
+	}
+	if _, r := c.State(); !r.failed() || !strings.Contains(r.Stderr, "does not exist") {
+		t.Errorf("state after delete: want does not exist: %s", r)
+	}
+	if l := cgroupDirsNamed(c.ID); len(l) > 0 {
+		t.Errorf("after delete: %v", l)
+	}
+}
+
+// TestDeleteKeepsStateWhenCgroupRemains: when delete cannot remove the
+// container's cgroup (a process of the host's was moved into a cgroup
+// below it), it fails naming the cgroup and keeps the container's state,
+// so that delete can be retried and finish once the cgroup is free. It
+// used to remove the state anyway, leaving a cgroup nothing knew of.
+func TestDeleteKeepsStateWhenCgroupRemains(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t)
+	skipUnderSystemd(t, "systemd owns the unit's cgroup tree")
+	c, pid := startSleeper(t, nil)
+	dir := procCgroupDirs(t, pid).dir(t, "pids")
+	sub := filepath.Join(dir, "intruder")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := exec.Command("sleep", "60")
+	if err := startTracked(sleeper); err != nil {
+		t.Fatal(err)
+	}
+	stopSleeper := func() {
+		if sleeper != nil {
+			_ = sleeper.Process.Kill()
+			_ = waitTracked(sleeper)
+			sleeper = nil
+		}
+	}
+	t.Cleanup(stopSleeper)
+	if err := os.WriteFile(filepath.Join(sub, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Delete(true)
+	if r.ok() || !strings.Contains(r.Stderr, sub) {
+		t.Errorf("delete --force with a cgroup it cannot remove: want a failure naming %s: %s", sub, r)
+	}
+	if s, r := c.State(); !r.ok() || s.Status != "stopped" {
+		t.Errorf("state after a delete that failed: want the container, stopped: %+v %s", s, r)
+	}
+	stopSleeper()
+	if r := c.Delete(false); !r.ok() {
+		t.Errorf("delete again once the cgroup is free: %s", r)
+	}
+	c.checkNoLeftovers("after the second delete")
+}
