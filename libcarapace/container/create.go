@@ -227,6 +227,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
 		}
+		// A new cgroup under a frozen one is frozen too: init would
+		// freeze in it before it could report.
+		if err := cg.CheckThawed(); err != nil {
+			return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.Name, err)
+		}
 		// Limits are in place before init joins: nothing of the
 		// container ever runs unlimited.
 		if err := cg.Set(res); err != nil {
@@ -253,6 +258,14 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	defer parent.Close()
+	// Init dies or answers; one frozen on the way (its cgroup frozen by
+	// someone else) would hold create for ever.
+	parent.Watch = func() error {
+		if err := cg.CheckThawed(); err != nil {
+			return fmt.Errorf("container init cannot go on: %w", err)
+		}
+		return nil
+	}
 	pid, inCgroup, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -66,7 +67,11 @@ func (r *Runtime) start(st *state.State) error {
 		}
 		defer nl.Close()
 	}
-	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd)
+	stuck := func() error { return nil }
+	if st.Cgroup != nil {
+		stuck = st.Cgroup.CheckThawed
+	}
+	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd, stuck)
 	if err != nil {
 		return fmt.Errorf("container %q: %w", st.ID, err)
 	}
@@ -89,8 +94,9 @@ func (r *Runtime) start(st *state.State) error {
 // readFifo releases init and reads what it says until the exec closes its
 // end. The fifo is opened without blocking, which already lets init's
 // blocked open for writing complete; a dead init shows as an exited pidfd
-// with nothing ever written.
-func readFifo(path string, pidfd int) ([]byte, error) {
+// with nothing ever written. An init that neither answers nor dies is
+// asked about through stuck (its cgroup frozen), whose error ends the wait.
+func readFifo(path string, pidfd int, stuck func() error) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
@@ -100,11 +106,18 @@ func readFifo(path string, pidfd int) ([]byte, error) {
 	buf := make([]byte, 4096)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
-		if _, err := unix.Poll(fds, -1); err != nil {
+		n, err := unix.Poll(fds, int(ipc.WatchInterval.Milliseconds()))
+		if err != nil {
 			if err == unix.EINTR {
 				continue
 			}
 			return nil, fmt.Errorf("poll exec fifo: %w", err)
+		}
+		if n == 0 {
+			if err := stuck(); err != nil {
+				return nil, fmt.Errorf("init cannot start the process: %w", err)
+			}
+			continue
 		}
 		if fds[0].Revents != 0 {
 			n, err := unix.Read(fd, buf)

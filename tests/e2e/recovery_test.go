@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
+	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
 
 // TestKillCreateAtAnyMomentLeavesNoCgroup: create SIGKILLed at any moment,
@@ -220,4 +221,44 @@ func TestDeleteKeepsStateWhenCgroupRemains(t *testing.T) {
 		t.Errorf("delete again once the cgroup is free: %s", r)
 	}
 	c.checkNoLeftovers("after the second delete")
+}
+
+// TestCreateRefusesFrozenParentCgroup: a container cgroup made under a
+// frozen one is frozen from birth (v1 freezer.state, v2 cgroup.events
+// say so; its own freezer files do not): create refuses it at once,
+// naming linux.cgroupsPath, removes what it made, and leaves the frozen
+// parent frozen. It used to hang for ever, init frozen before it could
+// report (runc refuses only a frozen cgroup of its own).
+func TestCreateRefusesFrozenParentCgroup(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t)
+	skipUnderSystemd(t, "sets a cgroupfs cgroupsPath")
+	c := newContainer(t)
+	parent := "/e2e-frozen-" + testenv.RandHex(4)
+	dir, file, frozen, thawed := filepath.Join("/sys/fs/cgroup/freezer", parent), "freezer.state", "FROZEN", "THAWED"
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		dir, file, frozen, thawed = filepath.Join("/sys/fs/cgroup", parent), "cgroup.freeze", "1", "0"
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.WriteFile(filepath.Join(dir, file), []byte(thawed), 0)
+		for i := 0; i < 50 && os.Remove(dir) != nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(frozen), 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Linux.CgroupsPath = parent + "/" + c.ID
+	c.Spec.Process.Args = []string{"true"}
+	c.WriteSpec()
+	r := c.runtimeOpts(cmdOpts{timeout: 15 * time.Second}, "create", "--bundle", c.Bundle, c.ID)
+	if r.Err != nil || r.ok() || !strings.Contains(r.Stderr, "linux.cgroupsPath") || !strings.Contains(r.Stderr, "frozen") {
+		t.Errorf("create under a frozen cgroup: want a quick refusal naming linux.cgroupsPath: %s", r)
+	}
+	if got := strings.TrimSpace(readFileString(filepath.Join(dir, file))); got != frozen {
+		t.Errorf("the frozen parent's %s is %q now", file, got)
+	}
 }
