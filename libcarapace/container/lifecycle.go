@@ -71,6 +71,11 @@ func (r *Runtime) start(st *state.State) error {
 	if st.Cgroup != nil {
 		stuck = st.Cgroup.CheckThawed
 	}
+	// Refused before the fifo is opened: init would exec the process
+	// whenever it is thawed, started by nobody.
+	if err := stuck(); err != nil {
+		return fmt.Errorf("container %q: cannot start: %w", st.ID, err)
+	}
 	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd, stuck)
 	if err != nil {
 		return fmt.Errorf("container %q: %w", st.ID, err)

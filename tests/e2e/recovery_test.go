@@ -262,3 +262,35 @@ func TestCreateRefusesFrozenParentCgroup(t *testing.T) {
 		t.Errorf("the frozen parent's %s is %q now", file, got)
 	}
 }
+
+// TestStartRefusesFrozenCgroup: start of a created container whose cgroup
+// someone froze fails at once, naming the cgroup, without releasing init
+// (which would otherwise run the process whenever thawed, started by
+// nobody); once thawed, start works. It used to wait for ever.
+func TestStartRefusesFrozenCgroup(t *testing.T) {
+	t.Parallel()
+	requireCarapace(t)
+	c := newContainer(t)
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	_, d := c.createForCgroups()
+	dir := d.dir(t, "freezer")
+	file, frozen, thawed := "freezer.state", "FROZEN", "THAWED"
+	if isV2(t) {
+		file, frozen, thawed = "cgroup.freeze", "1", "0"
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(frozen), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := c.runtimeOpts(cmdOpts{timeout: 15 * time.Second}, "start", c.ID)
+	if r.Err != nil || r.ok() || !strings.Contains(r.Stderr, dir) {
+		t.Errorf("start of a created container in a frozen cgroup: want a quick failure naming %s: %s", dir, r)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(thawed), 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.mustState(); s.Status != "created" {
+		t.Errorf("after the refused start and a thaw: %q, want created", s.Status)
+	}
+	c.mustStart()
+	c.waitStatus("running", 10*time.Second)
+}
