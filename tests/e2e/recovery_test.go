@@ -18,30 +18,55 @@ import (
 )
 
 // TestKillCreateAtAnyMomentLeavesNoCgroup: create SIGKILLed at any moment,
-// here every half millisecond from 0.5 to 40 ms after it started, is
-// cleaned up entirely by delete --force: no cgroup directory in any
-// hierarchy, no state, no process. In between, state and list answer
-// (no crash, no error for list). Whatever create makes is recorded
-// before it is made; the cgroups used to be recorded only after all of
-// them were made, and a kill in between (about 4 to 13 ms into create on
-// a cgroup v1 host) left one directory per hierarchy behind.
+// here at 44 points spread over the time a whole create takes on this
+// machine (a 40th of it apart, and a little past its end), is cleaned up
+// entirely by delete --force: no cgroup directory in any hierarchy, no
+// state, no process. In between, state and list answer (no crash, no
+// error for list). Whatever create makes is recorded before it is made;
+// the cgroups used to be recorded only after all of them were made, and a
+// kill in between (about 4 to 13 ms into create on a cgroup v1 host,
+// where a whole create takes 30 to 40 ms) left one directory per
+// hierarchy behind.
 //
-// The delays only spread the kills over create's steps: a correct
-// runtime passes at every one of them.
+// Four kills land right after the first cgroup directory appears (a busy
+// loop watches for it), where the old window opened: the old runtime fails
+// there every time. The delays only spread the other kills over create's
+// steps: a correct runtime passes at every one of them.
 func TestKillCreateAtAnyMomentLeavesNoCgroup(t *testing.T) {
 	requireCarapace(t)
 	c := newContainer(t)
 	c.Spec.Process.Args = []string{"sleep", "1000"}
 	c.WriteSpec()
-	for i := 1; i <= 80; i++ {
-		delay := time.Duration(i) * 500 * time.Microsecond
+	whole := c.runtime("create", "--bundle", c.Bundle, c.ID)
+	if !whole.ok() {
+		t.Fatalf("create: %s", whole)
+	}
+	if r := c.Delete(true); !r.ok() {
+		t.Fatalf("delete --force: %s", r)
+	}
+	// First, right after create made the first of its cgroup directories
+	// (watched for in a busy loop): the old window, hit every time.
+	const steps = 40
+	for i := -4; i <= steps+4; i++ {
+		if i == 0 || i < 0 && systemdCgroup {
+			continue
+		}
+		delay := whole.Elapsed * time.Duration(i) / steps
 		k := *c
-		k.ID = c.ID + "-" + strconv.Itoa(i)
+		k.ID = c.ID + "-" + strconv.Itoa(i+10)
 		registerID(k.ID)
 		cmd := exec.Command(runtimeBin, runtimeArgs(c.Root, "create", "--bundle", c.Bundle, k.ID)...)
 		cmd.Dir = c.Dir
+		watch := containerCgroupDirs(t, k.ID)
 		if err := startTracked(cmd); err != nil {
 			t.Fatal(err)
+		}
+		when := "kill after " + delay.String()
+		if i < 0 {
+			delay, when = 0, "kill once the first cgroup directory appeared"
+			deadline := time.Now().Add(whole.Elapsed * 4)
+			for !anyExists(watch) && time.Now().Before(deadline) {
+			}
 		}
 		time.Sleep(delay)
 		_ = cmd.Process.Kill()
@@ -49,22 +74,22 @@ func TestKillCreateAtAnyMomentLeavesNoCgroup(t *testing.T) {
 
 		// What state and list say of what the kill left.
 		if r := k.runtime("state", k.ID); r.Err != nil || r.Code > 1 || strings.Contains(r.Stderr, "panic") {
-			t.Errorf("kill after %v: state: %s", delay, r)
+			t.Errorf("%s: state: %s", when, r)
 		} else if r.ok() {
 			var s State
 			if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil || s.ID != k.ID ||
 				(s.Status != "created" && s.Status != "stopped") {
-				t.Errorf("kill after %v: state of a container whose create was killed: want created or stopped: %s", delay, r)
+				t.Errorf("%s: state of a container whose create was killed: want created or stopped: %s", when, r)
 			}
 		}
 		if r := k.runtime("list", "--format", "json"); !r.ok() {
-			t.Errorf("kill after %v: list: %s", delay, r)
+			t.Errorf("%s: list: %s", when, r)
 		}
 
 		if r := k.runtime("delete", "--force", k.ID); !r.ok() {
-			t.Errorf("kill after %v: delete --force: %s", delay, r)
+			t.Errorf("%s: delete --force: %s", when, r)
 		}
-		k.checkNoLeftovers("kill after " + delay.String() + ", then delete --force")
+		k.checkNoLeftovers(when + ", then delete --force")
 		if t.Failed() {
 			break
 		}
@@ -293,4 +318,42 @@ func TestStartRefusesFrozenCgroup(t *testing.T) {
 	}
 	c.mustStart()
 	c.waitStatus("running", 10*time.Second)
+}
+
+// containerCgroupDirs are the directories a container named id gets with no
+// cgroupsPath, in every hierarchy: id below the runtime's own cgroup
+// (this process's) in each.
+func containerCgroupDirs(t *testing.T, id string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, line := range lines(string(data)) {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		mp := "/sys/fs/cgroup"
+		switch {
+		case parts[1] == "" && parts[0] == "0":
+			if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
+				mp = "/sys/fs/cgroup/unified"
+			}
+		default:
+			mp = filepath.Join(mp, strings.TrimPrefix(parts[1], "name="))
+		}
+		dirs = append(dirs, filepath.Join(mp, parts[2], id))
+	}
+	return dirs
+}
+
+func anyExists(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
