@@ -14,7 +14,7 @@ var stateCommand = &cli.Command{
 	Usage:     "print a container's state as JSON",
 	ArgsUsage: "<container-id>",
 	Action: forContainer(func(rt *container.Runtime, id string, _ *cli.Context) error {
-		st, err := rt.Store.Load(id)
+		st, err := rt.Store.Inspect(id)
 		if err != nil {
 			return err
 		}

@@ -55,6 +55,33 @@ func (m *Manager) Frozen() bool {
 	return err == nil && (v == "FROZEN" || v == "FREEZING")
 }
 
+// CheckThawed fails when the container's cgroup is frozen, by its own
+// freezer or an ancestor's (v1 freezer.state and v2 cgroup.events show
+// both; cgroup.freeze only its own): a process in it cannot go on, and a
+// runtime waiting for one would wait for ever. A cgroup not made yet is
+// not frozen.
+func (m *Manager) CheckThawed() error {
+	if m.Mode == ModeV2 {
+		dir := m.V2Dir()
+		if dir == "" {
+			return nil
+		}
+		ev, err := readFile(dir, "cgroup.events")
+		if err == nil && strings.Contains("\n"+ev+"\n", "\nfrozen 1\n") {
+			return fmt.Errorf("cgroup %s is frozen (cgroup.events: frozen 1; by its own cgroup.freeze or an ancestor's)", dir)
+		}
+		return nil
+	}
+	dir, ok := m.Dir("freezer")
+	if !ok {
+		return nil
+	}
+	if v, err := readFile(dir, "freezer.state"); err == nil && v != "THAWED" {
+		return fmt.Errorf("cgroup %s is %s (by its own freezer or an ancestor's)", dir, v)
+	}
+	return nil
+}
+
 func waitFor(done func() bool) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for delay := 100 * time.Microsecond; ; delay *= 2 {

@@ -434,3 +434,39 @@ func TestNewManagerSubtreePrefix(t *testing.T) {
 		t.Errorf("path %s beside the mount's root /%s: %q, want %q", p, sub, dirs[p], want)
 	}
 }
+
+// TestMissing: the directories Create would make are those missing on the
+// way from each mount point to the container's directory, parents first,
+// and exactly those Create then makes (a fake tree: plain directories).
+func TestMissing(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"pids/existing", "memory/a"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Manager{Mode: ModeV1,
+		Dirs: map[string]string{
+			"pids":   filepath.Join(root, "pids/existing/c1"),
+			"memory": filepath.Join(root, "memory/a/b/c1"),
+		},
+		mounts: map[string]string{"pids": filepath.Join(root, "pids"), "memory": filepath.Join(root, "memory")},
+	}
+	want := []string{
+		filepath.Join(root, "memory/a/b"),
+		filepath.Join(root, "memory/a/b/c1"),
+		filepath.Join(root, "pids/existing/c1"),
+	}
+	if got := m.Missing(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Missing() = %v, want %v", got, want)
+	}
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.Created, want) {
+		t.Fatalf("Create made %v, Missing said %v", m.Created, want)
+	}
+	if got := m.Missing(); len(got) != 0 {
+		t.Fatalf("Missing() after Create = %v", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -152,6 +153,33 @@ func (m *Manager) Create() error {
 		}
 	}
 	return nil
+}
+
+// Missing lists the directories Create would make, parents first: those
+// that do not exist yet on the way from each hierarchy's mount point to
+// the container's directory. Create records them before it makes any, so
+// that what a create killed half-way made can be found and removed.
+func (m *Manager) Missing() []string {
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(m.Dirs)) {
+		dir := m.Dirs[n]
+		mp, ok := m.mounts[n]
+		if !ok {
+			mp = filepath.Dir(dir)
+		}
+		rel, err := filepath.Rel(mp, dir)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		cur := mp
+		for _, c := range strings.Split(rel, "/") {
+			cur = filepath.Join(cur, c)
+			if _, err := os.Lstat(cur); errors.Is(err, fs.ErrNotExist) {
+				out = append(out, cur)
+			}
+		}
+	}
+	return out
 }
 
 // Empty reports whether the container has no cgroup directory at all: a

@@ -135,6 +135,13 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := r.Store.Reserve(o.ID); err != nil {
 		return nil, err
 	}
+	// Held until create returns (after the cleanups of a failure): state
+	// tells a create at work from one that died, and delete waits for it.
+	unlock, err := r.Store.Lock(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	cleanups := []func(){func() { r.Store.Remove(o.ID) }}
 	defer func() {
 		if err != nil {
@@ -143,6 +150,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 			}
 		}
 	}()
+	// Everything below is recorded in progress before it is made.
+	progress := state.NewProgress(b.Dir)
+	if err := r.Store.SaveProgress(o.ID, progress); err != nil {
+		return nil, err
+	}
 	if err := r.Store.MakeFifo(o.ID); err != nil {
 		return nil, err
 	}
@@ -201,11 +213,24 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		// Registered before init exists so that, run in reverse, it
 		// comes after init is killed.
 		cleanups = append(cleanups, func() { cg.Destroy() })
+		// The directories about to be made first, then those made.
+		planned := *cg
+		planned.Created = cg.Missing()
+		progress.Cgroup = &planned
+		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
+			return nil, err
+		}
 		if err := cg.Create(); err != nil {
 			return nil, err
 		}
-		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
+		progress.Cgroup = cg
+		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
+		}
+		// A new cgroup under a frozen one is frozen too: init would
+		// freeze in it before it could report.
+		if err := cg.CheckThawed(); err != nil {
+			return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.Name, err)
 		}
 		// Limits are in place before init joins: nothing of the
 		// container ever runs unlimited.
@@ -233,6 +258,14 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	defer parent.Close()
+	// Init dies or answers; one frozen on the way (its cgroup frozen by
+	// someone else) would hold create for ever.
+	parent.Watch = func() error {
+		if err := cg.CheckThawed(); err != nil {
+			return fmt.Errorf("container init cannot go on: %w", err)
+		}
+		return nil
+	}
 	pid, inCgroup, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {
@@ -242,23 +275,36 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 	})
+	// Init waits for its configuration, and exits if create dies first:
+	// recorded now, it is killed by a delete of what a later kill left.
+	startTime, _, err := state.ProcStartTime(pid)
+	if err != nil {
+		return nil, fmt.Errorf("init exited at once: %w", err)
+	}
+	progress.Pid, progress.StartTime = pid, startTime
 	if cg.Unit != "" {
 		// Recorded before the unit exists, and again with the
 		// directories the driver made: delete --force of a create killed
 		// in between stops the unit and removes them.
-		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
+		progress.Cgroup = cg
+		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
 		}
 		if err := systemd.Start(bus, cg, o.ID, pid, props); err != nil {
 			return nil, err
 		}
-		if err := r.Store.SaveCgroup(o.ID, cg); err != nil {
+		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
 		}
 		if err := cg.Set(res); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Name, err)
 		}
-	} else if !inCgroup {
+	} else {
+		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if cg.Unit == "" && !inCgroup {
 		if err := cg.Apply(pid); err != nil {
 			if cg.Rootless && errors.Is(err, unix.EACCES) {
 				err = fmt.Errorf("%w (%s)", err, cgroups.AncestorHint)
@@ -280,10 +326,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := netdev.Move(host, dev.Name, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
 			return nil, fmt.Errorf("%s: linux.netDevices.%s: %w", config.Name, host, err)
 		}
-	}
-	startTime, _, err := state.ProcStartTime(pid)
-	if err != nil {
-		return nil, fmt.Errorf("init exited at once: %w", err)
 	}
 	st := &state.State{
 		// The version of the runtime spec the state complies with, which

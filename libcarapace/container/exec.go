@@ -150,6 +150,17 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	if rel, ok := subs[""]; ok && st.Cgroup.Mode == cgroups.ModeV2 {
 		sp.cgroupDir = filepath.Join(st.Cgroup.V2Dir(), rel)
 	}
+	if st.Cgroup != nil && !paused {
+		// Paused (with --ignore-paused), the helper joins the cgroup only
+		// once ready; otherwise a freeze meanwhile would hold exec for
+		// ever.
+		parent.Watch = func() error {
+			if err := st.Cgroup.CheckThawed(); err != nil {
+				return fmt.Errorf("exec: the process cannot go on: %w", err)
+			}
+			return nil
+		}
+	}
 	// The child holds the namespaces now; ours close at once.
 	pid, inCgroup, err := sp.start(joins)
 	child.Close()

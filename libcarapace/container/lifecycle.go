@@ -13,6 +13,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
@@ -66,7 +67,16 @@ func (r *Runtime) start(st *state.State) error {
 		}
 		defer nl.Close()
 	}
-	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd)
+	stuck := func() error { return nil }
+	if st.Cgroup != nil {
+		stuck = st.Cgroup.CheckThawed
+	}
+	// Refused before the fifo is opened: init would exec the process
+	// whenever it is thawed, started by nobody.
+	if err := stuck(); err != nil {
+		return fmt.Errorf("container %q: cannot start: %w", st.ID, err)
+	}
+	out, err := readFifo(r.Store.FifoPath(st.ID), pidfd, stuck)
 	if err != nil {
 		return fmt.Errorf("container %q: %w", st.ID, err)
 	}
@@ -89,8 +99,9 @@ func (r *Runtime) start(st *state.State) error {
 // readFifo releases init and reads what it says until the exec closes its
 // end. The fifo is opened without blocking, which already lets init's
 // blocked open for writing complete; a dead init shows as an exited pidfd
-// with nothing ever written.
-func readFifo(path string, pidfd int) ([]byte, error) {
+// with nothing ever written. An init that neither answers nor dies is
+// asked about through stuck (its cgroup frozen), whose error ends the wait.
+func readFifo(path string, pidfd int, stuck func() error) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
@@ -100,11 +111,18 @@ func readFifo(path string, pidfd int) ([]byte, error) {
 	buf := make([]byte, 4096)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
-		if _, err := unix.Poll(fds, -1); err != nil {
+		n, err := unix.Poll(fds, int(ipc.WatchInterval.Milliseconds()))
+		if err != nil {
 			if err == unix.EINTR {
 				continue
 			}
 			return nil, fmt.Errorf("poll exec fifo: %w", err)
+		}
+		if n == 0 {
+			if err := stuck(); err != nil {
+				return nil, fmt.Errorf("init cannot start the process: %w", err)
+			}
+			continue
 		}
 		if fds[0].Revents != 0 {
 			n, err := unix.Read(fd, buf)
@@ -149,23 +167,6 @@ func (r *Runtime) runPoststart(st *state.State) error {
 	return fmt.Errorf("start container %q: %w", st.ID, err)
 }
 
-// waitPidfd returns a channel closed when the process behind pidfd exits.
-func waitPidfd(pidfd int) <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-		for {
-			_, err := unix.Poll(fds, -1)
-			if err == unix.EINTR {
-				continue
-			}
-			close(ch)
-			return
-		}
-	}()
-	return ch
-}
-
 // ErrNotRunning is returned for signals to a stopped container. Its text
 // is runc's, which containerd's shim matches after a kill to tell an
 // already-finished process from a failure (checkKillError in containerd's
@@ -193,7 +194,23 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	if all {
 		return r.killAll(st, sig)
 	}
-	return signalInit(st, sig)
+	if err := signalInit(st, sig); err != nil {
+		return err
+	}
+	if sig == unix.SIGKILL {
+		thawForKill(st.Cgroup)
+	}
+	return nil
+}
+
+// thawForKill thaws a paused container's cgroup after a SIGKILL, as runc
+// does: a task frozen by the v1 freezer does not die until it is thawed
+// (on cgroup v2 a fatal signal gets through the freezer). Only SIGKILL:
+// other signals leave a paused container paused.
+func thawForKill(cg *cgroups.Manager) {
+	if cg != nil && cg.Frozen() {
+		cg.Freeze(false)
+	}
 }
 
 // signalInit signals init through a checked pidfd.
@@ -250,7 +267,10 @@ func signalEach(pids []int, sig unix.Signal) error {
 }
 
 // Delete removes a stopped container, or with force any container, killing
-// what runs in it.
+// what runs in it. What a create killed half-way left is a stopped
+// container: delete removes what its record names. When the container's
+// cgroup cannot be removed, its state is kept, so that delete can be run
+// again once the cgroup is free.
 func (r *Runtime) Delete(id string, force bool) error {
 	unlock, err := r.Store.Lock(id)
 	if err != nil {
@@ -261,13 +281,17 @@ func (r *Runtime) Delete(id string, force bool) error {
 	}
 	defer unlock()
 	st, err := r.Store.Load(id)
-	if err != nil {
-		if errors.Is(err, state.ErrNotExist) {
-			// A directory without state: a create that died half-way.
-			if force {
-				return r.removeHalfCreated(id)
-			}
+	if errors.Is(err, state.ErrNotExist) {
+		// No state, and (the lock is ours) no create at work: one that
+		// died before it saved the state.
+		if st, err = r.Store.Unsaved(id); err == nil {
+			return r.removeHalfCreated(st)
 		}
+		if force && errors.Is(err, state.ErrNotExist) {
+			return nil
+		}
+	}
+	if err != nil {
 		return err
 	}
 	status := r.Store.Status(st)
@@ -283,28 +307,59 @@ func (r *Runtime) Delete(id string, force bool) error {
 }
 
 // removeHalfCreated removes what a create that died before the state was
-// saved left: the cgroup it recorded (with its systemd unit, and whatever
-// still runs in it) and the container's directory.
-func (r *Runtime) removeHalfCreated(id string) error {
-	var errs []error
-	m, err := r.Store.LoadCgroup(id)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if m != nil {
-		if pids, _ := m.Pids(); len(pids) > 0 {
-			for _, pid := range pids {
-				unix.Kill(pid, unix.SIGKILL)
+// saved left, from its record: init, the cgroup (with its systemd unit,
+// and whatever still runs in it) and the container's directory.
+func (r *Runtime) removeHalfCreated(st *state.State) error {
+	if p := st.Partial; p != nil && p.Pid > 0 {
+		if pidfd, err := unix.PidfdOpen(p.Pid, 0); err == nil {
+			if state.Alive(p.Pid, p.StartTime) {
+				unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+				thawForKill(st.Cgroup)
+				waitGone(pidfd, 10*time.Second)
 			}
-		}
-		if err := destroyCgroup(m); err != nil {
-			errs = append(errs, err)
+			unix.Close(pidfd)
 		}
 	}
-	if err := r.Store.Remove(id); err != nil {
-		errs = append(errs, err)
+	if err := r.removeCgroup(st); err != nil {
+		return err
 	}
-	return errors.Join(errs...)
+	return r.Store.Remove(st.ID)
+}
+
+// removeCgroup kills what is left in the container's cgroup and removes
+// it. Its error says that the state is kept.
+func (r *Runtime) removeCgroup(st *state.State) error {
+	m := st.Cgroup
+	if m == nil {
+		return nil
+	}
+	if pids, _ := m.Pids(); len(pids) > 0 {
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		thawForKill(m)
+	}
+	if err := destroyCgroup(m); err != nil {
+		return fmt.Errorf("container %q: %w (its state is kept: delete it again once the cgroup is free)", st.ID, err)
+	}
+	return nil
+}
+
+// waitGone waits, at most timeout, for the process behind pidfd to exit.
+func waitGone(pidfd int, timeout time.Duration) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
 }
 
 // stop kills everything in the container and waits for init to go.
@@ -323,37 +378,26 @@ func (r *Runtime) stop(st *state.State) error {
 	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("kill container %q: %w", st.ID, err)
 	}
-	select {
-	case <-waitPidfd(pidfd):
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("container %q: init did not exit after SIGKILL", st.ID)
+	thawForKill(st.Cgroup)
+	if !waitGone(pidfd, 10*time.Second) {
+		return fmt.Errorf("container %q: init (pid %d) did not exit within 10s of SIGKILL", st.ID, st.Pid)
 	}
 	return nil
 }
 
 // destroy releases what a stopped container still holds and runs the
-// poststop hooks, whose failure the spec makes a warning.
+// poststop hooks, whose failure the spec makes a warning. A cgroup that
+// cannot be removed fails it before the hooks, with the state kept.
 func (r *Runtime) destroy(st *state.State) error {
-	var errs []error
-	if m := st.Cgroup; m != nil {
-		if pids, _ := m.Pids(); len(pids) > 0 {
-			for _, pid := range pids {
-				unix.Kill(pid, unix.SIGKILL)
-			}
-		}
-		if err := destroyCgroup(m); err != nil {
-			errs = append(errs, err)
-		}
+	if err := r.removeCgroup(st); err != nil {
+		return err
 	}
 	oci := r.Store.OCI(st)
 	oci.Status, oci.Pid = specs.StateStopped, 0
 	hooks.RunAll(st.Hooks, hooks.Poststop, oci, func(err error) {
 		r.Log.Warn("poststop hook failed", "id", st.ID, "error", err)
 	})
-	if err := r.Store.Remove(st.ID); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return r.Store.Remove(st.ID)
 }
 
 // destroyCgroup removes a container's cgroup: under systemd, by stopping
@@ -379,8 +423,12 @@ func (r *Runtime) List() ([]*state.State, error) {
 	}
 	var out []*state.State
 	for _, id := range ids {
-		st, err := r.Store.Load(id)
+		st, err := r.Store.Inspect(id)
 		if err != nil {
+			// One container's unreadable state does not hide the others.
+			if !errors.Is(err, state.ErrNotExist) {
+				r.Log.Warn("list: skipping a container", "id", id, "error", err)
+			}
 			continue
 		}
 		out = append(out, st)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,7 +44,40 @@ type Message struct {
 const maxMessage = 64 << 20
 
 // Conn is one end of the channel.
-type Conn struct{ f *os.File }
+type Conn struct {
+	f *os.File
+	// Watch, when set, bounds every wait of Send and Recv for the peer:
+	// it is called each WatchInterval the peer has not answered, and its
+	// error ends the wait. A peer that dies ends it anyway (EOF, EPIPE);
+	// Watch is for one that lives but cannot go on, such as a process
+	// in a frozen cgroup, which would hold the runtime for ever.
+	Watch func() error
+}
+
+// WatchInterval is how often Watch is asked while the peer is silent.
+const WatchInterval = 500 * time.Millisecond
+
+// wait returns once fd is ready for events, or with Watch's error.
+func (c *Conn) wait(fd int, events int16) error {
+	if c.Watch == nil {
+		return nil
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		n, err := unix.Poll(fds, int(WatchInterval.Milliseconds()))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("poll: %w", err)
+		case n > 0:
+			return nil
+		}
+		if err := c.Watch(); err != nil {
+			return err
+		}
+	}
+}
 
 // NewConn wraps a connected unix stream socket.
 func NewConn(f *os.File) *Conn { return &Conn{f: f} }
@@ -54,7 +88,7 @@ func Pair() (*Conn, *Conn, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
-	return &Conn{os.NewFile(uintptr(fds[0]), "ipc-parent")}, &Conn{os.NewFile(uintptr(fds[1]), "ipc-child")}, nil
+	return &Conn{f: os.NewFile(uintptr(fds[0]), "ipc-parent")}, &Conn{f: os.NewFile(uintptr(fds[1]), "ipc-child")}, nil
 }
 
 // File returns the underlying socket.
@@ -78,9 +112,17 @@ func (c *Conn) Send(m Message, fds ...int) error {
 	}
 	fd := int(c.f.Fd())
 	for len(frame) > 0 {
-		n, err := unix.SendmsgN(fd, frame, oob, nil, unix.MSG_NOSIGNAL)
+		if err := c.wait(fd, unix.POLLOUT); err != nil {
+			return fmt.Errorf("send %s: %w", m.Kind, err)
+		}
+		flags := unix.MSG_NOSIGNAL
+		if c.Watch != nil {
+			// Only what fits now: the rest waits under Watch.
+			flags |= unix.MSG_DONTWAIT
+		}
+		n, err := unix.SendmsgN(fd, frame, oob, nil, flags)
 		if err != nil {
-			if err == unix.EINTR {
+			if err == unix.EINTR || err == unix.EAGAIN {
 				continue
 			}
 			return fmt.Errorf("send %s: %w", m.Kind, err)
@@ -114,6 +156,9 @@ func (c *Conn) Recv() (Message, []int, error) {
 	var fds []int
 	got := 0
 	for got < 4 {
+		if err := c.wait(fd, unix.POLLIN); err != nil {
+			return m, nil, err
+		}
 		n, oobn, _, _, err := unix.Recvmsg(fd, hdr[got:], oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil {
 			if err == unix.EINTR {
@@ -138,11 +183,21 @@ func (c *Conn) Recv() (Message, []int, error) {
 		return m, nil, fmt.Errorf("message of %d bytes is too large", size)
 	}
 	body := make([]byte, size)
-	if _, err := io.ReadFull(c.f, body); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = io.EOF
+	for got = 0; got < len(body); {
+		if err := c.wait(fd, unix.POLLIN); err != nil {
+			return m, nil, err
 		}
-		return m, nil, err
+		n, err := unix.Read(fd, body[got:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return m, nil, err
+		}
+		if n == 0 {
+			return m, nil, io.EOF
+		}
+		got += n
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
 		return m, nil, fmt.Errorf("decode message: %w", err)

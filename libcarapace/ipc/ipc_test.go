@@ -286,3 +286,45 @@ func TestBadFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestWatch: a peer that lives but never answers ends Recv, and a Send
+// into a full socket, with Watch's error instead of holding the caller for
+// ever; a peer that answers is read whole, Watch or not.
+func TestWatch(t *testing.T) {
+	a, b, err := Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	stuck := errors.New("the peer is frozen")
+	calls := 0
+	a.Watch = func() error {
+		calls++
+		if calls == 2 {
+			return stuck
+		}
+		return nil
+	}
+	if _, _, err := a.Recv(); !errors.Is(err, stuck) || calls != 2 {
+		t.Fatalf("Recv from a silent peer = %v after %d calls, want Watch's error after 2", err, calls)
+	}
+	// Fill the socket: a Send that cannot go on returns too.
+	big := Message{Kind: Bootstrap, Payload: []byte(`"` + strings.Repeat("x", 8<<20) + `"`)}
+	calls = 0
+	if err := a.Send(big); !errors.Is(err, stuck) {
+		t.Fatalf("Send into a full socket = %v, want Watch's error", err)
+	}
+	// A peer that answers: the message arrives whole.
+	c, d, err := Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer d.Close()
+	c.Watch = func() error { return nil }
+	go d.Send(big)
+	if m, _, err := c.Recv(); err != nil || len(m.Payload) != len(big.Payload) {
+		t.Fatalf("Recv with Watch of a large message: %d bytes, %v", len(m.Payload), err)
+	}
+}

@@ -1,7 +1,8 @@
 // Package state keeps one directory per container under the runtime's root:
 // state.json, written atomically, and the exec fifo that holds a created
-// container's init until start. A container's status is derived from its
-// live process, never stored.
+// container's init until start. While create runs, create.json records
+// what it is about to make, before it makes it (see Progress). A
+// container's status is derived from its live process, never stored.
 package state
 
 import (
@@ -24,8 +25,12 @@ import (
 const DefaultRoot = "/run/carapace"
 
 const (
-	stateFile  = "state.json"
-	fifoName   = "exec.fifo"
+	stateFile    = "state.json"
+	fifoName     = "exec.fifo"
+	progressFile = "create.json"
+	// cgroupFile is the record of the cgroup alone that create kept
+	// before create.json: still read, so that what such a create left
+	// can be deleted.
 	cgroupFile = "cgroup.json"
 )
 
@@ -69,6 +74,45 @@ type State struct {
 	// linux.memoryPolicy: exec'd processes get them too, as with runc.
 	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
 	MemoryPolicy *specs.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
+
+	// Creating is set, never stored, on the state Inspect makes of a
+	// container whose create still runs.
+	Creating bool `json:"-"`
+	// Partial is set, never stored, on the state Inspect makes of a
+	// container without state.json: what its create recorded.
+	Partial *Progress `json:"-"`
+}
+
+// Progress is what a create has made so far, each part recorded before it
+// is made: a create killed at any moment (SIGKILL runs none of its
+// cleanups) leaves a record from which delete removes all of it. The
+// state directory itself is the first record; the exec fifo and the
+// notify socket are inside it.
+type Progress struct {
+	Bundle  string    `json:"bundle,omitempty"`
+	Created time.Time `json:"created"`
+	// Cgroup is the container's cgroup; its Created lists the directories
+	// about to be made (those missing when create looked), and under
+	// systemd Unit is the unit about to be started.
+	Cgroup *cgroups.Manager `json:"cgroup,omitempty"`
+	// Pid and StartTime are init's, recorded as soon as it exists: until
+	// create sends it its configuration, init does nothing of its own, and
+	// exits when create dies before that.
+	Pid       int    `json:"pid,omitempty"`
+	StartTime uint64 `json:"startTime,omitempty"`
+	// Creator and CreatorStart are the create process's own pid and start
+	// time: while it lives, the container is creating. (Its lock on the
+	// directory does not tell: a child it forked holds that too until
+	// the child execs.)
+	Creator      int    `json:"creator,omitempty"`
+	CreatorStart uint64 `json:"creatorStart,omitempty"`
+}
+
+// NewProgress is the first record of a create run by this process.
+func NewProgress(bundle string) *Progress {
+	p := &Progress{Bundle: bundle, Created: time.Now().UTC(), Creator: os.Getpid()}
+	p.CreatorStart, _, _ = ProcStartTime(p.Creator)
+	return p
 }
 
 // Store is the state root directory.
@@ -141,45 +185,56 @@ func (s Store) Remove(id string) error {
 }
 
 // Save writes state.json with one write and a rename, so readers never see
-// a partial file. The container's cgroup is in it from now on: the record
-// SaveCgroup made while create ran goes.
+// a partial file. The container is in it from now on: the record of
+// create's progress goes.
 func (s Store) Save(st *State) error {
 	if err := s.write(st.ID, stateFile, st); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
+	os.Remove(filepath.Join(s.Dir(st.ID), progressFile))
 	os.Remove(filepath.Join(s.Dir(st.ID), cgroupFile))
 	return nil
 }
 
-// SaveCgroup records the cgroup of a container that create is still
-// setting up, before its state exists. A create killed on the way (SIGKILL
-// runs none of its cleanups) leaves the directory with this record and no
-// state: delete --force then removes the cgroup it names (and stops its
-// systemd unit), which it could not find otherwise.
-func (s Store) SaveCgroup(id string, m *cgroups.Manager) error {
-	if err := s.write(id, cgroupFile, m); err != nil {
-		return fmt.Errorf("record the container's cgroup: %w", err)
+// SaveProgress records what create is about to make (see Progress).
+func (s Store) SaveProgress(id string, p *Progress) error {
+	if err := s.write(id, progressFile, p); err != nil {
+		return fmt.Errorf("record the container's creation: %w", err)
 	}
 	return nil
 }
 
-// LoadCgroup reads the record SaveCgroup left: nil if there is none.
-func (s Store) LoadCgroup(id string) (*cgroups.Manager, error) {
+// LoadProgress reads the record SaveProgress left: nil if there is none.
+func (s Store) LoadProgress(id string) (*Progress, error) {
 	if err := CheckID(id); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(s.Dir(id), cgroupFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	var p Progress
+	ok, err := s.read(id, progressFile, &p)
+	if err != nil || ok {
+		return &p, err
 	}
 	var m cgroups.Manager
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("container %q: corrupt %s: %w", id, cgroupFile, err)
+	if ok, err := s.read(id, cgroupFile, &m); err != nil || !ok {
+		return nil, err
 	}
-	return &m, nil
+	return &Progress{Cgroup: &m}, nil
+}
+
+// read decodes one of the container's files into v; false if it is not
+// there.
+func (s Store) read(id, name string, v any) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir(id), name))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("container %q: corrupt %s: %w", id, name, err)
+	}
+	return true, nil
 }
 
 // write stores v as JSON in the container's directory with one write and
@@ -192,6 +247,7 @@ func (s Store) write(id, name string, v any) error {
 	dir := s.Dir(id)
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, name))
@@ -216,7 +272,68 @@ func (s Store) Load(id string) (*State, error) {
 	return &st, nil
 }
 
-// List returns the ids of all containers in the store.
+// Inspect is Load that also answers for a container whose create has not
+// saved its state (still running, or killed half-way): see Unsaved;
+// Creating while the create process it recorded lives (before it recorded
+// itself: while the container's lock is held).
+func (s Store) Inspect(id string) (*State, error) {
+	st, err := s.Load(id)
+	if !errors.Is(err, ErrNotExist) {
+		return st, err
+	}
+	creating := s.locked(id)
+	st, err = s.Unsaved(id)
+	if err == nil && st.Partial.Creator > 0 {
+		creating = Alive(st.Partial.Creator, st.Partial.CreatorStart)
+	}
+	if err != nil {
+		if creating && !errors.Is(err, ErrNotExist) {
+			// Caught between two writes of a live create: it is creating.
+			return &State{OCIVersion: specs.Version, ID: id, Creating: true}, nil
+		}
+		return nil, err
+	}
+	if st.Creating = creating; creating {
+		st.Pid, st.StartTime = st.Partial.Pid, st.Partial.StartTime
+	}
+	return st, nil
+}
+
+// Unsaved is the state of a container directory without state.json, made
+// of what its create recorded (Partial, never nil): with no pid, so its
+// status is stopped, as a create that died half-way leaves it.
+func (s Store) Unsaved(id string) (*State, error) {
+	fi, err := os.Stat(s.Dir(id))
+	if err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	p, err := s.LoadProgress(id)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = &Progress{}
+	}
+	st := &State{OCIVersion: specs.Version, ID: id, Created: fi.ModTime().UTC(), Partial: p, Bundle: p.Bundle, Cgroup: p.Cgroup}
+	if !p.Created.IsZero() {
+		st.Created = p.Created
+	}
+	return st, nil
+}
+
+// locked reports whether another process holds the container's lock
+// (Lock): without state.json, that is its create at work.
+func (s Store) locked(id string) bool {
+	fd, err := unix.Open(s.Dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
+// List returns the ids of all containers in the store: those with a state
+// and those a create has reserved (see Inspect).
 func (s Store) List() ([]string, error) {
 	ents, err := os.ReadDir(s.Root)
 	if err != nil {
@@ -227,10 +344,8 @@ func (s Store) List() ([]string, error) {
 	}
 	var ids []string
 	for _, e := range ents {
-		if e.IsDir() {
-			if _, err := os.Stat(filepath.Join(s.Root, e.Name(), stateFile)); err == nil {
-				ids = append(ids, e.Name())
-			}
+		if e.IsDir() && CheckID(e.Name()) == nil {
+			ids = append(ids, e.Name())
 		}
 	}
 	return ids, nil
@@ -265,6 +380,9 @@ const (
 
 // Status derives the container's status from its init process and the fifo.
 func (s Store) Status(st *State) string {
+	if st.Creating {
+		return Creating
+	}
 	if !Alive(st.Pid, st.StartTime) {
 		return Stopped
 	}
@@ -318,7 +436,7 @@ func ProcStartTime(pid int) (uint64, byte, error) {
 func (s Store) OCI(st *State) specs.State {
 	status := s.Status(st)
 	pid := st.Pid
-	if status == Stopped {
+	if status == Stopped || status == Creating && !Alive(st.Pid, st.StartTime) {
 		pid = 0
 	}
 	return specs.State{

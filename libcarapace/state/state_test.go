@@ -87,8 +87,8 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatal("Reserve(../escape) created a directory outside the root")
 	}
 
-	// Reserved but not saved: not listed, not loadable.
-	if ids, err := s.List(); err != nil || len(ids) != 0 {
+	// Reserved but not saved: listed (Inspect answers for it), not loadable.
+	if ids, err := s.List(); err != nil || !reflect.DeepEqual(ids, []string{"c1"}) {
 		t.Fatalf("List before Save = %v, %v", ids, err)
 	}
 	if _, err := s.Load("c1"); !errors.Is(err, ErrNotExist) {
@@ -144,10 +144,13 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := s.Reserve("c3"); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(s.Root, ".not-an-id"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	ids, err := s.List()
 	slices.Sort(ids)
-	if err != nil || !reflect.DeepEqual(ids, []string{"c1", "c2"}) {
-		t.Fatalf("List = %v, %v; want [c1 c2]", ids, err)
+	if err != nil || !reflect.DeepEqual(ids, []string{"c1", "c2", "c3"}) {
+		t.Fatalf("List = %v, %v; want [c1 c2 c3]", ids, err)
 	}
 
 	// Corrupt state.
@@ -357,5 +360,95 @@ func TestStatus(t *testing.T) {
 				t.Fatalf("OCI = %+v, want %+v", oci, want)
 			}
 		})
+	}
+}
+
+// TestInspectUnsaved: a container directory without state.json is what a
+// create left, at work or dead: Inspect answers from create's record
+// (creating while the lock is held, stopped with no pid once not), never
+// with an error for a record not written yet, and Save replaces the
+// record.
+func TestInspectUnsaved(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	if _, err := s.Inspect("none"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Inspect of a missing container = %v, want ErrNotExist", err)
+	}
+	if err := s.Reserve("c1"); err != nil {
+		t.Fatal(err)
+	}
+	// Reserved, nothing recorded yet: stopped, no bundle.
+	st, err := s.Inspect("c1")
+	if err != nil || st.Creating || st.Partial == nil || s.Status(st) != Stopped || st.Pid != 0 {
+		t.Fatalf("Inspect of a bare directory = %+v, %v", st, err)
+	}
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := &Progress{Bundle: "/b", Created: created, Pid: os.Getpid(),
+		Cgroup: &cgroups.Manager{Mode: cgroups.ModeV1, Dirs: map[string]string{"pids": "/sys/fs/cgroup/pids/c1"}, Created: []string{"/sys/fs/cgroup/pids/c1"}}}
+	if err := s.SaveProgress("c1", p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LoadProgress("c1"); err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("LoadProgress = %+v, %v; want %+v", got, err, p)
+	}
+	// Its create is dead (nobody holds the lock): stopped, pid 0.
+	st, err = s.Inspect("c1")
+	if err != nil || st.Creating || s.Status(st) != Stopped || st.Pid != 0 || st.Bundle != "/b" ||
+		!st.Created.Equal(created) || !reflect.DeepEqual(st.Cgroup, p.Cgroup) || st.Partial.Pid != p.Pid {
+		t.Fatalf("Inspect after a dead create = %+v, %v", st, err)
+	}
+	if oci := s.OCI(st); oci.Status != Stopped || oci.Pid != 0 {
+		t.Fatalf("OCI of a dead create = %+v", oci)
+	}
+	// A create at work: creating, with init's pid.
+	p.Creator, p.CreatorStart = os.Getpid(), 0
+	if err := s.SaveProgress("c1", p); err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Inspect("c1")
+	if err != nil || !st.Creating || s.Status(st) != Creating || st.Pid != os.Getpid() {
+		t.Fatalf("Inspect while its create lives = %+v, %v", st, err)
+	}
+	// Before create recorded itself, its lock tells.
+	p.Creator = 0
+	if err := s.SaveProgress("c1", p); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Inspect("c1")
+	if err != nil || !st.Creating || s.Status(st) != Creating || st.Pid != os.Getpid() {
+		t.Fatalf("Inspect while create holds the lock = %+v, %v", st, err)
+	}
+	// A torn record is not an error while create is at work.
+	if err := os.WriteFile(filepath.Join(s.Dir("c1"), progressFile), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = s.Inspect("c1"); err != nil || !st.Creating {
+		t.Fatalf("Inspect of a corrupt record while creating = %+v, %v", st, err)
+	}
+	unlock()
+	if _, err = s.Inspect("c1"); err == nil || !strings.Contains(err.Error(), "corrupt create.json") {
+		t.Fatalf("Inspect of a corrupt record of a dead create = %v", err)
+	}
+	// The record of an older create: the cgroup alone.
+	os.Remove(filepath.Join(s.Dir("c1"), progressFile))
+	if err := os.WriteFile(filepath.Join(s.Dir("c1"), cgroupFile), []byte(`{"mode":1,"dirs":{"pids":"/x"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LoadProgress("c1"); err != nil || got == nil || got.Cgroup == nil || got.Cgroup.Dirs["pids"] != "/x" {
+		t.Fatalf("LoadProgress of a cgroup.json = %+v, %v", got, err)
+	}
+	// Saved: the state, and nothing else.
+	if err := s.Save(&State{ID: "c1", Bundle: "/b"}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(s.Dir("c1"))
+	if len(ents) != 1 || ents[0].Name() != stateFile {
+		t.Fatalf("state dir after Save holds %v, want only %s", ents, stateFile)
+	}
+	if st, err = s.Inspect("c1"); err != nil || st.Partial != nil || st.Bundle != "/b" {
+		t.Fatalf("Inspect after Save = %+v, %v", st, err)
 	}
 }
