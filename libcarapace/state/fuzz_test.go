@@ -12,8 +12,9 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 )
 
-// FuzzStateRead: whatever state.json and cgroup.json hold (a crash mid
-// write, another runtime's file, a hand edit), Load and LoadCgroup return
+// FuzzStateRead: whatever state.json, create.json and the older
+// cgroup.json hold (a crash mid write, another runtime's file, a hand
+// edit), Load, LoadProgress and Inspect return
 // the state or an error naming the container, and what loads gives a
 // status and an OCI state without a panic.
 func FuzzStateRead(f *testing.F) {
@@ -39,13 +40,16 @@ func FuzzStateRead(f *testing.F) {
 		if err := s.Reserve("c1"); err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{stateFile, cgroupFile} {
+		for _, name := range []string{stateFile, cgroupFile, progressFile} {
 			if err := os.WriteFile(filepath.Join(s.Dir("c1"), name), data, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if m, err := s.LoadCgroup("c1"); err == nil && m == nil {
-			t.Errorf("LoadCgroup: no record and no error with a file there")
+		if p, err := s.LoadProgress("c1"); err == nil && p == nil {
+			t.Errorf("LoadProgress: no record and no error with a file there")
+		}
+		if st, err := s.Inspect("c1"); err == nil {
+			s.Status(st)
 		}
 		got, err := s.Load("c1")
 		if err != nil {
