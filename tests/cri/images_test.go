@@ -19,10 +19,14 @@ const (
 	pauseRef   = "registry.k8s.io/pause:3.9"
 	busyboxRef = "docker.io/library/busybox:latest"
 	e2eBusybox = "registry.k8s.io/e2e-test-images/busybox:1.29-2"
+	// pauseEnv names a prebuilt static pause binary (tests/vm/systemd.sh
+	// builds it on the host: the VM has no gcc).
+	pauseEnv = "CARAPACE_CRI_PAUSE"
 )
 
 // Images builds the images the node serves, under dir: the pause image
-// (testdata/pause.c, built static) and a busybox image (the host's
+// (testdata/pause.c, built static; or the static binary named by
+// CARAPACE_CRI_PAUSE, for a machine without gcc such as the systemd VM) and a busybox image (the host's
 // busybox-static with its applet links, and the users and groups the
 // tests run as) under its two names. More can be appended (critest's).
 func Images(dir string) ([]ociregistry.Image, error) {
@@ -30,8 +34,10 @@ func Images(dir string) ([]ociregistry.Image, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if r := harness.Run(nil, 2*time.Minute, "gcc", "-static", "-O2", "-Wall", "-o", pauseBin, filepath.Join("testdata", "pause.c")); r.Code != 0 {
-		return nil, fmt.Errorf("build the pause binary: %s", r)
+	if prebuilt := os.Getenv(pauseEnv); prebuilt != "" {
+		pauseBin = prebuilt
+	} else if r := harness.Run(nil, 2*time.Minute, "gcc", "-static", "-O2", "-Wall", "-o", pauseBin, filepath.Join("testdata", "pause.c")); r.Code != 0 {
+		return nil, fmt.Errorf("build the pause binary (or name a static one in %s): %s", pauseEnv, r)
 	}
 	bin, err := os.ReadFile(pauseBin)
 	if err != nil {
