@@ -13,7 +13,8 @@ import (
 // cri-containerd-<id>.scope, active, with Delegate=yes, in the pod's
 // slice, and its process is in that scope's cgroup in every hierarchy;
 // once the pod is removed no unit and no cgroup of it is left. For the
-// handler under test, and runc's for comparison.
+// handler under test, and runc's for comparison (where a hierarchy the
+// process is not in is only logged).
 func TestSystemdScope(t *testing.T) {
 	c := requireNode(t)
 	if !c.opts.SystemdCgroup {
@@ -44,7 +45,14 @@ func TestSystemdScope(t *testing.T) {
 				cg := readFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 				for _, l := range strings.Split(strings.TrimSpace(cg), "\n") {
 					if f := strings.SplitN(l, ":", 3); len(f) != 3 || f[2] != want["ControlGroup"] {
-						t.Errorf("the %s's process %d is not in its scope's cgroup %s in every hierarchy:\n%s", x.what, pid, want["ControlGroup"], cg)
+						// The runc handler is a comparison: Debian's
+						// runc 1.1.5 leaves hierarchies it does not
+						// know (misc) at the root; noted, not failed.
+						report := t.Errorf
+						if h == runcHandler && c.opts.Runtime != runcBinary {
+							report = t.Logf
+						}
+						report("%s: the %s's process %d is not in its scope's cgroup %s in every hierarchy:\n%s", h, x.what, pid, want["ControlGroup"], cg)
 						break
 					}
 				}
