@@ -19,27 +19,21 @@ const (
 	pauseRef   = "registry.k8s.io/pause:3.9"
 	busyboxRef = "docker.io/library/busybox:latest"
 	e2eBusybox = "registry.k8s.io/e2e-test-images/busybox:1.29-2"
-	// pauseEnv names a prebuilt static pause binary (tests/vm/systemd.sh
-	// builds it on the host: the VM has no gcc).
-	pauseEnv = "CARAPACE_CRI_PAUSE"
+	// prebuiltEnv names a directory holding testdata's C programs
+	// already built static, each under its name (tests/vm/systemd.sh
+	// builds them on the host: the VM has no gcc).
+	prebuiltEnv = "CARAPACE_CRI_PREBUILT"
 )
 
 // Images builds the images the node serves, under dir: the pause image
-// (testdata/pause.c, built static; or the static binary named by
-// CARAPACE_CRI_PAUSE, for a machine without gcc such as the systemd VM) and a busybox image (the host's
+// (testdata/pause.c, built static: buildStatic) and a busybox image (the host's
 // busybox-static with its applet links, and the users and groups the
 // tests run as) under its two names. More can be appended (critest's).
 func Images(dir string) ([]ociregistry.Image, error) {
-	pauseBin := filepath.Join(dir, "pause")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if prebuilt := os.Getenv(pauseEnv); prebuilt != "" {
-		pauseBin = prebuilt
-	} else if r := harness.Run(nil, 2*time.Minute, "gcc", "-static", "-O2", "-Wall", "-o", pauseBin, filepath.Join("testdata", "pause.c")); r.Code != 0 {
-		return nil, fmt.Errorf("build the pause binary (or name a static one in %s): %s", pauseEnv, r)
-	}
-	bin, err := os.ReadFile(pauseBin)
+	bin, err := buildStatic(dir, "pause")
 	if err != nil {
 		return nil, err
 	}
@@ -88,4 +82,18 @@ func Images(dir string) ([]ociregistry.Image, error) {
 		{Ref: busyboxRef, Layers: []v1.Layer{busybox}, Config: bbConfig},
 		{Ref: e2eBusybox, Layers: []v1.Layer{busybox}, Config: bbConfig},
 	}, nil
+}
+
+// buildStatic builds testdata/<name>.c into a static binary under dir
+// and returns it; with CARAPACE_CRI_PREBUILT set it reads <name> there
+// instead (a machine without gcc, such as the systemd VM).
+func buildStatic(dir, name string) ([]byte, error) {
+	if pre := os.Getenv(prebuiltEnv); pre != "" {
+		return os.ReadFile(filepath.Join(pre, name))
+	}
+	out := filepath.Join(dir, name)
+	if r := harness.Run(nil, 2*time.Minute, "gcc", "-static", "-O2", "-Wall", "-o", out, filepath.Join("testdata", name+".c")); r.Code != 0 {
+		return nil, fmt.Errorf("build testdata/%s.c (or set %s): %s", name, prebuiltEnv, r)
+	}
+	return os.ReadFile(out)
 }

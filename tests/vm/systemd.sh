@@ -75,8 +75,9 @@ if ldd /bin/busybox >/dev/null 2>&1; then
 	exit 2
 fi
 # The CRI suite drives containerd with the host's crictl (the image has
-# none; it needs only libc, which the image has), and its pause image
-# is built here: the image has no gcc.
+# none; it needs only libc, which the image has), and the C programs of
+# its images (testdata/*.c: pause, ...) are built here: the image has no
+# gcc.
 crictl=$(command -v crictl) || { echo "systemd.sh: no crictl (scripts/install-deps.sh installs it)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/carapace-systemd.XXXXXX")
@@ -87,7 +88,11 @@ CGO_ENABLED=0 "$GO" test -c -o "$work/systemd.test" ./tests/systemd
 CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
 CGO_ENABLED=0 "$GO" test -c -o "$work/cri.test" ./tests/cri
 cp "$crictl" "$work/crictl"
-gcc -static -O2 -Wall -o "$work/pause" tests/cri/testdata/pause.c
+mkdir "$work/prebuilt"
+for c in tests/cri/testdata/*.c; do
+	b=${c##*/}
+	gcc -static -O2 -Wall -o "$work/prebuilt/${b%.c}" "$c"
+done
 
 # The e2e tests rerun under the driver: on v2 every cgroup test; on hybrid
 # (and v1), to keep the leg short, only what differs there: the oom event
@@ -141,7 +146,7 @@ case " \$LEGS " in *" e2e "*)
 esac
 case " \$LEGS " in *" cri "*)
 	echo "=== the CRI suite, SystemdCgroup = true, \$CARAPACE_BINARY, -test.run \$cri: started \$(date +%T)"
-	CARAPACE_CRI_SYSTEMD=1 CARAPACE_CRI_PAUSE="$work/pause" "$work/cri.test" -test.v -test.count=1 -test.timeout $cri_tmo -test.run "\$cri" || rc=1
+	CARAPACE_CRI_SYSTEMD=1 CARAPACE_CRI_PREBUILT="$work/prebuilt" "$work/cri.test" -test.v -test.count=1 -test.timeout $cri_tmo -test.run "\$cri" || rc=1
 	echo "=== the CRI suite: ended \$(date +%T)" ;;
 esac
 exit \$rc
