@@ -88,10 +88,11 @@ test-v2: build
 test-lsm: build
 	tests/vm/lsm.sh
 
-# The systemd cgroup driver's leg: tests/systemd and the e2e cgroup tests
-# under --systemd-cgroup, in the VM booted by systemd, on cgroup v2 and
-# hybrid (see tests/vm/README.md). The first run builds the VM's Debian
-# image (a few minutes, once).
+# The systemd cgroup driver's leg: tests/systemd, the e2e cgroup tests
+# under --systemd-cgroup, and the CRI suite (tests/cri, a subset) with
+# SystemdCgroup = true and the pods in slices, in the VM booted by
+# systemd, on cgroup v2 and hybrid (see tests/vm/README.md). The first run
+# builds the VM's Debian image (a few minutes, once).
 test-systemd: build
 	tests/vm/systemd.sh
 

@@ -10,22 +10,6 @@ import (
 	"github.com/carapace-oci/carapace/tests/internal/harness"
 )
 
-// cgroupFile reads a file of a container's cgroup: /<cgParent>/<id>
-// under the v1 controller's hierarchy, or under the v2 one.
-func (c *node) cgroupFile(t *testing.T, controller, id, v1, v2 string) string {
-	t.Helper()
-	for _, p := range []string{
-		filepath.Join("/sys/fs/cgroup", controller, c.cgParent, id, v1),
-		filepath.Join("/sys/fs/cgroup", c.cgParent, id, v2),
-	} {
-		if b, err := os.ReadFile(p); err == nil {
-			return strings.TrimSpace(string(b))
-		}
-	}
-	t.Fatalf("no %s (v1) or %s (v2) in the %s cgroup of %s", v1, v2, controller, id)
-	return ""
-}
-
 // TestUpdate changes a running container's CPU quota and memory limit
 // (crictl update, the runtime's update) and reads them in its cgroup.
 func TestUpdate(t *testing.T) {

@@ -13,6 +13,9 @@
 // (default bin/carapace); CARAPACE_BINARY=/usr/sbin/runc runs the same
 // suite against runc. The node also has a handler "runc" (/usr/sbin/runc)
 // for comparisons: a pod picks its handler (crictl runp --runtime).
+// CARAPACE_CRI_SYSTEMD=1 runs the node with the systemd cgroup driver
+// (SystemdCgroup = true, pods in slices: cgroups_test.go), on a machine
+// systemd booted (tests/vm/systemd.sh runs it so).
 package cri
 
 import (
@@ -65,7 +68,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "cri: PR_SET_CHILD_SUBREAPER: %v\n", err)
 		return 1
 	}
-	n, err = startNode(nodeOptions{Runtime: runtimeBin})
+	n, err = startNode(nodeOptions{Runtime: runtimeBin, SystemdCgroup: os.Getenv(systemdEnv) == "1"})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cri: start the node: %v\n", err)
 		return 1

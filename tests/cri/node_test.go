@@ -57,7 +57,7 @@ type node struct {
 	state     string // containerd's state dir: the shims' bundles, the pods' netns mounts
 	roots     map[string]string
 	logDir    string // the pods' log_directory parent
-	cgParent  string // the pods' cgroup_parent: /<cgParent>/<id> in every hierarchy
+	cgParent  string // the node's parent cgroup of every pod (cgroups_test.go)
 	crictlCf  string
 	logPath   string
 	netName   string // the CNI network's name
@@ -89,6 +89,14 @@ func startNode(opts nodeOptions) (_ *node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cgParent := fmt.Sprintf("carapace-cri%d", os.Getpid())
+	if opts.SystemdCgroup {
+		if _, err := os.Stat("/run/systemd/system"); err != nil {
+			return nil, fmt.Errorf("%s=1 asks for the systemd cgroup driver, but systemd did not boot this machine (no /run/systemd/system)", systemdEnv)
+		}
+		// No dash: the node's slice sits in the root slice.
+		cgParent = fmt.Sprintf("carapacecri%d.slice", os.Getpid())
+	}
 	c := &node{
 		opts:     opts,
 		dir:      dir,
@@ -96,7 +104,7 @@ func startNode(opts nodeOptions) (_ *node, err error) {
 		state:    filepath.Join(dir, "state"),
 		roots:    map[string]string{criHandler: filepath.Join(dir, "rt", criHandler), runcHandler: filepath.Join(dir, "rt", runcHandler)},
 		logDir:   filepath.Join(dir, "logs"),
-		cgParent: fmt.Sprintf("carapace-cri%d", os.Getpid()),
+		cgParent: cgParent,
 		crictlCf: filepath.Join(dir, "crictl.yaml"),
 		logPath:  filepath.Join(dir, "containerd.log"),
 		netName:  fmt.Sprintf("carapace-cri%d", os.Getpid()),
@@ -200,7 +208,11 @@ func (c *node) cniConfig() []byte {
 // so the sandbox's oom_score_adj of -998 fails for any runtime without
 // it), the stream server (exec, attach, port-forward) on a free loopback
 // port, the pods' netns mounts under the state directory, the handlers,
-// CNI, and the registry hosts directory.
+// CNI, and the registry hosts directory. Under the systemd driver
+// (SystemdCgroup) the handlers' runc options say SystemdCgroup = true, as
+// on a kubelet node with cgroupDriver: systemd; the CRI plugin's own
+// systemd_cgroup stays false: it is the deprecated switch of the v1 shim
+// (io.containerd.runtime.v1.linux), which no handler here uses.
 func (c *node) containerdConfig(cniConf, hostsDir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `version = 2
@@ -223,6 +235,7 @@ state = %q
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   netns_mounts_under_state_dir = true
+  systemd_cgroup = false
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = %q
 `, filepath.Join(c.dir, "root"), c.state, c.Sock, c.Sock+".ttrpc", filepath.Join(c.dir, "opt"), criHandler)
@@ -319,7 +332,7 @@ func (c *node) shutdown() []string {
 			leaks = append(leaks, fmt.Sprintf("runtime state under the %s handler's root %s: %v", h, c.roots[h], left))
 		}
 	}
-	leaks = append(leaks, harness.CgroupLeaks(c.ids...)...)
+	leaks = append(leaks, c.cgroupLeaks(c.ids...)...)
 	if left, _ := filepath.Glob("/var/lib/cni/results/" + c.netName + "-*"); len(left) > 0 {
 		leaks = append(leaks, fmt.Sprintf("CNI result caches: %v", left))
 	}
@@ -327,9 +340,19 @@ func (c *node) shutdown() []string {
 		leaks = append(leaks, fmt.Sprintf("host-local allocations: %v", left))
 	}
 	c.forceCleanup(found)
-	// The parent cgroups were made by the runtime for the pods; runc
-	// leaves them, as it leaves any parent it creates.
-	for _, d := range c.cgroupDirs("") {
+	if c.opts.SystemdCgroup {
+		// Each pod's slice was stopped with the pod: one left is a
+		// leak. Then the node's slice goes.
+		if u := listUnits(strings.TrimSuffix(c.cgParent, ".slice") + "-*"); len(u) > 0 {
+			leaks = append(leaks, fmt.Sprintf("systemd units in the node's slice: %v", u))
+		}
+		if r := harness.Run(nil, criTimeout, "systemctl", "stop", c.cgParent); r.Code != 0 {
+			leaks = append(leaks, fmt.Sprintf("systemctl stop %s: %s", c.cgParent, r))
+		}
+	}
+	// The parent cgroups were made by the runtime (or systemd) for the
+	// pods; runc leaves them, as it leaves any parent it creates.
+	for _, d := range c.cgroupTree() {
 		if err := syscall.Rmdir(d); err != nil {
 			leaks = append(leaks, fmt.Sprintf("cgroup %s: %v", d, err))
 		}
@@ -346,27 +369,12 @@ func (c *node) shutdown() []string {
 	return leaks
 }
 
-// cgroupDirs lists the pods' parent cgroup in every hierarchy (sub "") or
-// the cgroups inside it (sub "*").
-func (c *node) cgroupDirs(sub string) []string {
-	p := filepath.Join(c.cgParent, sub)
-	v1, _ := filepath.Glob("/sys/fs/cgroup/*/" + p)
-	v2, _ := filepath.Glob("/sys/fs/cgroup/" + p)
-	var dirs []string
-	for _, d := range append(v1, v2...) {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
 // forceCleanup kills, each by its pid, what a failed run left running
 // (the processes in the pods' cgroups, then the shims named in leaks),
 // and removes its cgroups and mounts. The test process, their subreaper,
 // reaps them.
 func (c *node) forceCleanup(leaks []string) {
-	for _, d := range c.cgroupDirs("*") {
+	for _, d := range c.cgroupTree() {
 		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		for _, f := range strings.Fields(string(b)) {
 			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
@@ -390,14 +398,17 @@ func (c *node) forceCleanup(leaks []string) {
 		}
 	}
 	harness.Eventually(10*time.Second, func() bool {
-		for _, d := range c.cgroupDirs("*") {
+		for _, d := range c.cgroupTree() {
 			if b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs")); len(strings.TrimSpace(string(b))) > 0 {
 				return false
 			}
 		}
 		return true
 	})
-	for _, d := range c.cgroupDirs("*") {
+	if c.opts.SystemdCgroup {
+		_ = harness.Run(nil, criTimeout, "systemctl", "stop", c.cgParent)
+	}
+	for _, d := range c.cgroupTree() {
 		_ = syscall.Rmdir(d)
 	}
 	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
@@ -467,7 +478,7 @@ func (c *node) checkGone(t *testing.T, id string) {
 		if _, err := os.Stat(c.bundle(id)); err == nil {
 			left = append(left, "bundle "+c.bundle(id))
 		}
-		left = append(left, harness.CgroupLeaks(id)...)
+		left = append(left, c.cgroupLeaks(id)...)
 		return len(left) == 0
 	}) {
 		t.Errorf("left behind by %s: %v", id, left)

@@ -92,7 +92,7 @@ func (p *pod) config() map[string]any {
 		"log_directory": filepath.Join(p.c.logDir, p.Name),
 		"dns_config":    map[string]any{"servers": []string{"10.233.0.1"}, "searches": []string{"carapace-cri.svc"}},
 		"linux": map[string]any{
-			"cgroup_parent":    "/" + p.c.cgParent,
+			"cgroup_parent":    p.c.cgroupParent(p.Name),
 			"security_context": map[string]any{"namespace_options": nsOpts},
 		},
 	}
@@ -237,6 +237,7 @@ func (p *pod) remove(t *testing.T, force bool) {
 	for _, id := range append([]string{p.ID}, p.ids...) {
 		p.c.checkGone(t, id)
 	}
+	p.c.removePodSlice(t, p.Name)
 	if p.netns != "" {
 		if mi := readFile("/proc/self/mountinfo"); strings.Contains(mi, " "+p.netns+" ") {
 			t.Errorf("the pod's network namespace is still mounted at %s", p.netns)

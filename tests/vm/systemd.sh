@@ -12,7 +12,13 @@
 #     --systemd-cgroup, every container in system.slice:carapace-e2e:<id>):
 #     the cgroup tests (fields written, OOM -> 137 and an oom event, pids,
 #     devices, pause/resume, update, events, ps, kill --all, exec joining the
-#     cgroup); the full pattern on v2, three tests on hybrid.
+#     cgroup); the full pattern on v2, three tests on hybrid;
+#   - tests/cri with CARAPACE_CRI_SYSTEMD=1: a private containerd 1.6 with
+#     its CRI plugin and SystemdCgroup = true in the handlers' runc options,
+#     pods in slices as the kubelet's systemd driver gives them, every
+#     sandbox and container in its cri-containerd-<id>.scope, driven by
+#     crictl (the host's, copied in), a CNI bridge (the image's
+#     containernetworking-plugins); a subset of the suite (see cri_v2).
 #
 #   tests/vm/systemd.sh [MODE...]        MODE: v2 hybrid v1 (default: v2 hybrid)
 #
@@ -25,7 +31,11 @@
 #
 # Exits non-zero if any boot failed. Environment: CARAPACE_BINARY (a static
 # runtime binary; default bin/carapace, built if missing), GO,
-# CARAPACE_VM_TIMEOUT (seconds per boot, default 480), and run-in-vm.sh's.
+# CARAPACE_VM_TIMEOUT (seconds per boot, default 1200), CARAPACE_VM_LEGS
+# (which of "systemd e2e cri" to run; default all three),
+# CARAPACE_VM_RUNTIME (the runtime's path inside the VM instead of the one
+# copied in: /usr/sbin/runc runs the legs against the image's runc 1.1.5,
+# to compare), and run-in-vm.sh's.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +46,10 @@ GO=${GO:-go}
 if ! command -v "$GO" >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=/usr/local/go/bin:$PATH
 fi
-timeout_s=${CARAPACE_VM_TIMEOUT:-480}
+timeout_s=${CARAPACE_VM_TIMEOUT:-1200}
+legs=${CARAPACE_VM_LEGS:-systemd e2e cri}
+vm_env=(-e "LEGS=$legs")
+[[ -n ${CARAPACE_VM_RUNTIME:-} ]] && vm_env+=(-e "RUNTIME=$CARAPACE_VM_RUNTIME")
 modes=("$@")
 ((${#modes[@]})) || modes=(v2 hybrid)
 for m in "${modes[@]}"; do
@@ -61,6 +74,11 @@ if ldd /bin/busybox >/dev/null 2>&1; then
 	echo "systemd.sh: /bin/busybox is not static (apt-get install busybox-static)" >&2
 	exit 2
 fi
+# The CRI suite drives containerd with the host's crictl (the image has
+# none; it needs only libc, which the image has), and the C programs of
+# its images (testdata/*.c: pause, ...) are built here: the image has no
+# gcc.
+crictl=$(command -v crictl) || { echo "systemd.sh: no crictl (scripts/install-deps.sh installs it)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/carapace-systemd.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -68,6 +86,13 @@ cp "$bin" "$work/carapace"
 cp /bin/busybox "$work/busybox"
 CGO_ENABLED=0 "$GO" test -c -o "$work/systemd.test" ./tests/systemd
 CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
+CGO_ENABLED=0 "$GO" test -c -o "$work/cri.test" ./tests/cri
+cp "$crictl" "$work/crictl"
+mkdir "$work/prebuilt"
+for c in tests/cri/testdata/*.c; do
+	b=${c##*/}
+	gcc -static -O2 -Wall -o "$work/prebuilt/${b%.c}" "$c"
+done
 
 # The e2e tests rerun under the driver: on v2 every cgroup test; on hybrid
 # (and v1), to keep the leg short, only what differs there: the oom event
@@ -76,7 +101,30 @@ CGO_ENABLED=0 "$GO" test -c -o "$work/e2e.test" ./tests/e2e
 # runs rootless --systemd-cgroup (the user's instance) and carapace check.
 e2e_v2='Cgroup|Pause|Update|Events|Ps|ExecNamespaces|ExecUnderDeviceRules|DevicesNoRules|DefaultDevicesAllowTun|DeleteForceAfterKilledCreate|RootlessSystemdUserScope|TestCheck'
 e2e_v1='CgroupMemoryOOM|DeleteForceAfterKilledCreate|ExecCgroupPerController'
-tmo="$((timeout_s > 60 ? (timeout_s - 60) / 2 : timeout_s))s"
+# The CRI suite under SystemdCgroup = true. Under TCG each pod costs 20-40
+# s (the shim, the pause sandbox, CNI, a scope per sandbox and container,
+# on an emulated CPU, on a loaded host): the whole suite would take 10 min
+# or more a boot, so the leg runs what goes through the cgroup driver:
+# TestCRI's pod run, stop with a grace period (an init that ignores TERM:
+# SIGKILL after 2 s), stop of an exited container, logs, and the pod's
+# stop and removal; exec (joins the scope: sync, stdin, tty); stats (the
+# shim reads the scope's cgroup); update of CPU and memory (the files in
+# the scope); OOMKilled (the shim's OOM watch on the scope); and the
+# scopes themselves (TestSystemdScope: transient, Delegate=yes, in the
+# pod's slice, the process in it, nothing left after removal; both
+# handlers). Each pod's removal checks that its scopes, cgroups and slice
+# are gone. On hybrid, what v1 changes: the scope in every v1 hierarchy,
+# the v1 files, stats, the v1 OOM eventfd. The rest of the suite
+# (namespaces, CNI, port-forward, attach, restart, the stop race, the
+# TERM handler's own exit) does not depend on the cgroup driver and runs
+# on the host (make cri). The second level of the pattern names the
+# subtests that run (a test without subtests is not filtered by it).
+cri_v2='^(TestCRI|TestExec|TestStats|TestUpdate|TestOOMKilled|TestSystemdScope)$/^(RunPod|StopIgnoresTERM|StopExited|RemovePod|Sync|Stdin|TTY|carapace|runc)$'
+cri_v1='^(TestStats|TestUpdate|TestOOMKilled|TestSystemdScope)$'
+# Each of the three test binaries gets a third of the boot's time (the e2e
+# leg alone took more than 210 s on a host loaded to 11).
+tmo="$((timeout_s > 60 ? (timeout_s - 60) / 3 : timeout_s))s"
+cri_tmo=$tmo
 
 # Runs inside the VM (dash, as root, cwd = $work, in
 # carapace-vm-run.service with Delegate=yes).
@@ -87,10 +135,20 @@ rc=0
 # and a static busybox for the containers' rootfs.
 cp "$work/busybox" /bin/busybox
 cp "$work/carapace" /usr/local/sbin/carapace
-export CARAPACE_BINARY=/usr/local/sbin/carapace
-case \$MODE in v2) pat='$e2e_v2' ;; *) pat='$e2e_v1' ;; esac
-"$work/systemd.test" -test.v -test.count=1 -test.timeout $tmo || rc=1
-CARAPACE_E2E_SYSTEMD=1 "$work/e2e.test" -test.v -test.count=1 -test.timeout $tmo -test.run "\$pat" || rc=1
+cp "$work/crictl" /usr/local/bin/crictl
+export CARAPACE_BINARY=\${RUNTIME:-/usr/local/sbin/carapace}
+case \$MODE in v2) pat='$e2e_v2' cri='$cri_v2' ;; *) pat='$e2e_v1' cri='$cri_v1' ;; esac
+case " \$LEGS " in *" systemd "*)
+	"$work/systemd.test" -test.v -test.count=1 -test.timeout $tmo || rc=1 ;;
+esac
+case " \$LEGS " in *" e2e "*)
+	CARAPACE_E2E_SYSTEMD=1 "$work/e2e.test" -test.v -test.count=1 -test.timeout $tmo -test.run "\$pat" || rc=1 ;;
+esac
+case " \$LEGS " in *" cri "*)
+	echo "=== the CRI suite, SystemdCgroup = true, \$CARAPACE_BINARY, -test.run \$cri: started \$(date +%T)"
+	CARAPACE_CRI_SYSTEMD=1 CARAPACE_CRI_PREBUILT="$work/prebuilt" "$work/cri.test" -test.v -test.count=1 -test.timeout $cri_tmo -test.run "\$cri" || rc=1
+	echo "=== the CRI suite: ended \$(date +%T)" ;;
+esac
 exit \$rc
 EOF2
 chmod +x "$work/run.sh"
@@ -101,14 +159,14 @@ for m in "${modes[@]}"; do
 	echo "=== systemd.sh: systemd VM, cgroup $m" >&2
 	t1=$(date +%s.%N)
 	set +e
-	"$here/run-in-vm.sh" --systemd --cgroup "$m" -t "$timeout_s" -e MODE="$m" "$work" "$work/run.sh" |
+	"$here/run-in-vm.sh" --systemd --cgroup "$m" -t "$timeout_s" -e MODE="$m" "${vm_env[@]}" "$work" "$work/run.sh" |
 		tee "$work/out-$m"
 	rc=${PIPESTATUS[0]}
 	if ((rc == 124 || rc == 125)); then
 		# The emulated VM has been seen to stall, and a boot to fail
 		# under load: boot once more rather than fail CI on the emulator.
 		echo "systemd.sh: the VM failed (exit $rc) on cgroup $m; booting it once more" >&2
-		"$here/run-in-vm.sh" --systemd --cgroup "$m" -t "$timeout_s" -e MODE="$m" "$work" "$work/run.sh" |
+		"$here/run-in-vm.sh" --systemd --cgroup "$m" -t "$timeout_s" -e MODE="$m" "${vm_env[@]}" "$work" "$work/run.sh" |
 			tee "$work/out-$m"
 		rc=${PIPESTATUS[0]}
 	fi
@@ -119,6 +177,9 @@ for m in "${modes[@]}"; do
 	echo "=== systemd.sh: cgroup $m: $pass passed, $fail failed, $skip skipped; exit $rc; $(elapsed "$t1")" >&2
 	if ((fail > 0)); then
 		echo "systemd.sh: cgroup $m: failed: $(sed -n 's/^--- FAIL: \([^ ]*\).*/\1/p' "$work/out-$m" | tr '\n' ' ')" >&2
+	fi
+	if ((skip > 0)); then
+		echo "systemd.sh: cgroup $m: skipped: $(sed -n 's/^--- SKIP: \([^ ]*\).*/\1/p' "$work/out-$m" | tr '\n' ' ')" >&2
 	fi
 	((rc == 0)) || failed+=("$m")
 done
