@@ -261,7 +261,6 @@ func critestImages(dir string, pause, busybox v1.Layer, bb v1.Config) ([]ociregi
 	return images, nil
 }
 
-
 // buildStatic builds testdata/<name>.c into a static binary under dir
 // and returns it; with CARAPACE_CRI_PREBUILT set it reads <name> there
 // instead (a machine without gcc, such as the systemd VM).
