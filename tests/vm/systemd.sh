@@ -142,7 +142,7 @@ case " \$LEGS " in *" systemd "*)
 	"$work/systemd.test" -test.v -test.count=1 -test.timeout $tmo || rc=1 ;;
 esac
 case " \$LEGS " in *" e2e "*)
-	CARAPACE_E2E_SYSTEMD=1 "$work/e2e.test" -test.v -test.count=1 -test.timeout $tmo -test.run "\$pat" || rc=1 ;;
+	CARAPACE_E2E_SYSTEMD=1 CARAPACE_E2E_KILL_STEPS=2 "$work/e2e.test" -test.v -test.count=1 -test.timeout $tmo -test.run "\$pat" || rc=1 ;;
 esac
 case " \$LEGS " in *" cri "*)
 	echo "=== the CRI suite, SystemdCgroup = true, \$CARAPACE_BINARY, -test.run \$cri: started \$(date +%T)"
