@@ -25,6 +25,10 @@ const (
 // must not hang.
 var fifo *os.File
 
+// fired: a point hit in a loop (cgroups:between-writes) holds the process
+// once, at its first pass.
+var fired bool
+
 func init() {
 	if os.Getenv(EnvPoint) == "" {
 		return
@@ -36,13 +40,14 @@ func init() {
 }
 
 // Hit, when name is the armed point, writes "<name> <pid>\n" to the fifo
-// and then holds the process until SIGCONT (or the SIGKILL the test sends).
+// and then holds the process (once) until SIGCONT (or the SIGKILL the test sends).
 // It waits for a signal, not in SIGSTOP: the init of a pid namespace
 // ignores a SIGSTOP it sends itself.
 func Hit(name string) {
-	if os.Getenv(EnvPoint) != name {
+	if fired || os.Getenv(EnvPoint) != name {
 		return
 	}
+	fired = true
 	cont := make(chan os.Signal, 1)
 	signal.Notify(cont, unix.SIGCONT)
 	defer signal.Stop(cont)
