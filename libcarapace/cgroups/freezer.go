@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 )
 
 // Freeze stops (or with false, resumes) every process in the cgroup, and
@@ -17,6 +19,7 @@ func (m *Manager) Freeze(freeze bool) error {
 		if err := writeFile(dir, "cgroup.freeze", v); err != nil {
 			return err
 		}
+		faultpoint.Hit("cgroups:freeze-written")
 		return waitFor(func() bool {
 			ev, err := readFile(dir, "cgroup.events")
 			return err == nil && strings.Contains(ev, want)
@@ -36,6 +39,7 @@ func (m *Manager) Freeze(freeze bool) error {
 		if err := writeFile(dir, "freezer.state", v); err != nil {
 			return false
 		}
+		faultpoint.Hit("cgroups:freeze-written")
 		got, err := readFile(dir, "freezer.state")
 		return err == nil && got == v
 	})

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/devicefilter"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 )
 
 // Manager is one container's cgroup in every hierarchy of the host. It is
@@ -434,6 +435,10 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 		}
 		if err != nil {
 			return err
+		}
+		if i+1 < len(ws) {
+			// Between two resources: update's half-written limits.
+			faultpoint.Hit("cgroups:between-writes")
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -47,6 +48,7 @@ func (r *Runtime) Pause(id string) error {
 		if s := r.Store.Status(st); s != state.Running && s != state.Created {
 			return fmt.Errorf("container %q is %s: only a running container can be paused", id, s)
 		}
+		faultpoint.Hit("pause:locked")
 		return st.Cgroup.Freeze(true)
 	})
 }
@@ -99,6 +101,7 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 		if r.Store.Status(st) == state.Stopped {
 			return fmt.Errorf("container %q: %w", id, ErrNotRunning)
 		}
+		faultpoint.Hit("update:locked")
 		write, merged := cgroups.Merge(st.Resources, res)
 		if err := checkBeforeUpdate(st.Cgroup, res, merged); err != nil {
 			return err
@@ -131,6 +134,7 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 		if err := st.Cgroup.Set(write); err != nil {
 			return err
 		}
+		faultpoint.Hit("update:written")
 		st.Resources = merged
 		return r.Store.Save(st)
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/kernel"
@@ -142,6 +143,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	defer unlock()
+	faultpoint.Hit("create:reserved")
 	cleanups := []func(){func() { r.Store.Remove(o.ID) }}
 	defer func() {
 		if err != nil {
@@ -155,9 +157,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("create:progress-saved")
 	if err := r.Store.MakeFifo(o.ID); err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("create:fifo-made")
 	if o.NotifySocket != "" {
 		if err := notify.Setup(spec, r.Store.Dir(o.ID)); err != nil {
 			return nil, err
@@ -220,9 +224,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
 		}
+		faultpoint.Hit("create:cgroup-recorded")
 		if err := cg.Create(); err != nil {
 			return nil, err
 		}
+		faultpoint.Hit("create:cgroup-made")
 		progress.Cgroup = cg
 		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
@@ -237,6 +243,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := cg.Set(res); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Name, err)
 		}
+		faultpoint.Hit("create:cgroup-set")
 		for name, dir := range cg.Skipped {
 			r.Log.Debug("rootless: cgroup not writable, skipped", "id", o.ID, "hierarchy", name, "dir", dir)
 		}
@@ -271,6 +278,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("create:init-spawned")
 	cleanups = append(cleanups, func() {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
@@ -290,9 +298,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
 		}
+		faultpoint.Hit("create:unit-recorded")
 		if err := systemd.Start(bus, cg, o.ID, pid, props); err != nil {
 			return nil, err
 		}
+		faultpoint.Hit("create:unit-started")
 		if err := r.Store.SaveProgress(o.ID, progress); err != nil {
 			return nil, err
 		}
@@ -304,6 +314,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 			return nil, err
 		}
 	}
+	faultpoint.Hit("create:init-recorded")
 	if cg.Unit == "" && !inCgroup {
 		if err := cg.Apply(pid); err != nil {
 			if cg.Rootless && errors.Is(err, unix.EACCES) {
@@ -312,6 +323,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 			return nil, err
 		}
 	}
+	faultpoint.Hit("create:init-in-cgroup")
 	if err := process.RaiseRlimits(pid, spec.Process.Rlimits); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.Name, err)
 	}
@@ -398,9 +410,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("create:bootstrap-sent")
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("create:init-ready")
 	if deferredCpus != "" {
 		// Init is past sched_setattr and still runs only the runtime.
 		if err := cg.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: deferredCpus}}); err != nil {
@@ -410,6 +424,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if err := r.Store.Save(st); err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("create:saved")
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {
 			return nil, err

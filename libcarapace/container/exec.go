@@ -20,6 +20,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/process"
@@ -173,6 +174,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		unix.Wait4(pid, nil, 0, nil)
 		return 1, err
 	}
+	faultpoint.Hit("exec:helper-spawned")
 	if err := process.RaiseRlimits(pid, p.Rlimits); err != nil {
 		return fail(err)
 	}
@@ -199,6 +201,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	faultpoint.Hit("exec:bootstrap-sent")
 	var master *os.File
 	for done := false; !done; {
 		m, fds, err := parent.Recv()
@@ -260,6 +263,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return fail(err)
 		}
 	}
+	faultpoint.Hit("exec:started")
 	if o.Detach {
 		return 0, nil
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/lsm"
@@ -121,6 +122,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 		spec.Linux = &specs.Linux{}
 	}
 	w := &waitingInit{cfg: &cfg, spec: spec, filter: cfg.Seccomp, listener: -1, procfd: -1}
+	faultpoint.Hit("init:bootstrapped")
 
 	// The exec fifo is reopened for writing at the end, through a procfs
 	// of init's own, made now while init is privileged: the container's
@@ -165,6 +167,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 			return nil, err
 		}
 	}
+	faultpoint.Hit("init:mounts-prepared")
 	if len(hooks.Of(spec.Hooks, hooks.Prestart))+len(hooks.Of(spec.Hooks, hooks.CreateRuntime)) > 0 {
 		if err := conn.Send(ipc.Message{Kind: ipc.RunHooks}); err != nil {
 			return nil, err
@@ -188,6 +191,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	} else if err := unix.Chroot(cfg.Rootfs); err != nil {
 		return nil, fmt.Errorf("chroot %s: %w", cfg.Rootfs, err)
 	}
+	faultpoint.Hit("init:pivoted")
 	if cfg.UTSNS {
 		if err := setHostnames(spec); err != nil {
 			return nil, err
@@ -224,6 +228,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	if err := w.sendListener(conn); err != nil {
 		return nil, err
 	}
+	faultpoint.Hit("init:ready")
 	if err := conn.Send(ipc.Message{Kind: ipc.Ready}); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/cgroups/systemd"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/notify"
@@ -32,6 +33,7 @@ func (r *Runtime) Start(id string) error {
 	if s := r.Store.Status(st); s != state.Created {
 		return fmt.Errorf("container %q is %s: only a created container can be started", id, s)
 	}
+	faultpoint.Hit("start:locked")
 	return r.start(st)
 }
 
@@ -80,6 +82,7 @@ func (r *Runtime) start(st *state.State) error {
 	if err != nil {
 		return fmt.Errorf("container %q: %w", st.ID, err)
 	}
+	faultpoint.Hit("start:released")
 	os.Remove(r.Store.FifoPath(st.ID))
 	if msg := strings.TrimSpace(string(out[1:])); msg != "" {
 		return fmt.Errorf("start container %q: %s", st.ID, msg)
@@ -87,6 +90,7 @@ func (r *Runtime) start(st *state.State) error {
 	if err := r.runPoststart(st); err != nil {
 		return err
 	}
+	faultpoint.Hit("start:poststart-ran")
 	if nl != nil {
 		// As runc: start returns when the container says it is ready.
 		if err := nl.WaitReady(pidfd, st.Pid, st.NotifySocket); err != nil {
@@ -294,6 +298,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 	if err != nil {
 		return err
 	}
+	faultpoint.Hit("delete:locked")
 	status := r.Store.Status(st)
 	if status != state.Stopped {
 		if !force {
@@ -302,6 +307,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 		if err := r.stop(st); err != nil {
 			return err
 		}
+		faultpoint.Hit("delete:killed")
 	}
 	return r.destroy(st)
 }
@@ -392,11 +398,13 @@ func (r *Runtime) destroy(st *state.State) error {
 	if err := r.removeCgroup(st); err != nil {
 		return err
 	}
+	faultpoint.Hit("delete:cgroup-removed")
 	oci := r.Store.OCI(st)
 	oci.Status, oci.Pid = specs.StateStopped, 0
 	hooks.RunAll(st.Hooks, hooks.Poststop, oci, func(err error) {
 		r.Log.Warn("poststop hook failed", "id", st.ID, "error", err)
 	})
+	faultpoint.Hit("delete:poststop-ran")
 	return r.Store.Remove(st.ID)
 }
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/sealexe"
@@ -150,6 +151,7 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	// The child lives a few milliseconds on one thread of work: one P and
 	// no garbage collector keep the Go runtime from starting helpers.
 	env := []string{sp.role + "=" + roleVal, "GOMAXPROCS=1", "GOGC=off"}
+	env = append(env, faultpoint.Env()...)
 
 	sys := &syscall.SysProcAttr{Cloneflags: sp.newFlags}
 	var cgDir string

@@ -73,7 +73,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
-	if leaks := harness.LeaksUnder(workDir); len(leaks) > 0 {
+	if leaks := append(harness.LeaksUnder(workDir), harness.RuntimeLeaks(workDir)...); len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "clients: left behind after the suites:\n  %s\n", strings.Join(leaks, "\n  "))
 		code = 1
 	}

@@ -192,6 +192,18 @@ reap_leftovers() {
 # proc/dev/sys mounted in ours, inside the bundle. Unmount whatever is left
 # under a scratch dir, deepest first, before deleting it; --one-file-system
 # then guarantees rm never descends into something a mount points at.
+# leaks_of SCRATCH: what the program left, one per line: container state
+# dirs under its runtime root, the cgroup directories (any hierarchy) named
+# after them, mounts under the scratch dir.
+leaks_of() {
+	local id
+	for id in $(ls -A "$1/state" 2>/dev/null); do
+		echo "state dir: $1/state/$id"
+		find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name "*$id*" 2>/dev/null | sed 's/^/cgroup: /'
+	done
+	awk -v pfx="$1/" 'index($5, pfx) == 1 { print "mount: " $5 }' /proc/self/mountinfo
+}
+
 remove_scratch() {
 	local m
 	awk -v pfx="$1/" 'index($5, pfx) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
@@ -223,7 +235,7 @@ is_allowed() { local a; for a in "${allowed[@]}"; do [[ $a == "$1" ]] && return 
 echo "# runtime $runtime, runtime-tools $version, timeout ${timeout_secs}s, results in $outdir"
 printf 'program\tstatus\texit\tseconds\tok\tnotok\tskip\n' >"$outdir/summary.tsv"
 total_ok=0 total_fail=0 total_skip=0 passing=0
-failed_programs=() passed_programs=()
+failed_programs=() passed_programs=() leaky_programs=()
 for name in "${selected[@]}"; do
 	scratch=$work/$name
 	mkdir -p "$scratch/tmp"
@@ -246,6 +258,7 @@ for name in "${selected[@]}"; do
 	wait "$child" || rc=$?
 	child=
 	elapsed_us=$((${EPOCHREALTIME//[!0-9]/} - start_us))
+	program_leaks=$(leaks_of "$scratch")
 	reap_leftovers
 	if ((!keep)); then remove_scratch "$scratch"; fi
 
@@ -274,6 +287,12 @@ for name in "${selected[@]}"; do
 	fi
 	total_ok=$((total_ok + ok)) total_fail=$((total_fail + notok)) total_skip=$((total_skip + skip))
 	printf '%s: %s  (%d/%d/%d assertions)\n' "$name" "$status" "$ok" "$notok" "$skip"
+	if [[ -n $program_leaks ]]; then
+		echo "$program_leaks" | sed "s|^|  leak ($name): |"
+		# A program that passed owns what is left: its containers were
+		# deleted, so anything left is the runtime's.
+		[[ $status == ok ]] && leaky_programs+=("$name")
+	fi
 	printf '%s\t%s\t%d\t%d.%02d\t%d\t%d\t%d\n' "$name" "$status" "$rc" \
 		$((elapsed_us / 1000000)) $((elapsed_us % 1000000 / 10000)) "$ok" "$notok" "$skip" \
 		>>"$outdir/summary.tsv"
@@ -293,7 +312,12 @@ done
 echo "validation programs fully passing: $passing of ${#selected[@]}"
 echo "validation: $total_ok passed, $total_fail failed, $total_skip skipped"
 
-if ((strict && ${#unexpected[@]} > 0)); then
+if ((${#leaky_programs[@]} > 0)); then
+	echo "validation: LEAK CHECK FAILED: passing programs left containers behind: ${leaky_programs[*]}"
+else
+	echo "validation: leak check passed: no passing program left a state dir, cgroup or mount"
+fi
+if ((strict && (${#unexpected[@]} > 0 || ${#leaky_programs[@]} > 0))); then
 	exit 1
 fi
 exit 0

@@ -230,3 +230,28 @@ func Tail(s string, lines int) string {
 	}
 	return strings.Join(l, "\n")
 }
+
+// RuntimeLeaks lists the container state directories left under dir (a
+// directory holding state.json, create.json or exec.fifo: a runtime root's
+// entry, Carapace's or runc's), and the cgroup directories, in any
+// hierarchy, named after their ids.
+func RuntimeLeaks(dir string) []string {
+	var found, ids []string
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		switch d.Name() {
+		case "state.json", "create.json", "exec.fifo":
+			id := filepath.Base(filepath.Dir(path))
+			found = append(found, "container state: "+filepath.Dir(path))
+			ids = append(ids, id)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if len(ids) > 0 {
+		found = append(found, CgroupLeaks(ids...)...)
+	}
+	return found
+}
