@@ -22,6 +22,7 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags libseccomp ./libcarapace/seccomp/...
+	$(GO) vet -tags faultinject ./libcarapace/... ./tests/e2e/
 
 # -tags libseccomp adds the differential test of the seccomp compiler
 # against libseccomp (libseccomp-dev, a test-only cgo helper never linked
