@@ -56,7 +56,7 @@ func TestKillCreateAtAnyMomentLeavesNoCgroup(t *testing.T) {
 		if i == 0 || i < 0 && systemdCgroup {
 			continue
 		}
-		delay := whole.Elapsed * time.Duration(i) / steps
+		delay := whole.Elapsed * time.Duration(i) / time.Duration(steps)
 		k := *c
 		k.ID = c.ID + "-" + strconv.Itoa(i+10)
 		registerID(k.ID)
