@@ -132,12 +132,12 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
-	if err := r.Store.Reserve(o.ID); err != nil {
-		return nil, err
-	}
-	// Held until create returns (after the cleanups of a failure): state
-	// tells a create at work from one that died, and delete waits for it.
-	unlock, err := r.Store.Lock(o.ID)
+	// The directory appears with its first record and its lock, held
+	// until create returns (after the cleanups of a failure): state tells
+	// a create at work from one that died, and delete waits for it.
+	// Everything below is recorded in progress before it is made.
+	progress := state.NewProgress(b.Dir)
+	unlock, err := r.Store.Claim(o.ID, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +150,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 			}
 		}
 	}()
-	// Everything below is recorded in progress before it is made.
-	progress := state.NewProgress(b.Dir)
-	if err := r.Store.SaveProgress(o.ID, progress); err != nil {
-		return nil, err
-	}
 	if err := r.Store.MakeFifo(o.ID); err != nil {
 		return nil, err
 	}
