@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -264,6 +263,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	pid, inCgroup, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {
+		if errors.Is(err, unix.EAGAIN) {
+			err = forkRefused(cg, err)
+		}
 		return nil, err
 	}
 	cleanups = append(cleanups, func() {
@@ -391,9 +393,15 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
+		if peerGone(err) {
+			err = initDied(pid, cg, err)
+		}
 		return nil, err
 	}
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
+		if peerGone(err) {
+			err = initDied(pid, cg, err)
+		}
 		return nil, err
 	}
 	if deferredCpus != "" {
@@ -423,8 +431,8 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 	for {
 		m, fds, err := conn.Recv()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return errors.New("container init exited during setup")
+			if peerGone(err) {
+				return err
 			}
 			return fmt.Errorf("container init: %w", err)
 		}
