@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -133,12 +132,12 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
-	if err := r.Store.Reserve(o.ID); err != nil {
-		return nil, err
-	}
-	// Held until create returns (after the cleanups of a failure): state
-	// tells a create at work from one that died, and delete waits for it.
-	unlock, err := r.Store.Lock(o.ID)
+	// The directory appears with its first record and its lock, held
+	// until create returns (after the cleanups of a failure): state tells
+	// a create at work from one that died, and delete waits for it.
+	// Everything below is recorded in progress before it is made.
+	progress := state.NewProgress(b.Dir)
+	unlock, err := r.Store.Claim(o.ID, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -152,12 +151,6 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 			}
 		}
 	}()
-	// Everything below is recorded in progress before it is made.
-	progress := state.NewProgress(b.Dir)
-	if err := r.Store.SaveProgress(o.ID, progress); err != nil {
-		return nil, err
-	}
-	faultpoint.Hit("create:progress-saved")
 	if err := r.Store.MakeFifo(o.ID); err != nil {
 		return nil, err
 	}
@@ -276,6 +269,9 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	pid, inCgroup, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {
+		if errors.Is(err, unix.EAGAIN) {
+			err = forkRefused(cg, err)
+		}
 		return nil, err
 	}
 	faultpoint.Hit("create:init-spawned")
@@ -408,10 +404,16 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		return nil, err
 	}
 	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
+		if peerGone(err) {
+			err = initDied(pid, cg, err)
+		}
 		return nil, err
 	}
 	faultpoint.Hit("create:bootstrap-sent")
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
+		if peerGone(err) {
+			err = initDied(pid, cg, err)
+		}
 		return nil, err
 	}
 	faultpoint.Hit("create:init-ready")
@@ -443,8 +445,8 @@ func (r *Runtime) serveInit(conn *ipc.Conn, spec *specs.Spec, hookState specs.St
 	for {
 		m, fds, err := conn.Recv()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return errors.New("container init exited during setup")
+			if peerGone(err) {
+				return err
 			}
 			return fmt.Errorf("container init: %w", err)
 		}

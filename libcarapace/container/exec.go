@@ -73,17 +73,52 @@ type ExecOptions struct {
 // process's own credentials. Detached, it returns once the process runs;
 // otherwise it waits and returns the exit status (128+N for a signal N).
 func (r *Runtime) Exec(o ExecOptions) (int, error) {
+	var st *state.State
+	code, err := r.exec(o, &st)
+	if err != nil && st != nil && !errors.As(err, new(stoppedError)) && !state.Alive(st.Pid, st.StartTime) {
+		// Exec does not hold the container's lock (its process may run
+		// for ever): a kill or delete meanwhile stops the container under
+		// it, and the error met on the way (a closed socket, a cgroup
+		// gone) would not say so.
+		err = fmt.Errorf("container %q stopped while exec set its process up: cannot exec in it (%w)", o.ID, err)
+	}
+	return code, err
+}
+
+// stoppedError is exec's error for a container found stopped.
+type stoppedError struct{ id string }
+
+func (e stoppedError) Error() string {
+	return fmt.Sprintf("container %q is stopped: cannot exec in it", e.id)
+}
+
+func (r *Runtime) exec(o ExecOptions, loaded **state.State) (int, error) {
 	if err := checkPassedFDs(o.PreserveFDs, 0); err != nil {
 		return 1, err
 	}
+	// Held until the process runs: a delete meanwhile waits, then kills
+	// it, instead of removing the container under exec's setup.
+	unlock, err := r.Store.LockShared(o.ID)
+	if err != nil {
+		return 1, err
+	}
+	locked := true
+	release := func() {
+		if locked {
+			unlock()
+			locked = false
+		}
+	}
+	defer release()
 	st, err := r.Store.Load(o.ID)
 	if err != nil {
 		return 1, err
 	}
+	*loaded = st
 	status := r.Store.Status(st)
 	switch {
 	case status == state.Stopped:
-		return 1, fmt.Errorf("container %q is stopped: cannot exec in it", o.ID)
+		return 1, stoppedError{o.ID}
 	case status == state.Paused && !o.IgnorePaused:
 		return 1, fmt.Errorf("container %q is paused: resume it first, or use --ignore-paused", o.ID)
 	}
@@ -264,6 +299,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	faultpoint.Hit("exec:started")
+	release()
 	if o.Detach {
 		return 0, nil
 	}
@@ -285,7 +321,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 func openContainerNamespaces(st *state.State) ([]joinFile, error) {
 	pidfd, err := openInit(st)
 	if errors.Is(err, ErrNotRunning) {
-		return nil, fmt.Errorf("container %q is stopped: cannot exec in it", st.ID)
+		return nil, stoppedError{st.ID}
 	}
 	if err != nil {
 		return nil, err
@@ -308,7 +344,7 @@ func openContainerNamespaces(st *state.State) ([]joinFile, error) {
 	}
 	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
 		closeJoins(opened)
-		return nil, fmt.Errorf("container %q is stopped: cannot exec in it", st.ID)
+		return nil, stoppedError{st.ID}
 	}
 	return opened, nil
 }

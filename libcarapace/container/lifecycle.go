@@ -276,6 +276,9 @@ func signalEach(pids []int, sig unix.Signal) error {
 // cgroup cannot be removed, its state is kept, so that delete can be run
 // again once the cgroup is free.
 func (r *Runtime) Delete(id string, force bool) error {
+	// What a runtime killed before it claimed an id, or after it gave it
+	// up, goes with any delete.
+	defer r.Store.Sweep()
 	unlock, err := r.Store.Lock(id)
 	if err != nil {
 		if force && errors.Is(err, state.ErrNotExist) {

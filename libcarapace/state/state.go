@@ -164,6 +164,113 @@ func (s Store) Reserve(id string) error {
 	return nil
 }
 
+// Claim makes the container's directory, with create's first record
+// (progress) in it and the container's lock held, in one step: the
+// directory is made and locked under a temporary name, and renamed to the
+// id only if no directory has it (RENAME_NOREPLACE, which claims the id as
+// mkdir would). So no other verb ever sees the container without its
+// record and its create's lock: a delete, a state never take it for what
+// a dead create left. The lock is held until the returned function is
+// called.
+func (s Store) Claim(id string, progress *Progress) (unlock func(), err error) {
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
+	}
+	s.sweep()
+	tmp, err := os.MkdirTemp(s.Root, tempPrefix(claimTemp))
+	if err != nil {
+		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+		}
+	}()
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock container %q: %w", id, err)
+	}
+	if err := writeFile(tmp, progressFile, progress); err != nil {
+		return nil, fmt.Errorf("record the container's creation: %w", err)
+	}
+	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, s.Dir(id), unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// A file system without RENAME_NOREPLACE: mkdir claims the id,
+		// and the rename replaces that empty directory.
+		if err = os.Mkdir(s.Dir(id), 0o700); err == nil {
+			err = unix.Rename(tmp, s.Dir(id))
+		}
+	}
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("container %q: %w", id, ErrExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// Temporary directories in the root: a create's before it has the id, a
+// delete's once the id is free. Their names start with a dot, which no
+// container id does, and carry their maker's pid and start time, so that
+// those of a runtime killed half-way are removed by a later one (sweep).
+const (
+	claimTemp  = "creating"
+	removeTemp = "deleting"
+)
+
+func tempPrefix(kind string) string {
+	pid := os.Getpid()
+	start, _, _ := ProcStartTime(pid)
+	return fmt.Sprintf(".%s-%d-%d-", kind, pid, start)
+}
+
+// sweep removes the temporary directories of runtimes that died before
+// they renamed or removed them. Nothing but files is in them: a create
+// makes nothing else before the rename, and a delete renames the directory
+// once the rest is gone.
+func (s Store) sweep() {
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var kind string
+		var pid int
+		var start uint64
+		name := strings.TrimPrefix(e.Name(), ".")
+		if name == e.Name() || !e.IsDir() {
+			continue
+		}
+		f := strings.SplitN(name, "-", 4)
+		if len(f) != 4 {
+			continue
+		}
+		kind = f[0]
+		if kind != claimTemp && kind != removeTemp {
+			continue
+		}
+		var err1, err2 error
+		pid, err1 = strconv.Atoi(f[1])
+		start, err2 = strconv.ParseUint(f[2], 10, 64)
+		if err1 != nil || err2 != nil || Alive(pid, start) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(s.Root, e.Name()))
+	}
+}
+
 // MakeFifo creates the exec fifo; init opens it for writing and blocks.
 // It is writable by all: init may run as a user-namespaced root that owns
 // nothing here, and it reaches the fifo only through an fd the runtime
@@ -179,9 +286,28 @@ func (s Store) MakeFifo(id string) error {
 	return nil
 }
 
-// Remove deletes the container's directory.
+// Remove deletes the container's directory. It is first renamed out of
+// the id's way, in one step: the container's files do not go one by one
+// under a state or list, which would see a half-removed container. Once
+// the rename is done the id is free (a create may take it again).
 func (s Store) Remove(id string) error {
-	return os.RemoveAll(s.Dir(id))
+	dir := s.Dir(id)
+	tmp, err := os.MkdirTemp(s.Root, tempPrefix(removeTemp))
+	if err == nil {
+		err = unix.Rename(dir, tmp)
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		// Removed in place: better than not at all.
+		return os.RemoveAll(dir)
+	}
+	defer s.sweep()
+	return os.RemoveAll(tmp)
 }
 
 // Save writes state.json with one write and a rename, so readers never see
@@ -240,11 +366,15 @@ func (s Store) read(id, name string, v any) (bool, error) {
 // write stores v as JSON in the container's directory with one write and
 // a rename.
 func (s Store) write(id, name string, v any) error {
+	return writeFile(s.Dir(id), name, v)
+}
+
+// writeFile stores v as JSON in dir/name with one write and a rename.
+func writeFile(dir, name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	dir := s.Dir(id)
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		os.Remove(tmp)
@@ -354,20 +484,59 @@ func (s Store) List() ([]string, error) {
 // Lock takes an exclusive lock on the container's directory, held until the
 // returned function is called. Verbs that change a container hold it, so
 // two of them on one container cannot interleave.
-func (s Store) Lock(id string) (func(), error) {
-	fd, err := unix.Open(s.Dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
-		}
+//
+// A verb waiting for the lock may get it on a directory that the holder
+// removed meanwhile (a delete): that is "does not exist", and a directory
+// made since under the id (a new create of it) is locked in its turn, so
+// that the lock held is always that of the container the id names.
+func (s Store) Lock(id string) (func(), error) { return s.lock(id, unix.LOCK_EX) }
+
+// LockShared is Lock for a verb that may run beside others of its kind but
+// not beside one that changes the container: exec, while it sets its
+// process up (a delete waits until the process runs, then kills it).
+func (s Store) LockShared(id string) (func(), error) { return s.lock(id, unix.LOCK_SH) }
+
+func (s Store) lock(id string, how int) (func(), error) {
+	if err := CheckID(id); err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+	for {
+		fd, err := unix.Open(s.Dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+			}
+			return nil, fmt.Errorf("container %q: %w", id, err)
+		}
+		lockOpened()
+		if err := unix.Flock(fd, how); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("lock container %q: %w", id, err)
+		}
+		var locked, now unix.Stat_t
+		err = unix.Fstat(fd, &locked)
+		if err == nil {
+			err = unix.Stat(s.Dir(id), &now)
+		}
+		if err == nil && locked.Dev == now.Dev && locked.Ino == now.Ino {
+			return func() { unix.Close(fd) }, nil
+		}
 		unix.Close(fd)
-		return nil, fmt.Errorf("lock container %q: %w", id, err)
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("lock container %q: %w", id, err)
+		}
+		// Removed (ENOENT: the next open says so) or replaced: again.
 	}
-	return func() { unix.Close(fd) }, nil
 }
+
+// lockOpened is called by lock between the open and the flock: tests
+// replace the directory there.
+var lockOpened = func() {}
+
+// Sweep removes what runtimes killed half-way left in the root besides
+// containers: the temporary directories of a create before it claimed its
+// id, of a delete after it gave it up (see Claim and Remove).
+func (s Store) Sweep() { s.sweep() }
 
 // Status values of the OCI state.
 const (

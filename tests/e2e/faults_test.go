@@ -29,7 +29,7 @@ var faultPoints = []struct {
 	points []string
 }{
 	{"create", []string{
-		"create:reserved", "create:progress-saved", "create:fifo-made",
+		"create:reserved", "create:fifo-made",
 		"create:cgroup-recorded", "create:cgroup-made", "create:cgroup-set",
 		"create:init-spawned", "create:init-recorded", "create:init-in-cgroup",
 		"create:bootstrap-sent",
@@ -87,7 +87,7 @@ func TestFaultInjection(t *testing.T) {
 // hasInitAt reports whether the container's init exists when point is hit.
 func hasInitAt(point string) bool {
 	switch point {
-	case "create:reserved", "create:progress-saved", "create:fifo-made",
+	case "create:reserved", "create:fifo-made",
 		"create:cgroup-recorded", "create:cgroup-made", "create:cgroup-set":
 		return false
 	}

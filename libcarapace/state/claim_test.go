@@ -1,0 +1,162 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func rootEntries(t *testing.T, root string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestClaim: the directory appears with create's record in it and locked;
+// a second claim of the id is ErrExist and leaves nothing; Remove leaves
+// nothing either.
+func TestClaim(t *testing.T) {
+	s := Store{Root: filepath.Join(t.TempDir(), "root")}
+	unlock, err := s.Claim("c1", NewProgress("/bundle"))
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if !s.locked("c1") {
+		t.Error("a claimed container is not locked")
+	}
+	st, err := s.Inspect("c1")
+	if err != nil || !st.Creating || st.Bundle != "/bundle" {
+		t.Errorf("Inspect of a claimed container = %+v, %v: want creating, with its bundle", st, err)
+	}
+	if _, err := s.Claim("c1", NewProgress("/other")); !errors.Is(err, ErrExist) {
+		t.Errorf("second Claim = %v, want ErrExist", err)
+	}
+	if got := rootEntries(t, s.Root); !slices.Equal(got, []string{"c1"}) {
+		t.Errorf("root after a refused claim: %v, want [c1]", got)
+	}
+	unlock()
+	if s.locked("c1") {
+		t.Error("still locked after unlock")
+	}
+	if err := s.Remove("c1"); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if got := rootEntries(t, s.Root); len(got) != 0 {
+		t.Errorf("root after Remove: %v, want nothing", got)
+	}
+	if err := s.Remove("c1"); err != nil {
+		t.Errorf("Remove of a removed container: %v", err)
+	}
+}
+
+// TestSweep: the temporary directories of dead runtimes go, those of live
+// ones and everything else stay.
+func TestSweep(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	start, _, err := ProcStartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := tempPrefix(claimTemp) + "x"
+	dirs := map[string]bool{ // name -> kept
+		live:                           true,
+		".creating-999999999-1-x":      false,
+		".deleting-999999999-1-x":      false,
+		".creating-1-12345678901234-x": false, // pid 1, but not started then
+		".other-999999999-1-x":         true,
+		"c1":                           true,
+		".deleting-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(start, 10) + "-y": true,
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(filepath.Join(s.Root, d, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Sweep()
+	for d, kept := range dirs {
+		_, err := os.Stat(filepath.Join(s.Root, d))
+		if kept != (err == nil) {
+			t.Errorf("%s: kept %v, want %v", d, err == nil, kept)
+		}
+	}
+}
+
+// TestLockReplaced: a lock waited for on a directory that is removed
+// meanwhile is "does not exist"; on one replaced by a new container of
+// the id, it is the new one's.
+func TestLockReplaced(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	if err := s.Reserve("c1"); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(s.Dir("c1"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	var old unix.Stat_t
+	if err := unix.Fstat(fd, &old); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan struct{}, 1)
+	lockOpened = func() {
+		select {
+		case opened <- struct{}{}:
+		default:
+		}
+	}
+	defer func() { lockOpened = func() {} }()
+	got := make(chan error, 1)
+	go func() {
+		unlock, err := s.Lock("c1")
+		if err == nil {
+			// Locked: the directory the id names now, not the old one.
+			var now unix.Stat_t
+			if unix.Stat(s.Dir("c1"), &now) != nil || now.Ino == old.Ino || !s.locked("c1") {
+				err = errors.New("not the new directory locked")
+			}
+			unlock()
+		}
+		got <- err
+	}()
+	// Replaced while the lock is waited for: removed, and made again.
+	<-opened
+	if err := s.Remove("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve("c1"); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	if err := <-got; err != nil {
+		t.Errorf("Lock of a replaced directory: %v", err)
+	}
+
+	// Removed, and not made again.
+	lockOpened = func() {}
+	unlock, err := s.Lock("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove("c1"); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := s.Lock("c1"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Lock of a removed container = %v, want ErrNotExist", err)
+	}
+}

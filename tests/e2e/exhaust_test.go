@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exhaustion: a resource the runtime needs runs out. Each case gives a
+// clear error naming the resource, a non-zero exit, and leaves nothing.
+
+// shRuntime runs the runtime from `sh -c`, after setup (shell commands),
+// so that it inherits what they set (a cgroup, an rlimit).
+func (c *Container) shRuntime(setup string, args ...string) result {
+	cmd := setup + "; exec " + runtimeBin
+	for _, a := range runtimeArgs(c.Root, args...) {
+		cmd += " '" + a + "'"
+	}
+	return runCmd(cmdOpts{dir: c.Dir, outDir: c.Dir}, "/bin/sh", "-c", cmd)
+}
+
+// requireClear requires a clear failure saying one of want, with no panic
+// of our own.
+func requireClear(t *testing.T, when string, r result, want ...string) {
+	t.Helper()
+	if !r.failed() {
+		t.Errorf("%s: want a failure: %s", when, r)
+		return
+	}
+	for _, w := range want {
+		if strings.Contains(r.Stderr, w) {
+			return
+		}
+	}
+	t.Errorf("%s: the error says none of %q: %s", when, want, r)
+}
+
+// TestExhaustFullRoot: --root on a full file system. Filled to leave 0 to
+// 3 pages free, create fails at the first record it cannot write, saying
+// so, and leaves nothing in the root; or, with room, succeeds.
+func TestExhaustFullRoot(t *testing.T) {
+	c := newRaceBundle(t)
+	// Outside c.Dir: the leak check counts mounts under it.
+	c.Root = filepath.Join(t.TempDir(), "tiny")
+	if err := os.Mkdir(c.Root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", c.Root, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(c.Root, unix.MNT_DETACH)
+	fill := filepath.Join(t.TempDir(), "fill")
+	if err := os.Mkdir(fill, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The filler lives beside the state root: the leak check wants the
+	// root empty. A bind of the same tmpfs shares its space.
+	if err := unix.Mount(c.Root, fill, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(fill, unix.MNT_DETACH)
+	page := make([]byte, 4096)
+	failed := 0
+	for free := 0; free <= 3; free++ {
+		k := raceContainer(c, free)
+		f, err := os.Create(filepath.Join(fill, "fill"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < 16-free; n++ {
+			f.Write(page)
+		}
+		f.Close()
+		r := k.runtime("create", "--bundle", k.Bundle, k.ID)
+		when := strconv.Itoa(free) + " pages free"
+		if r.ok() {
+			if rd := k.runtime("delete", "--force", k.ID); !rd.ok() {
+				t.Errorf("%s: delete --force: %s", when, rd)
+			}
+		} else {
+			failed++
+			requireClear(t, when+": create", r, "no space left on device")
+		}
+		os.Remove(filepath.Join(fill, "fill"))
+		k.checkNoLeftovers(when)
+	}
+	if failed == 0 {
+		t.Error("no create failed: the file system was never full")
+	}
+}
+
+// TestExhaustReadOnlyRoot: a read-only --root (or one under a read-only
+// directory) fails create, naming the state root and the reason.
+func TestExhaustReadOnlyRoot(t *testing.T) {
+	c := newRaceBundle(t)
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(ro, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", ro, "tmpfs", unix.MS_RDONLY, "mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(ro, unix.MNT_DETACH)
+	for _, root := range []string{ro, filepath.Join(ro, "state")} {
+		k := *c
+		k.Root = root
+		r := k.runtime("create", "--bundle", k.Bundle, k.ID)
+		requireClear(t, "create in "+root, r, "state root "+root)
+		requireClear(t, "create in "+root, r, "read-only file system")
+		k.Root = c.Root
+		k.checkNoLeftovers("create in " + root)
+	}
+}
+
+// TestExhaustMissingRoot: a missing --root is made by create, as runc's
+// (libcontainer.New makes it with MkdirAll).
+func TestExhaustMissingRoot(t *testing.T) {
+	c := newRaceBundle(t)
+	c.Root = filepath.Join(c.Dir, "missing", "deeper")
+	if r := c.runtime("create", "--bundle", c.Bundle, c.ID); !r.ok() {
+		t.Fatalf("create with a missing --root: %s", r)
+	}
+	if s := c.mustState(); s.Status != "created" {
+		t.Errorf("state: %+v", s)
+	}
+}
+
+// pidsCgroup is a new pids cgroup (v1 pids hierarchy or cgroup2 with the
+// pids controller) for the runtime to run in, or "" when there is none.
+func pidsCgroup(t *testing.T, name string) string {
+	t.Helper()
+	for _, base := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
+		if _, err := os.Stat(filepath.Join(base, "pids.max")); err == nil || base == "/sys/fs/cgroup/pids" {
+			if _, err := os.Stat(filepath.Join(base, "cgroup.procs")); err != nil {
+				continue
+			}
+			if base == "/sys/fs/cgroup" {
+				b, _ := os.ReadFile(filepath.Join(base, "cgroup.subtree_control"))
+				if !strings.Contains(string(b), "pids") {
+					continue
+				}
+			}
+			dir := filepath.Join(base, name)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(dir) })
+			return dir
+		}
+	}
+	return ""
+}
+
+// TestExhaustPidsLimit: the runtime runs in a cgroup whose pids.max is
+// reached on the way, from 1 to 12. Below a handful, the Go runtime itself
+// cannot start its threads and aborts (its own message, before anything
+// is made); above, init cannot, and create says that init died in setup
+// and names the pids limit (it used to say "container init: connection
+// reset by peer"). Each leaves nothing.
+func TestExhaustPidsLimit(t *testing.T) {
+	c := newRaceBundle(t)
+	skipUnderSystemd(t, "the runtime runs in a cgroupfs cgroup of its own")
+	dir := pidsCgroup(t, c.ID)
+	if dir == "" {
+		t.Skip("no pids controller")
+	}
+	named := 0
+	for limit := 1; limit <= 12; limit++ {
+		k := raceContainer(c, limit)
+		if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(limit)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := k.shRuntime("echo $$ > "+filepath.Join(dir, "cgroup.procs"), "create", "--bundle", k.Bundle, k.ID)
+		when := "pids.max " + strconv.Itoa(limit)
+		switch {
+		case r.ok():
+			k.runtime("delete", "--force", k.ID)
+		case strings.Contains(r.Stderr, "start container init: resource temporarily unavailable"):
+			named++
+			requireClear(t, when, r, "pids limit of cgroup "+dir)
+		case strings.Contains(r.Stderr, "pids limit of cgroup "+dir):
+			named++
+			requireClear(t, when, r, "container init exited with status 2 during setup")
+		default:
+			requireClear(t, when, r, "pthread_create failed: Resource temporarily unavailable", "fork: Resource temporarily unavailable", "can't fork")
+			if strings.Contains(r.Stderr, `carapace:`) {
+				t.Errorf("%s: an error of the runtime's own that does not name the pids limit: %s", when, r)
+			}
+		}
+		k.checkNoLeftovers(when)
+	}
+	if named == 0 {
+		t.Error("at no limit did create name the pids limit")
+	}
+}
+
+// TestExhaustNoFile: the runtime with a tiny hard RLIMIT_NOFILE (the
+// soft one it raises itself, as every Go program). It fails before it
+// makes anything, saying which file it could not open or which rlimit
+// of the config it cannot give.
+func TestExhaustNoFile(t *testing.T) {
+	c := newRaceBundle(t)
+	for _, n := range []int{3, 4, 8, 16, 32} {
+		k := raceContainer(c, n)
+		r := k.shRuntime("ulimit -n "+strconv.Itoa(n), "create", "--bundle", k.Bundle, k.ID)
+		when := "RLIMIT_NOFILE " + strconv.Itoa(n)
+		if r.ok() {
+			k.runtime("delete", "--force", k.ID)
+		} else {
+			requireClear(t, when, r, "too many open files", "RLIMIT_NOFILE", "eventfd failed")
+		}
+		k.checkNoLeftovers(when)
+	}
+}
