@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,6 +251,13 @@ func injectFault(t *testing.T, bin, verb, point, victim string) {
 	if out := readFileString(stderr.Name()); strings.Contains(out, "panic") {
 		t.Errorf("%s: the runtime panicked: %s", when, out)
 	}
+	if victim == "init" {
+		// kill(2) returns before the kernel has taken the process down:
+		// until it is a zombie or gone, it is running, and state says
+		// so (a loaded machine has been seen to take that long). A
+		// frozen init stays until it is thawed: state says paused.
+		waitDead(initPid, 3*time.Second)
+	}
 
 	// state tells the truth: the container with a status, or that it does
 	// not exist (a delete that finished).
@@ -317,4 +325,22 @@ func spawnedInit(pid int) int {
 		}
 	}
 	return 0
+}
+
+// waitDead waits until pid is a zombie or gone.
+func waitDead(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X') {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
