@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients cri critest critest-bin bench-cri validation soak test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-systemd bench-docker lint clean
+.PHONY: all build test unit e2e clients cri critest critest-bin bench-cri validation soak test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-ci bench-systemd bench-docker lint clean
 
 all: build
 
@@ -121,8 +121,17 @@ test: lint unit e2e clients cri validation test-v2 test-systemd test-lsm
 demo: build
 	scripts/demo.sh
 
+# The yardstick (issue 16): carapace next to crun and runc, interleaved;
+# a table of medians, p90s and ratios to crun. scripts/bench/main.go says
+# what each figure is. BENCH_FLAGS="-n 30 -t 5" for more samples.
 bench: build
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH_FLAGS)
+
+# The short form for CI: fails when carapace's ratio to crun, measured in
+# the same run, is over a generous limit (never an absolute time: CI
+# machines differ and are noisy).
+bench-ci: build
+	scripts/bench.sh -ci -n 7 -t 0 -mounts '' $(BENCH_FLAGS)
 
 # run's CPU time with and without --systemd-cgroup, next to runc's, in the
 # VM booted by systemd.
