@@ -100,13 +100,28 @@ func newRaceBundle(t *testing.T) *Container {
 	return c
 }
 
+// eachRace runs one race per iteration, each on a container of its own:
+// iteration runs and checks it, and returns what it did for the messages.
+// Then the container is deleted and nothing of it may be left; the first
+// iteration that failed ends the test.
+func eachRace(t *testing.T, iteration func(i int, k *Container) (when string)) {
+	c := newRaceBundle(t)
+	for i := range raceIterations() {
+		k := raceContainer(c, i)
+		when := iteration(i, k)
+		k.runtime("delete", "--force", k.ID)
+		k.checkNoLeftovers(when)
+		if t.Failed() {
+			break
+		}
+	}
+}
+
 // TestRaceStartDelete: start and delete --force of a created container.
 // delete --force always succeeds; start succeeds (delete then kills what
 // it started) or fails saying that the container does not exist.
 func TestRaceStartDelete(t *testing.T) {
-	c := newRaceBundle(t)
-	for i := range raceIterations() {
-		k := raceContainer(c, i)
+	eachRace(t, func(i int, k *Container) string {
 		mustCreateSleeper(t, k)
 		rs, rd := race(i, func() result { return k.runtime("start", k.ID) },
 			func() result { return k.runtime("delete", "--force", k.ID) })
@@ -117,12 +132,8 @@ func TestRaceStartDelete(t *testing.T) {
 		if !rs.ok() {
 			checkLoser(t, when+": start", rs, k.ID, "does not exist")
 		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if t.Failed() {
-			break
-		}
-	}
+		return when
+	})
 }
 
 // TestRaceKillDelete: kill KILL and delete of a running container. With
@@ -131,10 +142,8 @@ func TestRaceStartDelete(t *testing.T) {
 // is gone, and otherwise says that the container runs (also right after
 // kill returned: as runc's, kill does not wait for init to die).
 func TestRaceKillDelete(t *testing.T) {
-	c := newRaceBundle(t)
-	for i := range raceIterations() {
+	eachRace(t, func(i int, k *Container) string {
 		force := i%2 == 0
-		k := raceContainer(c, i)
 		mustCreateSleeper(t, k)
 		if r := k.runtime("start", k.ID); !r.ok() {
 			t.Fatalf("start: %s", r)
@@ -155,20 +164,14 @@ func TestRaceKillDelete(t *testing.T) {
 		if !rk.ok() {
 			checkLoser(t, when+": kill", rk, k.ID, "does not exist", "container not running")
 		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if t.Failed() {
-			break
-		}
-	}
+		return when
+	})
 }
 
 // TestRaceCreateCreate: two creates of one id: exactly one wins, the other
 // says the container exists, and the winner's container is whole.
 func TestRaceCreateCreate(t *testing.T) {
-	c := newRaceBundle(t)
-	for i := range raceIterations() {
-		k := raceContainer(c, i)
+	eachRace(t, func(i int, k *Container) string {
 		create := func() result { return k.runtime("create", "--bundle", k.Bundle, k.ID) }
 		r1, r2 := race(i, create, create)
 		when := fmt.Sprintf("iteration %d (create, create: %s)", i, raceOrder(i))
@@ -191,11 +194,8 @@ func TestRaceCreateCreate(t *testing.T) {
 		if r := k.runtime("delete", "--force", k.ID); !r.ok() {
 			t.Errorf("%s: delete --force: %s", when, r)
 		}
-		k.checkNoLeftovers(when)
-		if t.Failed() {
-			break
-		}
-	}
+		return when
+	})
 }
 
 // TestRaceCreateDelete: create and delete of one id. Delete --force
@@ -205,10 +205,8 @@ func TestRaceCreateCreate(t *testing.T) {
 // without --force delete says that the container does not exist or is
 // created.
 func TestRaceCreateDelete(t *testing.T) {
-	c := newRaceBundle(t)
-	for i := range raceIterations() {
+	eachRace(t, func(i int, k *Container) string {
 		force := i%2 == 0
-		k := raceContainer(c, i)
 		del := []string{"delete", k.ID}
 		if force {
 			del = []string{"delete", "--force", k.ID}
@@ -225,12 +223,8 @@ func TestRaceCreateDelete(t *testing.T) {
 		if !force && !rd.ok() {
 			checkLoser(t, when+": delete", rd, k.ID, "does not exist", "is created: stop it first")
 		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if t.Failed() {
-			break
-		}
-	}
+		return when
+	})
 }
 
 // TestRaceExecDelete: exec and delete --force of a running container.
@@ -239,9 +233,7 @@ func TestRaceCreateDelete(t *testing.T) {
 // also when it stopped while exec set up (exec used to say "send
 // bootstrap: broken pipe" then).
 func TestRaceExecDelete(t *testing.T) {
-	c := newRaceBundle(t)
-	for i := range raceIterations() {
-		k := raceContainer(c, i)
+	eachRace(t, func(i int, k *Container) string {
 		mustCreateSleeper(t, k)
 		if r := k.runtime("start", k.ID); !r.ok() {
 			t.Fatalf("start: %s", r)
@@ -262,12 +254,8 @@ func TestRaceExecDelete(t *testing.T) {
 		default:
 			checkLoser(t, when+": exec", re, k.ID, "does not exist", "is stopped", "stopped while exec set its process up")
 		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if t.Failed() {
-			break
-		}
-	}
+		return when
+	})
 }
 
 // TestRaceStateListDuringLifecycle: state and list, run in a loop while a
