@@ -190,22 +190,7 @@ func TestRunKilledExternally(t *testing.T) {
 func TestDeleteForceAfterKilledCreate(t *testing.T) {
 	t.Parallel()
 	c := newContainer(t)
-	mark := filepath.Join(c.HostDir, "hook-ran")
-	c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
-		Args: []string{"sh", "-c", "echo $$ > " + mark + "; exec sleep 300"}}}}
-	c.Spec.Process.Args = []string{"sleep", "1000"}
-	c.WriteSpec()
-	create := c.runtimeBackground("create", "--bundle", c.Bundle, c.ID)
-	var hook int
-	waitFor(t, 30*time.Second, "the createRuntime hook", func() bool {
-		if b, err := os.ReadFile(mark); err == nil && strings.HasSuffix(string(b), "\n") {
-			hook, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-		return hook > 0 || !isRunning(create)
-	})
-	if hook == 0 {
-		t.Fatalf("create exited (%d) before its hook ran: %q", create.code, create.stderr())
-	}
+	create, hook := createHeldInHook(t, c)
 	if len(cgroupDirsNamed(c.ID)) == 0 {
 		t.Fatalf("while the hook runs, the container has no cgroup named after %s", c.ID)
 	}
@@ -217,4 +202,28 @@ func TestDeleteForceAfterKilledCreate(t *testing.T) {
 		t.Errorf("delete --force after the killed create: %s", r)
 	}
 	c.checkNoLeftovers("after delete --force of a killed create")
+}
+
+// createHeldInHook starts create of c (running sleep 1000) in the
+// background with a createRuntime hook that sleeps, after create made the
+// cgroup and before it saved any state, and returns once the hook runs,
+// with the hook's pid.
+func createHeldInHook(t *testing.T, c *Container) (create *bgProc, hook int) {
+	t.Helper()
+	mark := filepath.Join(c.HostDir, "hook-ran")
+	c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
+		Args: []string{"sh", "-c", "echo $$ > " + mark + "; exec sleep 300"}}}}
+	c.Spec.Process.Args = []string{"sleep", "1000"}
+	c.WriteSpec()
+	create = c.runtimeBackground("create", "--bundle", c.Bundle, c.ID)
+	waitFor(t, 30*time.Second, "the createRuntime hook", func() bool {
+		if b, err := os.ReadFile(mark); err == nil && strings.HasSuffix(string(b), "\n") {
+			hook, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		return hook > 0 || !isRunning(create)
+	})
+	if hook == 0 {
+		t.Fatalf("create exited (%d) before its hook ran: %q", create.code, create.stderr())
+	}
+	return create, hook
 }

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
 	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
@@ -154,22 +152,7 @@ func TestStateOfHalfCreatedContainer(t *testing.T) {
 	other.Spec.Process.Args = []string{"sleep", "1000"}
 	other.mustCreate()
 	other.mustStart()
-	mark := filepath.Join(c.HostDir, "hook-ran")
-	c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
-		Args: []string{"sh", "-c", "echo $$ > " + mark + "; exec sleep 300"}}}}
-	c.Spec.Process.Args = []string{"sleep", "1000"}
-	c.WriteSpec()
-	create := c.runtimeBackground("create", "--bundle", c.Bundle, c.ID)
-	var hook int
-	waitFor(t, 30*time.Second, "the createRuntime hook", func() bool {
-		if b, err := os.ReadFile(mark); err == nil && strings.HasSuffix(string(b), "\n") {
-			hook, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-		return hook > 0 || !isRunning(create)
-	})
-	if hook == 0 {
-		t.Fatalf("create exited (%d) before its hook ran: %q", create.code, create.stderr())
-	}
+	create, hook := createHeldInHook(t, c)
 	listed := func(want map[string]string) {
 		t.Helper()
 		r := c.runtime("list", "--format", "json")
