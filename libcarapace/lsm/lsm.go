@@ -123,12 +123,14 @@ func openAttr(proc int, name string) (int, error) {
 		Flags:   unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	}
+	// No fallback to openat where openat2 is missing (ENOSYS: a kernel
+	// older than kernel.Minimum, or a seccomp filter around the runtime):
+	// openat would cross a mount over attr/ and write the label to
+	// whatever that mount put there, and the process would run
+	// unconfined.
 	fd, err := unix.Openat2(proc, path, &how)
-	if errors.Is(err, unix.ENOSYS) {
-		fd, err = unix.Openat(proc, path, unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	}
 	if err != nil {
-		return -1, fmt.Errorf("open %s: %w", path, err)
+		return -1, fmt.Errorf("open %s (openat2, RESOLVE_NO_XDEV): %w", path, err)
 	}
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(fd, &st); err != nil || st.Type != unix.PROC_SUPER_MAGIC {

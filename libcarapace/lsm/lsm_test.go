@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/carapace-oci/carapace/libcarapace/internal/sysfail"
 	"github.com/carapace-oci/carapace/libcarapace/procfs"
 )
 
@@ -59,4 +60,33 @@ func TestOpenAttrPrivateProcfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Close(fd)
+}
+
+// TestOpenAttrNoFallbackWithoutOpenat2: without openat2 (a kernel older
+// than kernel.Minimum, or a seccomp filter around the runtime that says
+// ENOSYS) the attr file is not opened at all. A plain openat would follow
+// a mount over /proc/thread-self/attr, the write that confines the
+// process could land elsewhere, and the process would run unconfined.
+func TestOpenAttrNoFallbackWithoutOpenat2(t *testing.T) {
+	if _, err := os.Stat("/proc/thread-self/attr/exec"); err != nil {
+		t.Skip("no attr files on this kernel")
+	}
+	root, err := procfs.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(root)
+	err = sysfail.Run(unix.ENOSYS, []uintptr{unix.SYS_OPENAT2}, func() error {
+		fd, err := openAttr(root, "exec")
+		if err == nil {
+			unix.Close(fd)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("openAttr without openat2 opened the attr file (fell back to openat)")
+	}
+	if !strings.Contains(err.Error(), "openat2") {
+		t.Errorf("error %q does not name openat2", err)
+	}
 }
