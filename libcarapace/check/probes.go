@@ -54,7 +54,7 @@ func Host(o Options) []Finding {
 // Kernel is the running kernel against kernel.Minimum (create's check).
 func Kernel() Finding {
 	var u unix.Utsname
-	f := Finding{Area: "kernel", Name: "release", Meaning: "carapace needs Linux " + kernel.Minimum.String() + " or newer (openat2)"}
+	f := Finding{Area: "kernel", Name: "release", Meaning: "carapace needs Linux " + kernel.Minimum.String() + " or newer (mount_setattr, openat2)"}
 	if err := unix.Uname(&u); err != nil {
 		f.Status, f.Value = Missing, err.Error()
 		return f
@@ -78,6 +78,9 @@ type syscallProbe struct {
 	meaning string
 	impact  string // what fails or falls back without it
 	needed  bool   // missing means containers fail, not a fallback
+	// permFirst: the kernel checks privilege before the arguments, so
+	// EPERM is its answer to a rootless caller, not a filter's.
+	permFirst bool
 }
 
 var syscallProbes = []syscallProbe{
@@ -92,19 +95,19 @@ var syscallProbes = []syscallProbe{
 		impact:  "kill, delete, exec and --pidfd-socket"},
 	{name: "close_range", nr: unix.SYS_CLOSE_RANGE, args: [6]uintptr{1, 0, 0}, since: "5.9",
 		meaning: "closes the runtime's descriptors before the container's program runs",
-		impact:  "a slower fallback over /proc/self/fd"},
-	{name: "mount_setattr", nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{^uintptr(0), 0, 0, 0, 0}, since: "5.12",
-		meaning: "sets mount attributes recursively, and idmapped mounts",
-		impact:  "recursive mount options (rro, ...) and idmapped mounts"},
+		impact:  "a fallback that marks each open descriptor close-on-exec, found with poll"},
+	{name: "mount_setattr", nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{^uintptr(0), 0, 0, 0, 0}, since: "5.12", needed: true,
+		meaning: "makes linux.readonlyPaths and bind mount options apply before a mount is attached; idmapped mounts",
+		impact:  "every create (linux.readonlyPaths, bind mount options)"},
 	{name: "open_tree", nr: unix.SYS_OPEN_TREE, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0)}, since: "5.2", needed: true,
 		meaning: "seals the runtime binary and makes detached bind mounts",
 		impact:  "every create (the sealed /proc/self/exe)"},
-	{name: "move_mount", nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0), 0, ^uintptr(0)}, since: "5.2",
+	{name: "move_mount", nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0), 0, ^uintptr(0)}, since: "5.2", needed: true, permFirst: true,
 		meaning: "attaches detached mounts",
-		impact:  "idmapped and detached bind mounts"},
-	{name: "fsopen", nr: unix.SYS_FSOPEN, args: [6]uintptr{0, ^uintptr(0)}, since: "5.2",
-		meaning: "opens a private procfs for the runtime's own use",
-		impact:  "the runtime falls back to the host's /proc"},
+		impact:  "every create (bind mounts, linux.readonlyPaths)"},
+	{name: "fsopen", nr: unix.SYS_FSOPEN, args: [6]uintptr{0, ^uintptr(0)}, since: "5.2", needed: true, permFirst: true,
+		meaning: "opens a private procfs for the runtime's own use, and the tmpfs over masked directories",
+		impact:  "every create with a directory in linux.maskedPaths"},
 }
 
 // Syscalls tries each syscall the runtime relies on.
@@ -125,6 +128,10 @@ func (p syscallProbe) interpret(e syscall.Errno) Finding {
 		f.Status, f.Value = Warn, "missing (ENOSYS)"
 		f.Impact, f.Fix = p.impact, "boot Linux "+p.since+" or newer"
 	case unix.EPERM:
+		if p.permFirst && unix.Geteuid() != 0 {
+			f.Status, f.Value = OK, "available (EPERM to this unprivileged caller)"
+			break
+		}
 		f.Status, f.Value = Warn, "blocked (EPERM)"
 		f.Impact, f.Fix = p.impact, "a seccomp filter or LSM around the runtime refuses it: allow "+p.name+" for the runtime"
 	default:
