@@ -23,6 +23,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags libseccomp ./libcarapace/seccomp/...
 	$(GO) vet -tags faultinject ./libcarapace/... ./tests/e2e/
+	$(GO) test -count=1 ./libcarapace/internal/cloexec/
 
 # -tags libseccomp adds the differential test of the seccomp compiler
 # against libseccomp (libseccomp-dev, a test-only cgo helper never linked
