@@ -189,6 +189,9 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	if err := s.checkNotRoot(dfd, dst); err != nil {
 		return err
 	}
+	if err := checkNotIntoProc(dfd, dst); err != nil {
+		return err
+	}
 	// After a filesystem is mounted on dfd, dfd still names the directory
 	// underneath; a new lookup from the root crosses into the new mount.
 	reopen := func() (int, error) { return s.root.Open(dst, unix.O_PATH|unix.O_DIRECTORY, resolve) }
@@ -308,6 +311,27 @@ func (s *Setup) checkNotRoot(fd int, dst string) error {
 	}
 	if a.Dev == b.Dev && a.Ino == b.Ino {
 		return fmt.Errorf("destination %s resolves to the container's root (a symlink to /?)", dst)
+	}
+	return nil
+}
+
+// checkNotIntoProc refuses a destination that config validation let
+// through because its path is not under /proc, but that resolved into the
+// container's procfs through a symlink of the image (/mnt/p -> /proc/sys):
+// a mount there would cover the files the runtime and the kernel's
+// confinement rely on (CVE-2019-16884, CVE-2025-52881), which the
+// validation of the path forbids. As runc checks the resolved destination
+// (checkProcMount), the check is on the opened fd, not on a path.
+func checkNotIntoProc(fd int, dst string) error {
+	if dst == "/proc" || strings.HasPrefix(dst, "/proc/") {
+		return nil // validated by its path (config.checkMounts)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dst, err)
+	}
+	if st.Type == unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s resolves into /proc (through a symlink in the rootfs): mounts under /proc are not allowed", dst)
 	}
 	return nil
 }
