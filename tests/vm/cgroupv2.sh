@@ -15,7 +15,7 @@
 # Only a scratch directory holding the two binaries is shared with the VM; the
 # tests build their busybox rootfs in the VM's /tmp (a tmpfs).
 # Environment: GO (default go, or /usr/local/go/bin/go), CARAPACE_VM_TIMEOUT
-# (seconds, default 480), CARAPACE_VM_MEM / CARAPACE_VM_CPUS (see run-in-vm.sh).
+# (seconds, default 900), CARAPACE_VM_MEM / CARAPACE_VM_CPUS (see run-in-vm.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +26,7 @@ GO=${GO:-go}
 if ! command -v "$GO" >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=/usr/local/go/bin:$PATH
 fi
-timeout_s=${CARAPACE_VM_TIMEOUT:-600}
+timeout_s=${CARAPACE_VM_TIMEOUT:-900}
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
