@@ -266,6 +266,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		}
 		return nil
 	}
+	oomBefore := oomKillsBefore(cg)
 	pid, inCgroup, err := r.startInit(b, plan, cg, parent, child, o)
 	child.Close()
 	if err != nil {
@@ -405,14 +406,14 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
 		if peerGone(err) {
-			err = initDied(pid, cg, err)
+			err = initDied(pid, cg, oomBefore, err)
 		}
 		return nil, err
 	}
 	faultpoint.Hit("create:bootstrap-sent")
 	if err := r.serveInit(parent, spec, hookState, o); err != nil {
 		if peerGone(err) {
-			err = initDied(pid, cg, err)
+			err = initDied(pid, cg, oomBefore, err)
 		}
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -214,5 +215,96 @@ func TestExhaustNoFile(t *testing.T) {
 			requireClear(t, when, r, "too many open files", "RLIMIT_NOFILE", "eventfd failed")
 		}
 		k.checkNoLeftovers(when)
+	}
+}
+
+// memoryCgroup is a new memory cgroup (v1 memory hierarchy or cgroup2 with
+// the memory controller) for the runtime to run in, or "" when there is
+// none, and the name of its limit file.
+func memoryCgroup(t *testing.T, name string) (dir, limitFile string) {
+	t.Helper()
+	base, limitFile := "/sys/fs/cgroup/memory", "memory.limit_in_bytes"
+	if _, err := os.Stat(filepath.Join(base, limitFile)); err != nil {
+		base, limitFile = "/sys/fs/cgroup", "memory.max"
+		b, _ := os.ReadFile(filepath.Join(base, "cgroup.subtree_control"))
+		if !strings.Contains(string(b), "memory") {
+			return "", ""
+		}
+	}
+	dir = filepath.Join(base, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	return dir, limitFile
+}
+
+// TestExhaustMemoryLimit: linux.resources.memory.limit too small for init
+// to set the container up, from 64 KiB to 4 MiB. The limit is in place
+// before init joins its cgroup, so the OOM killer kills init on the way;
+// create says so, naming the limit (it used to say only "container init
+// was killed by SIGKILL during setup"), and leaves nothing. runc 1.5.3
+// sets no minimum either (libcontainer/configs/validate has none); it
+// says "container init was OOM-killed (memory limit too low?)".
+func TestExhaustMemoryLimit(t *testing.T) {
+	c := newRaceBundle(t)
+	named := 0
+	for _, kib := range []int64{64, 256, 512, 1024, 2048, 4096} {
+		k := raceContainer(c, int(kib))
+		k.resources().Memory = &specs.LinuxMemory{Limit: ptr(kib << 10)}
+		k.WriteSpec()
+		r := k.runtime("create", "--bundle", k.Bundle, k.ID)
+		when := "memory limit " + strconv.FormatInt(kib, 10) + " KiB"
+		if r.ok() {
+			k.runtime("delete", "--force", k.ID)
+		} else {
+			named++
+			requireClear(t, when, r, "the memory limit of cgroup ")
+			requireClear(t, when, r, "from linux.resources.memory.limit) is too low: the OOM killer killed ")
+		}
+		k.checkNoLeftovers(when)
+	}
+	if named == 0 {
+		t.Error("no limit was too low for init: the test tested nothing")
+	}
+}
+
+// TestExhaustCallerMemory: the runtime runs in a memory cgroup whose limit
+// (3 to 6 MiB) is reached during create; the container's cgroup is made
+// under it. The OOM killer kills the biggest process: the runtime itself
+// (killed, it can say nothing: a non-zero exit, and delete --force removes
+// what it made), or init, which create then names with the limit. Either
+// way, after delete --force nothing is left.
+func TestExhaustCallerMemory(t *testing.T) {
+	c := newRaceBundle(t)
+	skipUnderSystemd(t, "the runtime runs in a cgroupfs cgroup of its own")
+	dir, limitFile := memoryCgroup(t, c.ID)
+	if dir == "" {
+		t.Skip("no memory controller")
+	}
+	failed := 0
+	for kib := 3 << 10; kib <= 6<<10; kib += 256 {
+		k := raceContainer(c, kib)
+		if err := os.WriteFile(filepath.Join(dir, limitFile), []byte(strconv.Itoa(kib<<10)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := k.shRuntime("echo $$ > "+filepath.Join(dir, "cgroup.procs"), "create", "--bundle", k.Bundle, k.ID)
+		when := limitFile + " " + strconv.Itoa(kib) + " KiB"
+		switch {
+		case r.ok():
+		case r.Code == -1:
+			// Killed: no word of its own, by definition.
+			failed++
+		default:
+			failed++
+			requireClear(t, when, r, "the memory limit of cgroup "+dir, "out of memory")
+		}
+		if rd := k.runtime("delete", "--force", k.ID); !rd.ok() {
+			t.Errorf("%s: delete --force: %s", when, rd)
+		}
+		k.checkNoLeftovers(when)
+	}
+	if failed == 0 {
+		t.Error("at no limit did create fail: the test tested nothing")
 	}
 }
