@@ -83,37 +83,35 @@ type syscallProbe struct {
 	permFirst bool
 }
 
-var syscallProbes = []syscallProbe{
-	{name: "openat2", nr: unix.SYS_OPENAT2, args: [6]uintptr{^uintptr(0), 0, 0, 0}, since: "5.6", needed: true,
-		meaning: "resolves every path inside a container's root without escaping it",
-		impact:  "every create"},
+// syscallProbes are kernel.Required, without which create refuses to run,
+// then the syscalls the runtime has a fallback for. Built when check runs,
+// not at every start of the binary.
+func syscallProbes() []syscallProbe {
+	return append(requiredProbes(), optionalProbes...)
+}
+
+var optionalProbes = []syscallProbe{
 	{name: "clone3", nr: unix.SYS_CLONE3, since: "5.3",
 		meaning: "starts init directly in its cgroup (CLONE_INTO_CGROUP, 5.7)",
 		impact:  "init is moved into its cgroup after it starts instead"},
-	{name: "pidfd_open", nr: unix.SYS_PIDFD_OPEN, since: "5.3", needed: true,
-		meaning: "signals containers through a pidfd, never a recycled pid",
-		impact:  "kill, delete, exec and --pidfd-socket"},
 	{name: "close_range", nr: unix.SYS_CLOSE_RANGE, args: [6]uintptr{1, 0, 0}, since: "5.9",
 		meaning: "closes the runtime's descriptors before the container's program runs",
 		impact:  "a fallback that marks each open descriptor close-on-exec, found with poll"},
-	{name: "mount_setattr", nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{^uintptr(0), 0, 0, 0, 0}, since: "5.12", needed: true,
-		meaning: "makes linux.readonlyPaths and bind mount options apply before a mount is attached; idmapped mounts",
-		impact:  "every create (linux.readonlyPaths, bind mount options)"},
-	{name: "open_tree", nr: unix.SYS_OPEN_TREE, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0)}, since: "5.2", needed: true,
-		meaning: "seals the runtime binary and makes detached bind mounts",
-		impact:  "every create (the sealed /proc/self/exe)"},
-	{name: "move_mount", nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0), 0, ^uintptr(0)}, since: "5.2", needed: true, permFirst: true,
-		meaning: "attaches detached mounts",
-		impact:  "every create (bind mounts, linux.readonlyPaths)"},
-	{name: "fsopen", nr: unix.SYS_FSOPEN, args: [6]uintptr{0, ^uintptr(0)}, since: "5.2", needed: true, permFirst: true,
-		meaning: "opens a private procfs for the runtime's own use, and the tmpfs over masked directories",
-		impact:  "every create with a directory in linux.maskedPaths"},
+}
+
+func requiredProbes() []syscallProbe {
+	out := make([]syscallProbe, 0, len(kernel.Required))
+	for _, s := range kernel.Required {
+		out = append(out, syscallProbe{name: s.Name, nr: s.Nr, args: s.Args, since: s.Since,
+			meaning: s.Why, impact: "every create", needed: true, permFirst: s.PermFirst})
+	}
+	return out
 }
 
 // Syscalls tries each syscall the runtime relies on.
 func Syscalls() []Finding {
 	var out []Finding
-	for _, p := range syscallProbes {
+	for _, p := range syscallProbes() {
 		_, _, e := unix.Syscall6(p.nr, p.args[0], p.args[1], p.args[2], p.args[3], p.args[4], p.args[5])
 		out = append(out, p.interpret(e))
 	}

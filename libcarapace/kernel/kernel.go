@@ -23,33 +23,43 @@ import (
 // kernel and fallbacks".
 var Minimum = Version{5, 12}
 
-// required are the syscalls without which no container can be set up
-// safely, probed by Check with arguments the kernel refuses before doing
-// anything: ENOSYS (or EPERM, from a seccomp filter around the runtime)
-// means the syscall cannot be used at all.
-var required = []struct {
-	name  string
-	nr    uintptr
-	args  [6]uintptr
-	since string
-	why   string
-	// permFirst: the kernel checks the caller's privilege before the
+// Syscall is one syscall the runtime cannot do without, with a call the
+// kernel refuses before doing anything (EINVAL, EBADF, EFAULT): only
+// ENOSYS, or EPERM from a filter around the runtime, says it is unusable.
+type Syscall struct {
+	Name  string
+	Nr    uintptr
+	Args  [6]uintptr
+	Since string
+	Why   string
+	// PermFirst: the kernel checks the caller's privilege before the
 	// arguments, so EPERM is its answer to an unprivileged (rootless)
 	// caller, not a filter's; only ENOSYS says the syscall is missing.
-	permFirst bool
-}{
-	{name: "openat2", nr: unix.SYS_OPENAT2, args: [6]uintptr{^uintptr(0), 0, 0, 0}, since: "5.6",
-		why: "resolves every path inside the container's root without leaving it"},
-	{name: "mount_setattr", nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{^uintptr(0), 0, 0, 0, 0}, since: "5.12",
-		why: "makes linux.readonlyPaths and bind mount options apply before a mount is attached"},
-	{name: "open_tree", nr: unix.SYS_OPEN_TREE, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0)}, since: "5.2",
-		why: "clones bind mounts and the runtime's sealed binary as detached trees"},
-	{name: "move_mount", nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{^uintptr(0), 0, ^uintptr(0), 0, ^uintptr(0)}, since: "5.2",
-		why: "attaches detached mounts at an fd resolved inside the root", permFirst: true},
-	{name: "fsopen", nr: unix.SYS_FSOPEN, args: [6]uintptr{0, ^uintptr(0)}, since: "5.2",
-		why: "makes the tmpfs that hides linux.maskedPaths directories", permFirst: true},
-	{name: "pidfd_open", nr: unix.SYS_PIDFD_OPEN, args: [6]uintptr{0, ^uintptr(0)}, since: "5.3",
-		why: "signals a container's processes without racing pid reuse"},
+	PermFirst bool
+}
+
+// Probe makes the refused call and returns its errno.
+func (s Syscall) Probe() unix.Errno {
+	_, _, e := unix.Syscall6(s.Nr, s.Args[0], s.Args[1], s.Args[2], s.Args[3], s.Args[4], s.Args[5])
+	return e
+}
+
+// Required are the syscalls without which no container can be set up
+// safely: Check refuses to go on without them, and carapace check
+// reports them.
+var Required = []Syscall{
+	{Name: "openat2", Nr: unix.SYS_OPENAT2, Args: [6]uintptr{^uintptr(0), 0, 0, 0}, Since: "5.6",
+		Why: "resolves every path inside the container's root without leaving it"},
+	{Name: "mount_setattr", Nr: unix.SYS_MOUNT_SETATTR, Args: [6]uintptr{^uintptr(0), 0, 0, 0, 0}, Since: "5.12",
+		Why: "makes linux.readonlyPaths and bind mount options apply before a mount is attached"},
+	{Name: "open_tree", Nr: unix.SYS_OPEN_TREE, Args: [6]uintptr{^uintptr(0), 0, ^uintptr(0)}, Since: "5.2",
+		Why: "clones bind mounts and the runtime's sealed binary as detached trees"},
+	{Name: "move_mount", Nr: unix.SYS_MOVE_MOUNT, Args: [6]uintptr{^uintptr(0), 0, ^uintptr(0), 0, ^uintptr(0)}, Since: "5.2",
+		Why: "attaches detached mounts at an fd resolved inside the root", PermFirst: true},
+	{Name: "fsopen", Nr: unix.SYS_FSOPEN, Args: [6]uintptr{0, ^uintptr(0)}, Since: "5.2",
+		Why: "makes the tmpfs that hides linux.maskedPaths directories", PermFirst: true},
+	{Name: "pidfd_open", Nr: unix.SYS_PIDFD_OPEN, Args: [6]uintptr{0, ^uintptr(0)}, Since: "5.3",
+		Why: "signals a container's processes without racing pid reuse"},
 }
 
 // Version is a kernel release's major and minor numbers.
@@ -101,11 +111,10 @@ func Check() error {
 	if v.Less(Minimum) {
 		return fmt.Errorf("this kernel is Linux %s (%s): carapace needs Linux %s or newer (mount_setattr, openat2); upgrade the kernel", v, release, Minimum)
 	}
-	for _, p := range required {
-		_, _, e := unix.Syscall6(p.nr, p.args[0], p.args[1], p.args[2], p.args[3], p.args[4], p.args[5])
-		if e == unix.ENOSYS || (e == unix.EPERM && !p.permFirst) {
+	for _, p := range Required {
+		if e := p.Probe(); e == unix.ENOSYS || (e == unix.EPERM && !p.PermFirst) {
 			return fmt.Errorf("this kernel is Linux %s (%s) but %s fails with %w: carapace needs it (Linux %s+) because it %s; "+
-				"if a seccomp profile or LSM policy around carapace refuses it, allow %s", v, release, p.name, e, p.since, p.why, p.name)
+				"if a seccomp profile or LSM policy around carapace refuses it, allow %s", v, release, p.Name, e, p.Since, p.Why, p.Name)
 		}
 	}
 	return nil
