@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -358,12 +359,12 @@ func checkProcessExtras(b *Bundle) error {
 		}
 	}
 	if a := p.ExecCPUAffinity; a != nil {
-		for name, v := range map[string]string{"initial": a.Initial, "final": a.Final} {
-			if v == "" {
+		for _, f := range []struct{ name, list string }{{"initial", a.Initial}, {"final", a.Final}} {
+			if f.list == "" {
 				continue
 			}
-			if _, err := process.ParseList(v); err != nil {
-				return fieldErr("process.execCPUAffinity."+name, "%v", err)
+			if _, err := process.ParseList(f.list); err != nil {
+				return fieldErr("process.execCPUAffinity."+f.name, "%v", err)
 			}
 		}
 	}
@@ -470,7 +471,9 @@ func checkTimeOffsets(b *Bundle) error {
 // container has of its own: others would change the host.
 func checkSysctl(b *Bundle) error {
 	plan := namespaces.NewPlan(b.Spec.Linux.Namespaces)
-	for k := range b.Spec.Linux.Sysctl {
+	// In name order: with two bad keys, the error must not depend on the
+	// map's iteration order (found by FuzzValidate).
+	for _, k := range slices.Sorted(maps.Keys(b.Spec.Linux.Sysctl)) {
 		f := "linux.sysctl." + k
 		if strings.Contains(k, "..") || strings.ContainsAny(k, " \x00") || strings.HasPrefix(k, "/") {
 			return fieldErr(f, "invalid name")

@@ -545,6 +545,32 @@ func TestValidateCapabilityWarnings(t *testing.T) {
 	}
 }
 
+// TestValidateErrorIsRepeatable: with several bad entries in a map (sysctl)
+// or in execCPUAffinity, the error names the same one every time, the
+// first by name, whatever the map's iteration order (FuzzValidate found a
+// config whose error changed from one call to the next).
+func TestValidateErrorIsRepeatable(t *testing.T) {
+	b := newBundle(t)
+	b.Spec.Linux.Sysctl = map[string]string{}
+	for _, k := range []string{"vm.z", "vm.a", "kernel.sysrq", "fs.file-max", "dev.x", "abi.y", "user.q", "0"} {
+		b.Spec.Linux.Sysctl[k] = "1"
+	}
+	b.Spec.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "x", Final: "y"}
+	const want = "config.json: linux.sysctl.0: not a namespaced sysctl: setting it would change the host"
+	for i := range 50 {
+		if err := config.Validate(b); err == nil || err.Error() != want {
+			t.Fatalf("call %d: Validate = %v, want %s", i, err, want)
+		}
+	}
+	b.Spec.Linux.Sysctl = nil
+	const wantAffinity = "config.json: process.execCPUAffinity.initial: "
+	for i := range 50 {
+		if err := config.Validate(b); err == nil || !strings.HasPrefix(err.Error(), wantAffinity) {
+			t.Fatalf("call %d: Validate = %v, want %s...", i, err, wantAffinity)
+		}
+	}
+}
+
 func TestValidateRootfsResolution(t *testing.T) {
 	b := newBundle(t)
 	if err := config.Validate(b); err != nil {
