@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -307,4 +310,254 @@ func TestExhaustCallerMemory(t *testing.T) {
 	if failed == 0 {
 		t.Error("at no limit did create fail: the test tested nothing")
 	}
+}
+
+// lowerMountMax lowers fs.mount-max for the test's duration to a value far
+// above the mount count of every mount namespace of the host (twice the
+// largest, at least 4096): filling a private namespace up to it then
+// takes seconds, where the default 100000 takes minutes. The limit is
+// global but each namespace counts its own mounts: no other namespace
+// comes near it. The old value is restored at cleanup; the test must not
+// be parallel (none runs beside a non-parallel top-level test).
+func lowerMountMax(t *testing.T) int {
+	t.Helper()
+	const sysctl = "/proc/sys/fs/mount-max"
+	old, err := os.ReadFile(sysctl)
+	if err != nil {
+		t.Skip(err)
+	}
+	largest := 0
+	seen := map[string]bool{}
+	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
+	for _, task := range tasks {
+		ns, err := os.Readlink(filepath.Join(task, "ns/mnt"))
+		if err != nil || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		b, err := os.ReadFile(filepath.Join(task, "mountinfo"))
+		if err != nil {
+			continue
+		}
+		largest = max(largest, strings.Count(string(b), "\n"))
+	}
+	limit := max(4096, 2*largest)
+	if cur, err := strconv.Atoi(strings.TrimSpace(string(old))); err == nil && cur <= limit {
+		return cur
+	}
+	if err := os.WriteFile(sysctl, []byte(strconv.Itoa(limit)), 0o644); err != nil {
+		t.Skipf("lower fs.mount-max: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(sysctl, old, 0o644); err != nil {
+			t.Errorf("restore fs.mount-max %s: %v", strings.TrimSpace(string(old)), err)
+		}
+	})
+	t.Logf("fs.mount-max %s -> %d for the test (largest mount namespace: %d mounts in %d)", strings.TrimSpace(string(old)), limit, largest, len(seen))
+	return limit
+}
+
+// mountCount is the number of mounts in the calling thread's namespace.
+func mountCount() int {
+	b, _ := os.ReadFile("/proc/thread-self/mountinfo")
+	return strings.Count(string(b), "\n")
+}
+
+// fillMountTable fills the calling thread's mount namespace until the
+// kernel refuses a mount (at fs.mount-max, limit: the count includes
+// mounts that mountinfo does not show, outside the root) with binds of
+// one directory under dir, each on a directory of its own (a lookup of
+// each finds one mount, where n stacked on one path would walk n-1
+// others). It returns the number of mounts mountinfo shows when full, and
+// a function that frees one of them.
+func fillMountTable(dir string, limit int) (full int, free func() error, err error) {
+	src := filepath.Join(dir, "src")
+	if err := os.Mkdir(src, 0o700); err != nil {
+		return 0, nil, err
+	}
+	var targets []string
+	for n := mountCount(); ; n++ {
+		if n > limit {
+			return 0, nil, fmt.Errorf("%d mounts and none refused: fs.mount-max %d is not the limit", n, limit)
+		}
+		d := filepath.Join(dir, strconv.Itoa(n))
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return 0, nil, err
+		}
+		err := unix.Mount(src, d, "", unix.MS_BIND, "")
+		// Refused a little below limit by mountinfo's count, which
+		// leaves out the mounts outside the thread's root (some dozens
+		// in a container's namespace).
+		if err == unix.ENOSPC && n >= limit-100 {
+			break
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("fill the mount table (%d of %d): %w", n, limit, err)
+		}
+		targets = append(targets, d)
+	}
+	return mountCount(), func() error {
+		if len(targets) == 0 {
+			return errors.New("no filler mount left to free")
+		}
+		last := targets[len(targets)-1]
+		targets = targets[:len(targets)-1]
+		return unix.Unmount(last, 0)
+	}, nil
+}
+
+// inFullMountNS runs f on a thread of its own, in a new private mount
+// namespace (nothing propagates to the host's) whose mount table is full:
+// limit mounts. The runtime started from f's thread runs there, and a
+// container's mount namespace, a copy of it, starts as full. f gets the
+// room left and a function that frees one more mount.
+func inFullMountNS(t *testing.T, limit int, f func(room func() int, free func())) {
+	t.Helper()
+	dir := t.TempDir()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: the thread, in its own namespace, exits with
+		// the goroutine instead of going back to the pool.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			t.Errorf("unshare(CLONE_NEWNS): %v", err)
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			t.Errorf("make / rprivate: %v", err)
+			return
+		}
+		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "mode=0700"); err != nil {
+			t.Errorf("mount tmpfs on %s: %v", dir, err)
+			return
+		}
+		full, free, err := fillMountTable(dir, limit)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f(func() int { return full - mountCount() }, func() {
+			if err := free(); err != nil {
+				t.Errorf("free a mount: %v", err)
+			}
+		})
+	}()
+	<-done
+}
+
+// mountTableFull is what the runtime says when a mount does not fit.
+func mountTableFull(limit int) string {
+	return "the mount table is full (fs.mount-max " + strconv.Itoa(limit) + ")"
+}
+
+// TestExhaustMountTable: create and run in a mount namespace whose table is
+// full or nearly so (0 to 60 mounts free). Each fails at the first mount
+// that does not fit, naming it and saying that the mount table is full,
+// or succeeds; each leaves nothing, in the host's namespace or the full
+// one. It used to say "bind rootfs ... onto itself: no space left on
+// device", or "mounts[2] (tmpfs on /dev): mount tmpfs: no space left on
+// device", with no word of the limit. exec adds no mount: it succeeds
+// from a full namespace, and into a container whose namespace is full.
+func TestExhaustMountTable(t *testing.T) {
+	c := newRaceBundle(t)
+	limit := lowerMountMax(t)
+	named := map[string]int{}
+	failed, succeeded := 0, 0
+	for _, verb := range []string{"create", "run"} {
+		inFullMountNS(t, limit, func(room func() int, free func()) {
+			for _, want := range []int{0, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60} {
+				for room() < want {
+					free()
+				}
+				k := raceContainer(c, want)
+				k.ID += "-" + verb
+				registerID(k.ID)
+				args := []string{verb, "--bundle", k.Bundle, k.ID}
+				if verb == "run" {
+					args = []string{verb, "--detach", "--bundle", k.Bundle, k.ID}
+				}
+				before := room()
+				r := k.runtime(args...)
+				when := fmt.Sprintf("%s with %d mounts free", verb, want)
+				if r.ok() {
+					succeeded++
+					if rd := k.runtime("delete", "--force", k.ID); !rd.ok() {
+						t.Errorf("%s: delete --force: %s", when, rd)
+					}
+				} else {
+					failed++
+					requireClear(t, when, r, mountTableFull(limit))
+					// The mount that did not fit: the rootfs, mounts[i].
+					for _, what := range []string{"rootfs", "mounts["} {
+						if strings.Contains(r.Stderr, what) {
+							named[what]++
+						}
+					}
+					errLines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+					t.Logf("%s: %s", when, errLines[len(errLines)-1])
+				}
+				if after := room(); after != before {
+					t.Errorf("%s: the runtime's mount namespace had %d mounts free before, %d after", when, before, after)
+				}
+				k.checkNoLeftovers(when)
+			}
+		})
+	}
+	t.Logf("%d failed, %d succeeded; the failures named %v", failed, succeeded, named)
+	if failed == 0 || succeeded == 0 {
+		t.Errorf("%d failed, %d succeeded: the table was never full, or never had room enough", failed, succeeded)
+	}
+
+	k := raceContainer(c, 1000)
+	mustCreateSleeper(t, k)
+	if r := k.runtime("start", k.ID); !r.ok() {
+		t.Fatalf("start: %s", r)
+	}
+	inFullMountNS(t, limit, func(room func() int, free func()) {
+		if r := k.execIn(nil, "true"); !r.ok() {
+			t.Errorf("exec from a full mount namespace: %s", r)
+		}
+		if room() != 0 {
+			t.Errorf("exec from a full mount namespace: %d mounts free after, 0 before", room())
+		}
+	})
+	// The container's own namespace, full: filled from a thread that
+	// joins it (its root is then the container's), under its /dev/shm: the
+	// rootfs is read-only.
+	pid := k.mustState().Pid
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer ns.Close()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			t.Errorf("unshare(CLONE_FS): %v", err)
+			return
+		}
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNS); err != nil {
+			t.Errorf("join the container's mount namespace: %v", err)
+			return
+		}
+		if err := os.Mkdir("/dev/shm/fill", 0o700); err != nil {
+			t.Error(err)
+			return
+		}
+		if _, _, err := fillMountTable("/dev/shm/fill", limit); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-done
+	if r := k.execIn(nil, "true"); !r.ok() {
+		t.Errorf("exec into a container whose mount namespace is full: %s", r)
+	}
+	if rd := k.runtime("delete", "--force", k.ID); !rd.ok() {
+		t.Errorf("delete --force of a container whose mount namespace is full: %s", rd)
+	}
+	k.checkNoLeftovers("exec with full mount tables")
 }
