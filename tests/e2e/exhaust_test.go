@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -314,7 +315,7 @@ func TestExhaustCallerMemory(t *testing.T) {
 
 // lowerMountMax lowers fs.mount-max for the test's duration to a value far
 // above the mount count of every mount namespace of the host (twice the
-// largest, at least 4096): filling a private namespace up to it then
+// largest, at least 2048): filling a private namespace up to it then
 // takes seconds, where the default 100000 takes minutes. The limit is
 // global but each namespace counts its own mounts: no other namespace
 // comes near it. The old value is restored at cleanup; the test must not
@@ -341,7 +342,7 @@ func lowerMountMax(t *testing.T) int {
 		}
 		largest = max(largest, strings.Count(string(b), "\n"))
 	}
-	limit := max(4096, 2*largest)
+	limit := max(2048, 2*largest)
 	if cur, err := strconv.Atoi(strings.TrimSpace(string(old))); err == nil && cur <= limit {
 		return cur
 	}
@@ -357,61 +358,104 @@ func lowerMountMax(t *testing.T) int {
 	return limit
 }
 
-// mountCount is the number of mounts in the calling thread's namespace.
-func mountCount() int {
-	b, _ := os.ReadFile("/proc/thread-self/mountinfo")
+// mountCount is the number of mounts in the calling thread's namespace, as
+// its mountinfo shows them, read through proc (a descriptor of /proc
+// opened before the thread joined a container's namespace, whose /proc is
+// the container's).
+func mountCount(proc *os.File) int {
+	fd, err := unix.Openat(int(proc.Fd()), "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	f := os.NewFile(uintptr(fd), "mountinfo")
+	defer f.Close()
+	b, _ := io.ReadAll(f)
 	return strings.Count(string(b), "\n")
 }
 
-// fillMountTable fills the calling thread's mount namespace until the
-// kernel refuses a mount (at fs.mount-max, limit: the count includes
-// mounts that mountinfo does not show, outside the root) with binds of
-// one directory under dir, each on a directory of its own (a lookup of
-// each finds one mount, where n stacked on one path would walk n-1
-// others). It returns the number of mounts mountinfo shows when full, and
-// a function that frees one of them.
-func fillMountTable(dir string, limit int) (full int, free func() error, err error) {
-	src := filepath.Join(dir, "src")
-	if err := os.Mkdir(src, 0o700); err != nil {
-		return 0, nil, err
+// mountFiller fills the calling thread's mount namespace with binds of one
+// directory, each on a directory of its own (a lookup of each finds one
+// mount, where n stacked on one path would walk n-1 others).
+type mountFiller struct {
+	proc     *os.File
+	dir, src string
+	targets  []string
+	next     int
+	full     int // mountCount when the kernel refused one more
+}
+
+// fillMountTable fills the calling thread's mount namespace, under dir,
+// until the kernel refuses a mount: at fs.mount-max, limit, or a little
+// below by mountCount, which leaves out the mounts outside the thread's
+// root (some dozens in a container's namespace).
+func fillMountTable(proc *os.File, dir string, limit int) (*mountFiller, error) {
+	f := &mountFiller{proc: proc, dir: dir, src: filepath.Join(dir, "src")}
+	if err := os.Mkdir(f.src, 0o700); err != nil {
+		return nil, err
 	}
-	var targets []string
-	for n := mountCount(); ; n++ {
+	n := mountCount(proc)
+	if n < 0 {
+		return nil, errors.New("cannot read the thread's mountinfo")
+	}
+	for ; ; n++ {
 		if n > limit {
-			return 0, nil, fmt.Errorf("%d mounts and none refused: fs.mount-max %d is not the limit", n, limit)
+			return nil, fmt.Errorf("%d mounts and none refused: fs.mount-max %d is not the limit", n, limit)
 		}
-		d := filepath.Join(dir, strconv.Itoa(n))
-		if err := os.Mkdir(d, 0o700); err != nil {
-			return 0, nil, err
-		}
-		err := unix.Mount(src, d, "", unix.MS_BIND, "")
-		// Refused a little below limit by mountinfo's count, which
-		// leaves out the mounts outside the thread's root (some dozens
-		// in a container's namespace).
+		err := f.take()
 		if err == unix.ENOSPC && n >= limit-100 {
-			break
+			f.full = mountCount(proc)
+			return f, nil
 		}
 		if err != nil {
-			return 0, nil, fmt.Errorf("fill the mount table (%d of %d): %w", n, limit, err)
+			return nil, fmt.Errorf("fill the mount table (%d of %d): %w", n, limit, err)
 		}
-		targets = append(targets, d)
 	}
-	return mountCount(), func() error {
-		if len(targets) == 0 {
+}
+
+// take makes one more filler mount.
+func (f *mountFiller) take() error {
+	d := filepath.Join(f.dir, strconv.Itoa(f.next))
+	f.next++
+	if err := os.Mkdir(d, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount(f.src, d, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	f.targets = append(f.targets, d)
+	return nil
+}
+
+// room is the number of mounts the namespace has room for.
+func (f *mountFiller) room() int { return f.full - mountCount(f.proc) }
+
+// setRoom frees filler mounts, or makes more, until the namespace has room
+// for n mounts.
+func (f *mountFiller) setRoom(n int) error {
+	for f.room() < n {
+		if len(f.targets) == 0 {
 			return errors.New("no filler mount left to free")
 		}
-		last := targets[len(targets)-1]
-		targets = targets[:len(targets)-1]
-		return unix.Unmount(last, 0)
-	}, nil
+		last := f.targets[len(f.targets)-1]
+		f.targets = f.targets[:len(f.targets)-1]
+		if err := unix.Unmount(last, 0); err != nil {
+			return err
+		}
+	}
+	for f.room() > n {
+		if err := f.take(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // inFullMountNS runs f on a thread of its own, in a new private mount
 // namespace (nothing propagates to the host's) whose mount table is full:
 // limit mounts. The runtime started from f's thread runs there, and a
-// container's mount namespace, a copy of it, starts as full. f gets the
-// room left and a function that frees one more mount.
-func inFullMountNS(t *testing.T, limit int, f func(room func() int, free func())) {
+// container's mount namespace, a copy of it, starts as full. f sets the
+// room there with the filler.
+func inFullMountNS(t *testing.T, limit int, f func(*mountFiller)) {
 	t.Helper()
 	dir := t.TempDir()
 	done := make(chan struct{})
@@ -432,16 +476,18 @@ func inFullMountNS(t *testing.T, limit int, f func(room func() int, free func())
 			t.Errorf("mount tmpfs on %s: %v", dir, err)
 			return
 		}
-		full, free, err := fillMountTable(dir, limit)
+		proc, err := os.Open("/proc")
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		f(func() int { return full - mountCount() }, func() {
-			if err := free(); err != nil {
-				t.Errorf("free a mount: %v", err)
-			}
-		})
+		defer proc.Close()
+		filler, err := fillMountTable(proc, dir, limit)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f(filler)
 	}()
 	<-done
 }
@@ -464,11 +510,20 @@ func TestExhaustMountTable(t *testing.T) {
 	limit := lowerMountMax(t)
 	named := map[string]int{}
 	failed, succeeded := 0, 0
-	for _, verb := range []string{"create", "run"} {
-		inFullMountNS(t, limit, func(room func() int, free func()) {
+	// A container that runs throughout, for exec, with a state root of
+	// its own: the others must leave theirs empty.
+	running := raceContainer(c, 1000)
+	running.Root = filepath.Join(c.Dir, "running-root")
+	mustCreateSleeper(t, running)
+	if r := running.runtime("start", running.ID); !r.ok() {
+		t.Fatalf("start: %s", r)
+	}
+	inFullMountNS(t, limit, func(filler *mountFiller) {
+		for _, verb := range []string{"create", "run"} {
 			for _, want := range []int{0, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60} {
-				for room() < want {
-					free()
+				if err := filler.setRoom(want); err != nil {
+					t.Errorf("leave room for %d mounts: %v", want, err)
+					return
 				}
 				k := raceContainer(c, want)
 				k.ID += "-" + verb
@@ -477,7 +532,6 @@ func TestExhaustMountTable(t *testing.T) {
 				if verb == "run" {
 					args = []string{verb, "--detach", "--bundle", k.Bundle, k.ID}
 				}
-				before := room()
 				r := k.runtime(args...)
 				when := fmt.Sprintf("%s with %d mounts free", verb, want)
 				if r.ok() {
@@ -497,39 +551,43 @@ func TestExhaustMountTable(t *testing.T) {
 					errLines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
 					t.Logf("%s: %s", when, errLines[len(errLines)-1])
 				}
-				if after := room(); after != before {
-					t.Errorf("%s: the runtime's mount namespace had %d mounts free before, %d after", when, before, after)
+				if after := filler.room(); after != want {
+					t.Errorf("%s: the runtime's mount namespace had %d mounts free before, %d after", when, want, after)
 				}
 				k.checkNoLeftovers(when)
 			}
-		})
-	}
+		}
+		if err := filler.setRoom(0); err != nil {
+			t.Errorf("fill the table again: %v", err)
+			return
+		}
+		if r := running.execIn(nil, "true"); !r.ok() {
+			t.Errorf("exec from a full mount namespace: %s", r)
+		}
+		if filler.room() != 0 {
+			t.Errorf("exec from a full mount namespace: %d mounts free after, 0 before", filler.room())
+		}
+	})
 	t.Logf("%d failed, %d succeeded; the failures named %v", failed, succeeded, named)
 	if failed == 0 || succeeded == 0 {
 		t.Errorf("%d failed, %d succeeded: the table was never full, or never had room enough", failed, succeeded)
 	}
 
-	k := raceContainer(c, 1000)
-	mustCreateSleeper(t, k)
-	if r := k.runtime("start", k.ID); !r.ok() {
-		t.Fatalf("start: %s", r)
-	}
-	inFullMountNS(t, limit, func(room func() int, free func()) {
-		if r := k.execIn(nil, "true"); !r.ok() {
-			t.Errorf("exec from a full mount namespace: %s", r)
-		}
-		if room() != 0 {
-			t.Errorf("exec from a full mount namespace: %d mounts free after, 0 before", room())
-		}
-	})
 	// The container's own namespace, full: filled from a thread that
 	// joins it (its root is then the container's), under its /dev/shm: the
 	// rootfs is read-only.
-	pid := k.mustState().Pid
+	pid := running.mustState().Pid
+	t.Logf("the container's mount namespace: %d mounts", strings.Count(readFileString(fmt.Sprintf("/proc/%d/mountinfo", pid)), "\n"))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		proc, err := os.Open("/proc")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer proc.Close()
 		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid))
 		if err != nil {
 			t.Error(err)
@@ -548,16 +606,16 @@ func TestExhaustMountTable(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		if _, _, err := fillMountTable("/dev/shm/fill", limit); err != nil {
+		if _, err := fillMountTable(proc, "/dev/shm/fill", limit); err != nil {
 			t.Error(err)
 		}
 	}()
 	<-done
-	if r := k.execIn(nil, "true"); !r.ok() {
+	if r := running.execIn(nil, "true"); !r.ok() {
 		t.Errorf("exec into a container whose mount namespace is full: %s", r)
 	}
-	if rd := k.runtime("delete", "--force", k.ID); !rd.ok() {
+	if rd := running.runtime("delete", "--force", running.ID); !rd.ok() {
 		t.Errorf("delete --force of a container whose mount namespace is full: %s", rd)
 	}
-	k.checkNoLeftovers("exec with full mount tables")
+	running.checkNoLeftovers("exec with full mount tables")
 }
