@@ -26,7 +26,7 @@ func (r *Runtime) Start(id string) error {
 		return err
 	}
 	defer unlock()
-	st, err := r.Store.Load(id)
+	st, err := r.Load(id)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,11 @@ var ErrNotRunning = errors.New("container not running")
 // Kill sends a signal to the container's init, or with all to every
 // process in its cgroup.
 func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
-	st, err := r.Store.Load(id)
+	st, err := r.Load(id)
+	var half *HalfCreatedError
+	if errors.As(err, &half) {
+		half.Kill = true
+	}
 	if err != nil {
 		return err
 	}

@@ -424,3 +424,45 @@ func TestDeleteHungCreate(t *testing.T) {
 	syscall.Kill(hook, syscall.SIGKILL)
 	c.checkNoLeftovers("delete --force of a hung create")
 }
+
+// TestVerbsOnHalfCreatedContainer: kill, ps, start, exec, pause, resume and
+// update of a container whose create is still at work, or was killed
+// half-way, say so instead of "does not exist" (state and list show the
+// container, delete removes it). kill also says "container not running",
+// which containerd's shim, like "does not exist", takes for a process
+// already gone.
+func TestVerbsOnHalfCreatedContainer(t *testing.T) {
+	c := newRaceBundle(t)
+	create, hook := createHeldInHook(t, c)
+	defer syscall.Kill(hook, syscall.SIGKILL)
+	creating := `container "` + c.ID + `" is being created (its create has not finished)`
+	for _, args := range [][]string{{"kill", c.ID, "KILL"}, {"ps", c.ID}} {
+		r := c.runtime(args...)
+		want := creating
+		if args[0] == "kill" {
+			want += ": container not running"
+		}
+		requireClear(t, args[0]+" while create runs", r, want)
+	}
+	_ = create.cmd.Process.Kill()
+	create.wait(10 * time.Second)
+	syscall.Kill(hook, syscall.SIGKILL)
+	half := `container "` + c.ID + `" was not fully created (its create did not finish): delete it`
+	for _, args := range [][]string{
+		{"kill", c.ID, "KILL"}, {"kill", "--all", c.ID, "TERM"}, {"ps", c.ID},
+		{"start", c.ID}, {"exec", c.ID, "true"},
+		{"pause", c.ID}, {"resume", c.ID}, {"update", "--pids-limit", "10", c.ID},
+	} {
+		r := c.runtime(args...)
+		want := half
+		if args[0] == "kill" {
+			want += ": container not running"
+		}
+		requireClear(t, args[0]+" after create was killed", r, want)
+		t.Logf("%s: %s", args[0], strings.TrimSpace(r.Stderr))
+	}
+	if r := c.Delete(false); !r.ok() {
+		t.Errorf("delete of what a killed create left: %s", r)
+	}
+	c.checkNoLeftovers("delete of a half-created container")
+}
