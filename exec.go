@@ -92,7 +92,7 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 		}
 		return &p, nil
 	}
-	st, err := rt.Store.Load(id)
+	st, err := rt.Load(id)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 
 // loadWithCgroup loads a container that must have a cgroup.
 func (r *Runtime) loadWithCgroup(id string) (*state.State, error) {
-	st, err := r.Store.Load(id)
+	st, err := r.Load(id)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (r *Runtime) Resume(id string) error {
 // cgroup, also once init has exited (none, or what is left of a container
 // without a pid namespace of its own), as runc's ps does.
 func (r *Runtime) Pids(id string) ([]int, error) {
-	st, err := r.Store.Load(id)
+	st, err := r.Load(id)
 	if err != nil {
 		return nil, err
 	}

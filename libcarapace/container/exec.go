@@ -110,7 +110,7 @@ func (r *Runtime) exec(o ExecOptions, loaded **state.State) (int, error) {
 		}
 	}
 	defer release()
-	st, err := r.Store.Load(o.ID)
+	st, err := r.Load(o.ID)
 	if err != nil {
 		return 1, err
 	}

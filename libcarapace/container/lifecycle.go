@@ -26,7 +26,7 @@ func (r *Runtime) Start(id string) error {
 		return err
 	}
 	defer unlock()
-	st, err := r.Store.Load(id)
+	st, err := r.Load(id)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,11 @@ var ErrNotRunning = errors.New("container not running")
 // Kill sends a signal to the container's init, or with all to every
 // process in its cgroup.
 func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
-	st, err := r.Store.Load(id)
+	st, err := r.Load(id)
+	var half *HalfCreatedError
+	if errors.As(err, &half) {
+		half.Kill = true
+	}
 	if err != nil {
 		return err
 	}
@@ -280,6 +284,10 @@ func (r *Runtime) Delete(id string, force bool) error {
 	// up, goes with any delete.
 	defer r.Store.Sweep()
 	unlock, err := r.Store.Lock(id)
+	var locked *state.LockedError
+	if force && errors.As(err, &locked) && r.killStuckCreate(id, locked.Holder) {
+		unlock, err = r.Store.Lock(id)
+	}
 	if err != nil {
 		if force && errors.Is(err, state.ErrNotExist) {
 			return nil
@@ -313,6 +321,43 @@ func (r *Runtime) Delete(id string, force bool) error {
 		faultpoint.Hit("delete:killed")
 	}
 	return r.destroy(st)
+}
+
+// killStuckCreate SIGKILLs the create recorded in the container's
+// create.json when it is the holder of the lock that delete --force could
+// not take (stopped, or not done within state.LockWait), and reports
+// whether it is gone. A create killed at any point is recoverable by
+// design: delete then removes what its record names. Any other holder (a
+// start, an update) is left alone.
+func (r *Runtime) killStuckCreate(id string, h state.Holder) bool {
+	p, err := r.Store.LoadProgress(id)
+	if err != nil || p == nil || p.Creator <= 0 || p.Creator != h.Pid {
+		return false
+	}
+	pidfd, err := unix.PidfdOpen(p.Creator, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(pidfd)
+	// Checked after the pidfd is open: the pid is the create's, not a
+	// recycled one, for as long as the pidfd is.
+	if !state.Alive(p.Creator, p.CreatorStart) {
+		return false
+	}
+	if r.Log != nil {
+		r.Log.Warn(fmt.Sprintf("create (pid %d) holds the container's lock and is %s: killing it", p.Creator, stuckHow(h)), "id", id)
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil {
+		return false
+	}
+	return waitGone(pidfd, 10*time.Second)
+}
+
+func stuckHow(h state.Holder) string {
+	if h.Stopped {
+		return "stopped"
+	}
+	return "not done in " + state.LockWait.String()
 }
 
 // removeHalfCreated removes what a create that died before the state was

@@ -57,7 +57,7 @@ func mountCgroups(dfd int, reopen func() (int, error), o Options, cgroupNS bool,
 		data += "," + lsm.MountContext(label)
 	}
 	if err := unix.Mount("tmpfs", securefs.ProcPath(dfd), "tmpfs", (flags &^ unix.MS_RDONLY), data); err != nil {
-		return fmt.Errorf("mount tmpfs for cgroups: %w", err)
+		return mountErr("mount tmpfs for cgroups", err)
 	}
 	top, err := reopen()
 	if err != nil {
@@ -107,7 +107,7 @@ func mountHierarchy(h cgroups.Hierarchy, own map[string]string, dfd int, flags u
 			}
 		}
 		if err := unix.Mount("cgroup", securefs.ProcPath(dfd), fstype, flags, data); err != nil {
-			return fmt.Errorf("mount %s %s: %w", fstype, data, err)
+			return mountErr(fmt.Sprintf("mount %s %s", fstype, data), err)
 		}
 		return nil
 	}
@@ -118,5 +118,8 @@ func mountHierarchy(h cgroups.Hierarchy, own map[string]string, dfd int, flags u
 	rel := strings.TrimPrefix(p, h.Root)
 	src := filepath.Join(h.Mountpoint, rel)
 	o := Options{Recursive: true, Flags: flags}
-	return bindMount(src, dfd, o)
+	if err := bindMount(src, dfd, o); err != nil {
+		return fmt.Errorf("bind cgroup %s: %w", src, err)
+	}
+	return nil
 }

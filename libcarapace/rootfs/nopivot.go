@@ -25,7 +25,7 @@ func (s *Setup) enterNoPivot() error {
 		return fmt.Errorf("--no-pivot: chdir rootfs %s: %w", s.Rootfs, err)
 	}
 	if err := unix.MoveMount(s.root.FD(), "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("--no-pivot: move rootfs %s over /: %w", s.Rootfs, err)
+		return mountErr(fmt.Sprintf("--no-pivot: move rootfs %s over /", s.Rootfs), err)
 	}
 	if err := unix.Chroot("."); err != nil {
 		return fmt.Errorf("--no-pivot: chroot into rootfs %s: %w", s.Rootfs, err)
@@ -62,7 +62,7 @@ func hideRevealingMounts(rootfs string) error {
 			// which stays over it in any namespace made from this one.
 			flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 			if err := unix.Mount("tmpfs", mp.point, "tmpfs", flags, "size=4k,mode=0555"); err != nil {
-				return fmt.Errorf("cover host %s mount at %s: %w", mp.fstype, mp.point, err)
+				return mountErr(fmt.Sprintf("cover host %s mount at %s", mp.fstype, mp.point), err)
 			}
 		default:
 			return fmt.Errorf("unmount host %s mount at %s: %w", mp.fstype, mp.point, err)

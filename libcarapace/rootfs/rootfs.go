@@ -77,7 +77,7 @@ func (s *Setup) Prepare() error {
 		}
 	}
 	if err := unix.Mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind rootfs %s onto itself: %w", s.Rootfs, err)
+		return mountErr(fmt.Sprintf("bind rootfs %s onto itself", s.Rootfs), err)
 	}
 	root, err := securefs.OpenRoot(s.Rootfs)
 	if err != nil {
@@ -398,7 +398,7 @@ func setAttrs(fd int, o Options) error {
 
 func moveMount(tree, dfd int) error {
 	if err := unix.MoveMount(tree, "", dfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return fmt.Errorf("move_mount: %w", err)
+		return mountErr("move_mount", err)
 	}
 	return nil
 }
@@ -415,9 +415,9 @@ func fsMount(source, fstype string, dfd int, reopen func() (int, error), o Optio
 	target := securefs.ProcPath(dfd)
 	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
 		if errors.Is(err, unix.EINVAL) && data != "" {
-			return fmt.Errorf("mount %s with options %q: %w", fstype, data, err)
+			return mountErr(fmt.Sprintf("mount %s with options %q", fstype, data), err)
 		}
-		return fmt.Errorf("mount %s: %w", fstype, err)
+		return mountErr("mount "+fstype, err)
 	}
 	if o.Propagation == 0 && o.RecSet == 0 && o.RecClr == 0 && !o.RecAtimeSet {
 		return nil

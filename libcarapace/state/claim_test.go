@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -158,5 +159,46 @@ func TestLockReplaced(t *testing.T) {
 	unlock()
 	if _, err := s.Lock("c1"); !errors.Is(err, ErrNotExist) {
 		t.Errorf("Lock of a removed container = %v, want ErrNotExist", err)
+	}
+}
+
+// TestLockWaitBounded: a lock held (here by another open file description
+// of this process) is waited for LockWait, then a *LockedError names the
+// holder from /proc/locks; once released, Lock takes it.
+func TestLockWaitBounded(t *testing.T) {
+	s := Store{Root: filepath.Join(t.TempDir(), "root")}
+	unlock, err := s.Claim("c1", NewProgress("/bundle"))
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	old := LockWait
+	LockWait = 300 * time.Millisecond
+	defer func() { LockWait = old }()
+	for _, lock := range []func(string) (func(), error){s.Lock, s.LockShared} {
+		_, err = lock("c1")
+		var le *LockedError
+		if !errors.As(err, &le) {
+			t.Fatalf("Lock of a held lock = %v, want a *LockedError", err)
+		}
+		if le.Holder.Pid != os.Getpid() || le.Holder.Stopped || le.Waited < LockWait {
+			t.Errorf("LockedError = %+v, want this process (%d), not stopped, after %v", le, os.Getpid(), LockWait)
+		}
+		want := `container "c1" is locked by ` + le.Holder.What + " (pid " + strconv.Itoa(os.Getpid()) + "), which has not finished in 0s"
+		if err.Error() != want {
+			t.Errorf("error %q, want %q", err, want)
+		}
+	}
+	unlock()
+	relock, err := s.Lock("c1")
+	if err != nil {
+		t.Fatalf("Lock once released: %v", err)
+	}
+	relock()
+}
+
+func TestDescribeVerb(t *testing.T) {
+	h := describe(os.Getpid())
+	if h.Pid != os.Getpid() || h.Stopped || h.What == "" || h.What == "process" {
+		t.Errorf("describe(self) = %+v: want this process's command name, not stopped", h)
 	}
 }

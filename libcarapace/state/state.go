@@ -489,6 +489,9 @@ func (s Store) List() ([]string, error) {
 // removed meanwhile (a delete): that is "does not exist", and a directory
 // made since under the id (a new create of it) is locked in its turn, so
 // that the lock held is always that of the container the id names.
+//
+// The wait is bounded (LockWait), and ends at once when the holder is
+// stopped: a *LockedError then names the holder.
 func (s Store) Lock(id string) (func(), error) { return s.lock(id, unix.LOCK_EX) }
 
 // LockShared is Lock for a verb that may run beside others of its kind but
@@ -509,9 +512,9 @@ func (s Store) lock(id string, how int) (func(), error) {
 			return nil, fmt.Errorf("container %q: %w", id, err)
 		}
 		lockOpened()
-		if err := unix.Flock(fd, how); err != nil {
+		if err := flockWait(id, fd, how); err != nil {
 			unix.Close(fd)
-			return nil, fmt.Errorf("lock container %q: %w", id, err)
+			return nil, err
 		}
 		var locked, now unix.Stat_t
 		err = unix.Fstat(fd, &locked)

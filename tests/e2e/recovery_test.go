@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/carapace-oci/carapace/tests/internal/leaks"
 	"github.com/carapace-oci/carapace/tests/internal/testenv"
 )
@@ -345,4 +347,122 @@ func anyExists(paths []string) bool {
 		}
 	}
 	return false
+}
+
+// procStateOf is the state letter of /proc/<pid>/stat (R, S, T, Z...), 0
+// when the process is gone.
+func procStateOf(pid int) byte {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2]
+	}
+	return 0
+}
+
+// TestDeleteStoppedCreate: a create stopped (SIGSTOP) mid-way, by its own
+// createRuntime hook, holds the container's lock. delete and start fail at
+// once, naming the create and saying that it is stopped, and leave the
+// container as it is; delete --force kills the create (the one
+// create.json records) and removes everything. Both used to wait for ever
+// on the lock.
+func TestDeleteStoppedCreate(t *testing.T) {
+	c := newRaceBundle(t)
+	c.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
+		Args: []string{"sh", "-c", "kill -STOP $PPID"}}}}
+	c.WriteSpec()
+	create := c.runtimeBackground("create", "--bundle", c.Bundle, c.ID)
+	pid := create.cmd.Process.Pid
+	waitFor(t, 30*time.Second, "create to stop itself", func() bool {
+		return procStateOf(pid) == 'T' || !isRunning(create)
+	})
+	if !isRunning(create) {
+		t.Fatalf("create exited (%d) before its hook stopped it: %q", create.code, create.stderr())
+	}
+	want := "is locked by " + filepath.Base(runtimeBin) + " create (pid " + strconv.Itoa(pid) + "), which is stopped"
+	for _, verb := range []string{"delete", "start"} {
+		r := c.runtime(verb, c.ID)
+		checkLoser(t, verb+" while create is stopped", r, c.ID, want)
+		t.Logf("%s: %s", verb, strings.TrimSpace(r.Stderr))
+	}
+	if s := c.mustState(); s.Status != "creating" {
+		t.Errorf("state after the refused delete: want creating: %+v", s)
+	}
+	if r := c.Delete(true); !r.ok() {
+		t.Fatalf("delete --force of a stopped create: %s", r)
+	}
+	if !create.wait(10 * time.Second) {
+		t.Error("create still runs after delete --force")
+	}
+	c.checkNoLeftovers("delete --force of a stopped create")
+}
+
+// TestDeleteHungCreate: a create whose createRuntime hook (no timeout)
+// does not return holds the container's lock. delete waits
+// state.LockWait (10 s), then fails naming the create; delete --force
+// waits as long, then kills the create and removes everything but the
+// hook, which is the runtime's child, not the container's (see
+// docs/recovery.md). delete used to wait for ever.
+func TestDeleteHungCreate(t *testing.T) {
+	c := newRaceBundle(t)
+	create, hook := createHeldInHook(t, c)
+	defer syscall.Kill(hook, syscall.SIGKILL)
+	pid := create.cmd.Process.Pid
+	r := c.runtime("delete", c.ID)
+	checkLoser(t, "delete while create hangs", r, c.ID,
+		"is locked by "+filepath.Base(runtimeBin)+" create (pid "+strconv.Itoa(pid)+"), which has not finished in 10s")
+	t.Logf("delete: %s", strings.TrimSpace(r.Stderr))
+	if r := c.Delete(true); !r.ok() {
+		t.Fatalf("delete --force of a hung create: %s", r)
+	}
+	if !create.wait(10 * time.Second) {
+		t.Error("create still runs after delete --force")
+	}
+	syscall.Kill(hook, syscall.SIGKILL)
+	c.checkNoLeftovers("delete --force of a hung create")
+}
+
+// TestVerbsOnHalfCreatedContainer: kill, ps, start, exec, pause, resume and
+// update of a container whose create is still at work, or was killed
+// half-way, say so instead of "does not exist" (state and list show the
+// container, delete removes it). kill also says "container not running",
+// which containerd's shim, like "does not exist", takes for a process
+// already gone.
+func TestVerbsOnHalfCreatedContainer(t *testing.T) {
+	c := newRaceBundle(t)
+	create, hook := createHeldInHook(t, c)
+	defer syscall.Kill(hook, syscall.SIGKILL)
+	creating := `container "` + c.ID + `" is being created (its create has not finished)`
+	for _, args := range [][]string{{"kill", c.ID, "KILL"}, {"ps", c.ID}} {
+		r := c.runtime(args...)
+		want := creating
+		if args[0] == "kill" {
+			want += ": container not running"
+		}
+		requireClear(t, args[0]+" while create runs", r, want)
+	}
+	_ = create.cmd.Process.Kill()
+	create.wait(10 * time.Second)
+	syscall.Kill(hook, syscall.SIGKILL)
+	half := `container "` + c.ID + `" was not fully created (its create did not finish): delete it`
+	for _, args := range [][]string{
+		{"kill", c.ID, "KILL"}, {"kill", "--all", c.ID, "TERM"}, {"ps", c.ID},
+		{"start", c.ID}, {"exec", c.ID, "true"},
+		{"pause", c.ID}, {"resume", c.ID}, {"update", "--pids-limit", "10", c.ID},
+	} {
+		r := c.runtime(args...)
+		want := half
+		if args[0] == "kill" {
+			want += ": container not running"
+		}
+		requireClear(t, args[0]+" after create was killed", r, want)
+		t.Logf("%s: %s", args[0], strings.TrimSpace(r.Stderr))
+	}
+	if r := c.Delete(false); !r.ok() {
+		t.Errorf("delete of what a killed create left: %s", r)
+	}
+	c.checkNoLeftovers("delete of a half-created container")
 }
