@@ -110,6 +110,52 @@ func swapper(pairs [][2]string) (stop func() int64) {
 	}
 }
 
+// swapRace is the loop of a racing CVE test: n times, a fresh container
+// of c is made by verb while a swapper exchanges pairs. A result other
+// than success or a refusal (an exit status) fails the test; a success
+// goes to ok. After each try the container is deleted, nothing of it may
+// be left and the host must be untouched (g), then after runs (if set).
+// The loop ends at the first failure.
+type swapRace struct {
+	pairs [][2]string
+	n     int
+	verb  func(i int, k *Container) result
+	ok    func(when string, k *Container, r result)
+	after func(when string)
+}
+
+// run returns the exchanges made and the successes, and fails the test
+// if the swapper never exchanged anything: it could not have told.
+func (s swapRace) run(t *testing.T, c *Container, g *hostGuard) (swaps int64, succeeded int) {
+	t.Helper()
+	for i := range s.n {
+		k := raceContainer(c, i)
+		stop := swapper(s.pairs)
+		r := s.verb(i, k)
+		swaps += stop()
+		when := fmt.Sprintf("iteration %d", i)
+		switch {
+		case r.Err != nil:
+			t.Fatalf("%s: %s", when, r)
+		case r.ok():
+			succeeded++
+			s.ok(when, k, r)
+		}
+		k.runtime("delete", "--force", k.ID)
+		k.checkNoLeftovers(when)
+		if s.after != nil {
+			s.after(when)
+		}
+		if !g.check(when) || t.Failed() {
+			break
+		}
+	}
+	if swaps == 0 {
+		t.Errorf("the swapper never exchanged anything: the test cannot tell")
+	}
+	return swaps, succeeded
+}
+
 // escapeLink is a relative symlink target from dir (in the rootfs) that
 // climbs out of the rootfs to the host path target.
 func escapeLink(dir, target string) string {
@@ -156,38 +202,23 @@ func raceMountDestinations(t *testing.T, deep bool) {
 			Source: fmt.Sprintf("e2e-race-%d", n), Options: []string{"size=64k"}})
 	}
 	c.WriteSpec()
-	var swaps int64
-	created := 0
-	for i := range cveIterations() {
-		k := raceContainer(c, i)
-		stop := swapper(pairs)
-		r := k.runtime("create", "--bundle", k.Bundle, k.ID)
-		swaps += stop()
-		when := fmt.Sprintf("iteration %d", i)
-		switch {
-		case r.Err != nil:
-			t.Fatalf("%s: %s", when, r)
-		case r.ok():
-			created++
-			pid := k.mustState().Pid
-			mi := readFileString(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	swaps, created := swapRace{
+		pairs: pairs,
+		n:     cveIterations(),
+		verb: func(_ int, k *Container) result {
+			return k.runtime("create", "--bundle", k.Bundle, k.ID)
+		},
+		ok: func(when string, k *Container, _ result) {
+			mi := readFileString(fmt.Sprintf("/proc/%d/mountinfo", k.mustState().Pid))
 			for n := 0; n < racedMounts; n++ {
 				src := fmt.Sprintf(" e2e-race-%d ", n)
 				if !strings.Contains(mi, src) {
 					t.Errorf("%s: the tmpfs of mounts[%d] is not in the container: it went through the swapped symlink\n%s", when, n, mi)
 				}
 			}
-		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if !g.check(when) || t.Failed() {
-			break
-		}
-	}
+		},
+	}.run(t, c, g)
 	t.Logf("%d iterations, %d created (the others refused a swapped destination), %d exchanges", cveIterations(), created, swaps)
-	if swaps == 0 {
-		t.Errorf("the swapper never exchanged anything: the test cannot tell")
-	}
 }
 
 // TestCVE2021_30465_MountDestinationRace: mount destinations exchanged
@@ -238,19 +269,13 @@ func TestCVE2025_31133_DevNullRace(t *testing.T) {
 done
 echo "domain=$(cat /proc/sys/kernel/domainname)"`}
 	c.WriteSpec()
-	var swaps int64
-	ran := 0
-	for i := range cveIterations() {
-		k := raceContainer(c, i)
-		stop := swapper(pairs)
-		r := k.runtime("run", "--bundle", k.Bundle, k.ID)
-		swaps += stop()
-		when := fmt.Sprintf("iteration %d", i)
-		switch {
-		case r.Err != nil:
-			t.Fatalf("%s: %s", when, r)
-		case r.ok():
-			ran++
+	swaps, ran := swapRace{
+		pairs: pairs,
+		n:     cveIterations(),
+		verb: func(_ int, k *Container) result {
+			return k.runtime("run", "--bundle", k.Bundle, k.ID)
+		},
+		ok: func(when string, _ *Container, r result) {
 			// Masked files are the null device (a write to them is
 			// discarded, as runc's are).
 			for _, want := range []string{"/proc/keys=[] character special file,1,3", "/proc/timer_list=[] character special file,1,3", "domain=e2e-domain"} {
@@ -258,13 +283,8 @@ echo "domain=$(cat /proc/sys/kernel/domainname)"`}
 					t.Errorf("%s: a masked path was bound from a swapped /dev/null: output lacks %q: %s", when, want, r)
 				}
 			}
-		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if !g.check(when) || t.Failed() {
-			break
-		}
-	}
+		},
+	}.run(t, c, g)
 	for _, p := range []string{"dev/fake", "dev/evil-proc", "dev/evil-host", "dev/null"} {
 		if fi, err := os.Lstat(filepath.Join(c.Rootfs, p)); err == nil && fi.Mode().IsRegular() {
 			if got := readFileString(filepath.Join(c.Rootfs, p)); got != "FAKE-NULL\n" {
@@ -273,9 +293,6 @@ echo "domain=$(cat /proc/sys/kernel/domainname)"`}
 		}
 	}
 	t.Logf("%d iterations, %d ran, %d exchanges", cveIterations(), ran, swaps)
-	if swaps == 0 {
-		t.Errorf("the swapper never exchanged anything: the test cannot tell")
-	}
 }
 
 // ---- CVE-2025-52565: /dev/console while /dev/console and /dev/pts are swapped ------
@@ -316,25 +333,21 @@ func TestCVE2025_52565_ConsoleRace(t *testing.T) {
 	rootfsHostname := filepath.Join(c.Rootfs, "etc/hostname")
 	c.Spec.Process.Args = []string{"sh", "-c", consoleRaceCheck}
 	c.WriteSpec()
-	var swaps int64
-	ran, moved := 0, 0
+	moved := 0
 	n := max(cveIterations()/2, 1) // each iteration is create, start and a pty read
-	for i := range n {
-		k := raceContainer(c, i)
-		sockDir := filepath.Join(k.Dir, fmt.Sprintf("console-%d", i))
-		if err := os.Mkdir(sockDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		sock := newConsoleSocket(t, sockDir)
-		stop := swapper(pairs)
-		r := k.runtime("create", "--bundle", k.Bundle, "--console-socket", sock.Path, k.ID)
-		swaps += stop()
-		when := fmt.Sprintf("iteration %d", i)
-		switch {
-		case r.Err != nil:
-			t.Fatalf("%s: %s", when, r)
-		case r.ok():
-			ran++
+	var sock *consoleSocket        // the try's, made by verb for ok
+	swaps, ran := swapRace{
+		pairs: pairs,
+		n:     n,
+		verb: func(i int, k *Container) result {
+			sockDir := filepath.Join(k.Dir, fmt.Sprintf("console-%d", i))
+			if err := os.Mkdir(sockDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			sock = newConsoleSocket(t, sockDir)
+			return k.runtime("create", "--bundle", k.Bundle, "--console-socket", sock.Path, k.ID)
+		},
+		ok: func(when string, k *Container, _ result) {
 			msg := sock.receive(10 * time.Second)
 			if msg.err != nil {
 				t.Fatalf("%s: console socket: %v", when, msg.err)
@@ -352,20 +365,14 @@ func TestCVE2025_52565_ConsoleRace(t *testing.T) {
 			if m {
 				moved++
 			}
-		}
-		k.runtime("delete", "--force", k.ID)
-		k.checkNoLeftovers(when)
-		if got := readFileString(rootfsHostname); got != "template\n" {
-			t.Errorf("%s: the rootfs's /etc/hostname changed: %q", when, got)
-		}
-		if !g.check(when) || t.Failed() {
-			break
-		}
-	}
+		},
+		after: func(when string) {
+			if got := readFileString(rootfsHostname); got != "template\n" {
+				t.Errorf("%s: the rootfs's /etc/hostname changed: %q", when, got)
+			}
+		},
+	}.run(t, c, g)
 	t.Logf("%d iterations, %d created, %d of them with the pty bind moved to /dev/console-evil by a later exchange, %d exchanges", n, ran, moved, swaps)
-	if swaps == 0 {
-		t.Errorf("the swapper never exchanged anything: the test cannot tell")
-	}
 }
 
 // consoleRaceCheck prints, from inside the container, what /dev/console
