@@ -25,6 +25,12 @@
 //   - cpu/run with 0, 50 and 200 extra tmpfs mounts, and the slope per
 //     mount in microseconds from the 0 and 200 medians.
 //
+// A runtime argument may carry environment variables for every command
+// of that runtime, after "@": bin/carapace@CARAPACE_EXPERIMENT_ONESTART=1
+// measures the same binary with a switch on, as a runtime of its own
+// named after the variable (carapace-onestart), without a wrapper
+// script's extra exec.
+//
 // With -ci it checks the ratios of the first runtime (carapace) to crun
 // against the -max limits and exits 1 when one is over.
 package main
@@ -58,6 +64,7 @@ type runtime struct {
 	path string
 	name string
 	root string
+	env  []string // added to the environment of every command
 }
 
 // metric holds one figure's samples per runtime.
@@ -110,13 +117,22 @@ func run(paths []string) error {
 	if b.errLog, err = os.Create(filepath.Join(work, "stderr.log")); err != nil {
 		return err
 	}
-	for _, p := range paths {
+	for _, arg := range paths {
+		p, envs, _ := strings.Cut(arg, "@")
 		abs, err := exec.LookPath(p)
 		if err != nil {
 			return err
 		}
 		name := filepath.Base(abs)
-		b.rts = append(b.rts, runtime{path: abs, name: name, root: filepath.Join(work, "state-"+name)})
+		var env []string
+		if envs != "" {
+			env = strings.Split(envs, "@")
+			for _, kv := range env {
+				k, _, _ := strings.Cut(kv, "=")
+				name += "-" + strings.ToLower(k[strings.LastIndex(k, "_")+1:])
+			}
+		}
+		b.rts = append(b.rts, runtime{path: abs, name: name, root: filepath.Join(work, "state-"+name), env: env})
 	}
 	if err := b.makeBundles(); err != nil {
 		return err
@@ -301,6 +317,7 @@ func (b *bench) perfRun(rt runtime, kind string) (float64, error) {
 	out := filepath.Join(b.work, "perf.out")
 	c := exec.Command("perf", "stat", "-x,", "-e", "task-clock", "-o", out, "--",
 		rt.path, "--root", rt.root, "run", b.id(rt))
+	c.Env = append(os.Environ(), rt.env...)
 	c.Dir = b.bundles[kind]
 	c.Stderr = b.errLog
 	if err := c.Run(); err != nil {
@@ -350,6 +367,7 @@ func (b *bench) batch(rt runtime, n, par int) (time.Duration, error) {
 
 func (b *bench) cmd(rt runtime, kind string, args ...string) *exec.Cmd {
 	c := exec.Command(rt.path, append([]string{"--root", rt.root}, args...)...)
+	c.Env = append(os.Environ(), rt.env...)
 	if kind != "" {
 		c.Dir = b.bundles[kind]
 	}
