@@ -123,6 +123,10 @@ func run(paths []string) error {
 		if err != nil {
 			return err
 		}
+		// Commands run in the bundles' directories.
+		if abs, err = filepath.Abs(abs); err != nil {
+			return err
+		}
 		name := filepath.Base(abs)
 		var env []string
 		if envs != "" {
