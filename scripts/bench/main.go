@@ -28,7 +28,8 @@
 // A runtime argument may carry environment variables for every command
 // of that runtime, after "@": bin/carapace@CARAPACE_EXPERIMENT_ONESTART=1
 // measures the same binary with a switch on, as a runtime of its own
-// named after the variable (carapace-onestart), without a wrapper
+// named after the variable and a value other than 1 (carapace-onestart,
+// carapace-onestart+unsealed), without a wrapper
 // script's extra exec.
 //
 // With -ci it checks the ratios of the first runtime (carapace) to crun
@@ -132,8 +133,11 @@ func run(paths []string) error {
 		if envs != "" {
 			env = strings.Split(envs, "@")
 			for _, kv := range env {
-				k, _, _ := strings.Cut(kv, "=")
+				k, v, _ := strings.Cut(kv, "=")
 				name += "-" + strings.ToLower(k[strings.LastIndex(k, "_")+1:])
+				if v != "1" {
+					name += "+" + v
+				}
 			}
 		}
 		b.rts = append(b.rts, runtime{path: abs, name: name, root: filepath.Join(work, "state-"+name), env: env})
