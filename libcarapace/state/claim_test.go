@@ -62,7 +62,8 @@ func TestClaim(t *testing.T) {
 }
 
 // TestSweep: the temporary directories of dead runtimes go, those of live
-// ones and everything else stay.
+// ones and everything else stay. Only the root's temporary directory is
+// read: not the root, whose size is the number of containers.
 func TestSweep(t *testing.T) {
 	s := Store{Root: t.TempDir()}
 	start, _, err := ProcStartTime(os.Getpid())
@@ -70,14 +71,17 @@ func TestSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := tempPrefix(claimTemp) + "x"
-	dirs := map[string]bool{ // name -> kept
-		live:                           true,
-		".creating-999999999-1-x":      false,
-		".deleting-999999999-1-x":      false,
-		".creating-1-12345678901234-x": false, // pid 1, but not started then
-		".other-999999999-1-x":         true,
-		"c1":                           true,
-		".deleting-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(start, 10) + "-y": true,
+	tmp := func(name string) string { return filepath.Join(tempDir, name) }
+	dirs := map[string]bool{ // path under the root -> kept
+		tmp(live):                           true,
+		tmp(".creating-999999999-1-x"):      false,
+		tmp(".deleting-999999999-1-x"):      false,
+		tmp(".creating-1-12345678901234-x"): false, // pid 1, but not started then
+		tmp(".other-999999999-1-x"):         true,
+		tmp(".deleting-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(start, 10) + "-y"): true,
+		"c1": true,
+		// Not read: in the root itself.
+		".creating-999999999-1-x": true,
 	}
 	for d := range dirs {
 		if err := os.MkdirAll(filepath.Join(s.Root, d, "sub"), 0o700); err != nil {
@@ -90,6 +94,16 @@ func TestSweep(t *testing.T) {
 		if kept != (err == nil) {
 			t.Errorf("%s: kept %v, want %v", d, err == nil, kept)
 		}
+	}
+	// Once the live ones are gone, so is the temporary directory.
+	for d := range dirs {
+		if filepath.Dir(d) == tempDir {
+			os.RemoveAll(filepath.Join(s.Root, d))
+		}
+	}
+	s.Sweep()
+	if got, want := rootEntries(t, s.Root), []string{".creating-999999999-1-x", "c1"}; !slices.Equal(got, want) {
+		t.Errorf("root after the last sweep: %q, want %q", got, want)
 	}
 }
 

@@ -180,10 +180,11 @@ func (s Store) Claim(id string, progress *Progress) (unlock func(), err error) {
 		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
 	}
 	s.sweep()
-	tmp, err := os.MkdirTemp(s.Root, tempPrefix(claimTemp))
+	tmp, err := s.mkTemp(claimTemp)
 	if err != nil {
 		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
 	}
+	defer s.tidyTemp()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
@@ -221,14 +222,39 @@ func (s Store) Claim(id string, progress *Progress) (unlock func(), err error) {
 	return func() { unix.Close(fd) }, nil
 }
 
-// Temporary directories in the root: a create's before it has the id, a
-// delete's once the id is free. Their names start with a dot, which no
-// container id does, and carry their maker's pid and start time, so that
-// those of a runtime killed half-way are removed by a later one (sweep).
+// Temporary directories, in the root's own directory tempDir: a create's
+// before it has the id, a delete's once the id is free. Their names carry
+// their maker's pid and start time, so that those of a runtime killed
+// half-way are removed by a later one (sweep). They are kept apart from
+// the containers' directories so that sweep reads only them: nothing that
+// create or delete does grows with the number of containers. (tempDir
+// starts with a dot, which no container id does.)
 const (
+	tempDir    = ".tmp"
 	claimTemp  = "creating"
 	removeTemp = "deleting"
 )
+
+// mkTemp makes a temporary directory of the kind in tempDir, and tempDir
+// if need be.
+func (s Store) mkTemp(kind string) (string, error) {
+	dir := filepath.Join(s.Root, tempDir)
+	for {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		tmp, err := os.MkdirTemp(dir, tempPrefix(kind))
+		if errors.Is(err, os.ErrNotExist) {
+			// Another runtime's tidyTemp removed it, empty, in between.
+			continue
+		}
+		return tmp, err
+	}
+}
+
+// tidyTemp removes tempDir if it is empty (rmdir refuses otherwise), so
+// that the root holds nothing but containers between verbs.
+func (s Store) tidyTemp() { unix.Rmdir(filepath.Join(s.Root, tempDir)) }
 
 func tempPrefix(kind string) string {
 	pid := os.Getpid()
@@ -241,7 +267,8 @@ func tempPrefix(kind string) string {
 // makes nothing else before the rename, and a delete renames the directory
 // once the rest is gone.
 func (s Store) sweep() {
-	ents, err := os.ReadDir(s.Root)
+	dir := filepath.Join(s.Root, tempDir)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
@@ -267,7 +294,7 @@ func (s Store) sweep() {
 		if err1 != nil || err2 != nil || Alive(pid, start) {
 			continue
 		}
-		os.RemoveAll(filepath.Join(s.Root, e.Name()))
+		os.RemoveAll(filepath.Join(dir, e.Name()))
 	}
 }
 
@@ -292,8 +319,9 @@ func (s Store) MakeFifo(id string) error {
 // the rename is done the id is free (a create may take it again).
 func (s Store) Remove(id string) error {
 	dir := s.Dir(id)
-	tmp, err := os.MkdirTemp(s.Root, tempPrefix(removeTemp))
+	tmp, err := s.mkTemp(removeTemp)
 	if err == nil {
+		defer s.Sweep()
 		err = unix.Rename(dir, tmp)
 		if err != nil {
 			os.Remove(tmp)
@@ -306,7 +334,6 @@ func (s Store) Remove(id string) error {
 		// Removed in place: better than not at all.
 		return os.RemoveAll(dir)
 	}
-	defer s.sweep()
 	return os.RemoveAll(tmp)
 }
 
@@ -536,7 +563,10 @@ var lockOpened = func() {}
 // Sweep removes what runtimes killed half-way left in the root besides
 // containers: the temporary directories of a create before it claimed its
 // id, of a delete after it gave it up (see Claim and Remove).
-func (s Store) Sweep() { s.sweep() }
+func (s Store) Sweep() {
+	s.sweep()
+	s.tidyTemp()
+}
 
 // Status values of the OCI state.
 const (
