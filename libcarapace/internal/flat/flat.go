@@ -142,10 +142,11 @@ func (e *encoder) value(v reflect.Value) error {
 			}
 		}
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				if err := e.value(v.Field(i)); err != nil {
+		// CanInterface is false for unexported fields, and far cheaper
+		// than Type.Field(i), which builds a StructField (name, tag...).
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Field(i); f.CanInterface() {
+				if err := e.value(f); err != nil {
 					return err
 				}
 			}
@@ -318,10 +319,9 @@ func (d *decoder) value(v reflect.Value) error {
 		}
 		v.Set(m)
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				if err := d.value(v.Field(i)); err != nil {
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Field(i); f.CanInterface() {
+				if err := d.value(f); err != nil {
 					return err
 				}
 			}
