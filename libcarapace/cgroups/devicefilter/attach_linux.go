@@ -184,12 +184,12 @@ func load(insns Insns) (int, error) {
 		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
 	}
 	copy(attr.progName[:], programName)
-	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := progLoad(&attr)
 	if err != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EINVAL)) {
 		log := make([]byte, 64<<10)
 		attr.logLevel, attr.logSize = 1, uint32(len(log))
 		attr.logBuf = uint64(uintptr(unsafe.Pointer(&log[0])))
-		if fd, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 == nil {
+		if fd, err2 := progLoad(&attr); err2 == nil {
 			return fd, nil
 		}
 		if msg := strings.TrimSpace(unix.ByteSliceToString(log)); msg != "" {
@@ -200,6 +200,18 @@ func load(insns Insns) (int, error) {
 	runtime.KeepAlive(code)
 	runtime.KeepAlive(license)
 	return fd, err
+}
+
+// progLoad is BPF_PROG_LOAD, again when a signal interrupted the verifier
+// (EAGAIN): the Go runtime signals its threads (SIGURG, to preempt them),
+// and a verifier slow enough (an emulated machine) is hit.
+func progLoad(attr *progLoadAttr) (int, error) {
+	for {
+		fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
+		if err != unix.EAGAIN {
+			return fd, err
+		}
+	}
 }
 
 // BPF_PROG_ATTACH, BPF_PROG_DETACH

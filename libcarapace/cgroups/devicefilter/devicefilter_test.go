@@ -542,6 +542,48 @@ func TestVerifier(t *testing.T) {
 	}
 }
 
+// TestLoadInterrupted loads programs while their thread is signalled
+// without pause, as the Go runtime's preemption (SIGURG) does: a verifier
+// run that a signal interrupts fails with EAGAIN, which load must retry.
+func TestLoadInterrupted(t *testing.T) {
+	requireRoot(t)
+	insns, err := Program(dockerDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tids := make(chan int)
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		for range 2000 {
+			fd, err := load(insns)
+			if err != nil {
+				errc <- err
+				close(done)
+				return
+			}
+			unix.Close(fd)
+		}
+		errc <- nil
+		close(done)
+	}()
+	tid := <-tids
+	for sent := 0; ; sent++ {
+		select {
+		case <-done:
+			if err := <-errc; err != nil {
+				t.Fatalf("load under signals (%d sent): %v", sent, err)
+			}
+			return
+		default:
+			unix.Tgkill(os.Getpid(), tid, unix.SIGURG)
+		}
+	}
+}
+
 // cgroup2Root returns a cgroup v2 mount point: /sys/fs/cgroup on a unified
 // host, /sys/fs/cgroup/unified on a hybrid one.
 func cgroup2Root(t *testing.T) string {
