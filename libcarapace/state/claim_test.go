@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -58,6 +59,63 @@ func TestClaim(t *testing.T) {
 	}
 	if err := s.Remove("c1"); err != nil {
 		t.Errorf("Remove of a removed container: %v", err)
+	}
+}
+
+// TestProgressLog: create.json is a log of records, of which the last
+// complete line is in force: a torn append (a create killed during its
+// write, or a reader racing it) leaves the record before it; a file of an
+// older Carapace, one record without a newline, is read whole.
+func TestProgressLog(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	unlock, err := s.Claim("c1", &Progress{Bundle: "/b1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	path := filepath.Join(s.Dir("c1"), progressFile)
+	bundle := func() string {
+		t.Helper()
+		p, err := s.LoadProgress("c1")
+		if err != nil {
+			t.Fatalf("LoadProgress: %v", err)
+		}
+		return p.Bundle
+	}
+	if got := bundle(); got != "/b1" {
+		t.Fatalf("after Claim: bundle %q", got)
+	}
+	for i, b := range []string{"/b2", "/b3"} {
+		if err := s.SaveProgress("c1", &Progress{Bundle: b, Pid: i + 1}); err != nil {
+			t.Fatal(err)
+		}
+		if got := bundle(); got != b {
+			t.Fatalf("after SaveProgress(%s): bundle %q", b, got)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte("\n")); n != 3 {
+		t.Fatalf("create.json has %d lines, want 3:\n%s", n, data)
+	}
+	// A torn append: the record before it is in force.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"bundle":"/torn","pi`)
+	f.Close()
+	if got := bundle(); got != "/b3" {
+		t.Fatalf("after a torn append: bundle %q, want /b3", got)
+	}
+	// An older Carapace's record: one JSON object, no newline.
+	if err := os.WriteFile(path, []byte(`{"bundle":"/old","pid":7}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := bundle(); got != "/old" {
+		t.Fatalf("older record: bundle %q, want /old", got)
 	}
 }
 
