@@ -558,7 +558,7 @@ func TestLoadInterrupted(t *testing.T) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		tids <- unix.Gettid()
-		for range 2000 {
+		for range 300 {
 			fd, err := load(insns)
 			if err != nil {
 				errc <- err
