@@ -2,7 +2,6 @@ package container
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,6 +22,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/internal/flat"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/kernel"
 	"github.com/carapace-oci/carapace/libcarapace/lsm"
@@ -156,11 +156,8 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	}
 	faultpoint.Hit("create:fifo-made")
 	if o.NotifySocket != "" {
+		// Init is sent spec itself, with the socket's mount.
 		if err := notify.Setup(spec, r.Store.Dir(o.ID)); err != nil {
-			return nil, err
-		}
-		// init reads the config as sent: send the one with the mount.
-		if b.Raw, err = json.Marshal(spec); err != nil {
 			return nil, err
 		}
 	}
@@ -368,7 +365,7 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 	// which is what it is by then (and what runtime-tools checks).
 	hookState := specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: pid, Bundle: b.Dir, Annotations: spec.Annotations}
 	cfg := InitConfig{
-		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Config: b.Raw,
+		ID: o.ID, Bundle: b.Dir, Rootfs: b.Rootfs, Spec: spec,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.ListenFDs + o.PreserveFDs,
 		NewCgroupNS: plan.IsNew(specs.CgroupNamespace),
 		CgroupNS:    plan.Has(specs.CgroupNamespace),
@@ -400,11 +397,11 @@ func (r *Runtime) create(o CreateOptions) (c *created, err error) {
 		cfg.IDMapped = append(cfg.IDMapped, i)
 		treeFDs = append(treeFDs, int(trees[i].Fd()))
 	}
-	payload, err := json.Marshal(cfg)
+	payload, err := flat.Marshal(&cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Payload: payload}, treeFDs...); err != nil {
+	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Flat: payload}, treeFDs...); err != nil {
 		if peerGone(err) {
 			err = initDied(pid, cg, oomBefore, err)
 		}

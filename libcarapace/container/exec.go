@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
+	"github.com/carapace-oci/carapace/libcarapace/internal/flat"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/process"
@@ -230,10 +230,15 @@ func (r *Runtime) exec(o ExecOptions, loaded **state.State) (int, error) {
 			return fail(err)
 		}
 	}
-	if err := parent.SendPayload(ipc.Bootstrap, ExecConfig{
+	// Flat, not JSON, as init's (see InitConfig).
+	payload, err := flat.Marshal(&ExecConfig{
 		Process: *p, PreserveFDs: o.PreserveFDs, WaitToExec: paused, Seccomp: filter, ClearONLCR: o.ConsoleSocket == "",
 		Personality: st.Personality, MemoryPolicy: st.MemoryPolicy,
-	}); err != nil {
+	})
+	if err != nil {
+		return fail(fmt.Errorf("bootstrap: %w", err))
+	}
+	if err := parent.Send(ipc.Message{Kind: ipc.Bootstrap, Flat: payload}); err != nil {
 		return fail(err)
 	}
 	faultpoint.Hit("exec:bootstrap-sent")
@@ -472,7 +477,7 @@ func execSetup(conn *ipc.Conn) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	var cfg ExecConfig
-	if err := json.Unmarshal(msg.Payload, &cfg); err != nil {
+	if err := flat.Unmarshal(msg.Flat, &cfg); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	p := cfg.Process

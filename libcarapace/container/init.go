@@ -2,7 +2,6 @@ package container
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,10 +13,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
+	"github.com/carapace-oci/carapace/libcarapace/internal/flat"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/process"
@@ -104,7 +103,7 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	var cfg InitConfig
-	if err := json.Unmarshal(msg.Payload, &cfg); err != nil {
+	if err := flat.Unmarshal(msg.Flat, &cfg); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	if len(fds) != len(cfg.IDMapped) {
@@ -114,9 +113,9 @@ func setup(conn *ipc.Conn, fifoFD int) (*waitingInit, error) {
 	for k, i := range cfg.IDMapped {
 		idmapped[i] = fds[k]
 	}
-	spec, err := config.Parse(cfg.Config)
-	if err != nil {
-		return nil, err
+	spec := cfg.Spec
+	if spec == nil {
+		return nil, errors.New("bootstrap: no spec")
 	}
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}

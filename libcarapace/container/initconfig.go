@@ -4,8 +4,6 @@
 package container
 
 import (
-	"encoding/json"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/libcarapace/seccomp"
@@ -16,16 +14,21 @@ import (
 const initEnv = "_CARAPACE_INIT"
 
 // InitConfig is the bootstrap message: everything init needs that it cannot
-// read itself once inside the container's namespaces.
+// read itself once inside the container's namespaces. It travels in the
+// flat encoding (libcarapace/internal/flat), not JSON: init is a fresh Go
+// process for every container, and decoding the spec from JSON there cost
+// milliseconds.
 type InitConfig struct {
-	ID           string          `json:"id"`
-	Bundle       string          `json:"bundle"`
-	Rootfs       string          `json:"rootfs"`
-	Config       json.RawMessage `json:"config"` // config.json as validated by the runtime
-	NoPivot      bool            `json:"noPivot,omitempty"`
-	NoNewKeyring bool            `json:"noNewKeyring,omitempty"`
-	PreserveFDs  int             `json:"preserveFds,omitempty"`
-	NewCgroupNS  bool            `json:"newCgroupNs,omitempty"`
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	Rootfs string `json:"rootfs"`
+	// Spec is config.json as parsed and validated by the runtime (with
+	// what the runtime adds, such as the notify socket's mount).
+	Spec         *specs.Spec `json:"spec"`
+	NoPivot      bool        `json:"noPivot,omitempty"`
+	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
+	PreserveFDs  int         `json:"preserveFds,omitempty"`
+	NewCgroupNS  bool        `json:"newCgroupNs,omitempty"`
 	// CgroupNS: the container has a cgroup namespace, new or joined by
 	// path; either way its cgroup mount is a cgroupfs showing that
 	// namespace's root, not a bind of host directories.

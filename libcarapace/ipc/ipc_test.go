@@ -56,6 +56,12 @@ func TestSendRecv(t *testing.T) {
 		{"payload", Message{Kind: Bootstrap, Payload: json.RawMessage(`{"Args":["sh","-c","echo hi"],"N":3}`)}},
 		{"large payload", Message{Kind: Bootstrap, Payload: json.RawMessage(`"` + big + `"`)}},
 		{"large error", Message{Kind: Error, Error: big}},
+		// Binary after the JSON, NUL bytes and all; an empty one is still
+		// there, and a message without one has none.
+		{"flat", Message{Kind: Bootstrap, Flat: []byte{0, 1, 0, '{', 0xff}}},
+		{"flat and JSON", Message{Kind: Bootstrap, Pid: 3, Error: "e", Payload: json.RawMessage(`[1]`), Flat: []byte("\x00x")}},
+		{"empty flat", Message{Kind: Bootstrap, Flat: []byte{}}},
+		{"large flat", Message{Kind: Bootstrap, Flat: []byte(big + "\x00")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +78,8 @@ func TestSendRecv(t *testing.T) {
 			if len(fds) != 0 {
 				t.Errorf("got fds %v", fds)
 			}
-			if got.Kind != tc.m.Kind || got.Error != tc.m.Error || !bytes.Equal(got.Payload, tc.m.Payload) {
+			if got.Kind != tc.m.Kind || got.Error != tc.m.Error || got.Pid != tc.m.Pid || !bytes.Equal(got.Payload, tc.m.Payload) ||
+				!bytes.Equal(got.Flat, tc.m.Flat) || (got.Flat == nil) != (tc.m.Flat == nil) {
 				t.Errorf("Recv = %.200v, want %.200v", got, tc.m)
 			}
 		})

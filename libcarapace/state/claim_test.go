@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -62,8 +63,66 @@ func TestClaim(t *testing.T) {
 	}
 }
 
+// TestProgressLog: create.json is a log of records, of which the last
+// complete line is in force: a torn append (a create killed during its
+// write, or a reader racing it) leaves the record before it; a file of an
+// older Carapace, one record without a newline, is read whole.
+func TestProgressLog(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	unlock, err := s.Claim("c1", &Progress{Bundle: "/b1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	path := filepath.Join(s.Dir("c1"), progressFile)
+	bundle := func() string {
+		t.Helper()
+		p, err := s.LoadProgress("c1")
+		if err != nil {
+			t.Fatalf("LoadProgress: %v", err)
+		}
+		return p.Bundle
+	}
+	if got := bundle(); got != "/b1" {
+		t.Fatalf("after Claim: bundle %q", got)
+	}
+	for i, b := range []string{"/b2", "/b3"} {
+		if err := s.SaveProgress("c1", &Progress{Bundle: b, Pid: i + 1}); err != nil {
+			t.Fatal(err)
+		}
+		if got := bundle(); got != b {
+			t.Fatalf("after SaveProgress(%s): bundle %q", b, got)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte("\n")); n != 3 {
+		t.Fatalf("create.json has %d lines, want 3:\n%s", n, data)
+	}
+	// A torn append: the record before it is in force.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"bundle":"/torn","pi`)
+	f.Close()
+	if got := bundle(); got != "/b3" {
+		t.Fatalf("after a torn append: bundle %q, want /b3", got)
+	}
+	// An older Carapace's record: one JSON object, no newline.
+	if err := os.WriteFile(path, []byte(`{"bundle":"/old","pid":7}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := bundle(); got != "/old" {
+		t.Fatalf("older record: bundle %q, want /old", got)
+	}
+}
+
 // TestSweep: the temporary directories of dead runtimes go, those of live
-// ones and everything else stay.
+// ones and everything else stay. Only the root's temporary directory is
+// read: not the root, whose size is the number of containers.
 func TestSweep(t *testing.T) {
 	s := Store{Root: t.TempDir()}
 	start, _, err := ProcStartTime(os.Getpid())
@@ -71,14 +130,17 @@ func TestSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := tempPrefix(claimTemp) + "x"
-	dirs := map[string]bool{ // name -> kept
-		live:                           true,
-		".creating-999999999-1-x":      false,
-		".deleting-999999999-1-x":      false,
-		".creating-1-12345678901234-x": false, // pid 1, but not started then
-		".other-999999999-1-x":         true,
-		"c1":                           true,
-		".deleting-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(start, 10) + "-y": true,
+	tmp := func(name string) string { return filepath.Join(tempDir, name) }
+	dirs := map[string]bool{ // path under the root -> kept
+		tmp(live):                           true,
+		tmp(".creating-999999999-1-x"):      false,
+		tmp(".deleting-999999999-1-x"):      false,
+		tmp(".creating-1-12345678901234-x"): false, // pid 1, but not started then
+		tmp(".other-999999999-1-x"):         true,
+		tmp(".deleting-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(start, 10) + "-y"): true,
+		"c1": true,
+		// Not read: in the root itself.
+		".creating-999999999-1-x": true,
 	}
 	for d := range dirs {
 		if err := os.MkdirAll(filepath.Join(s.Root, d, "sub"), 0o700); err != nil {
@@ -91,6 +153,16 @@ func TestSweep(t *testing.T) {
 		if kept != (err == nil) {
 			t.Errorf("%s: kept %v, want %v", d, err == nil, kept)
 		}
+	}
+	// Once the live ones are gone, so is the temporary directory.
+	for d := range dirs {
+		if filepath.Dir(d) == tempDir {
+			os.RemoveAll(filepath.Join(s.Root, d))
+		}
+	}
+	s.Sweep()
+	if got, want := rootEntries(t, s.Root), []string{".creating-999999999-1-x", "c1"}; !slices.Equal(got, want) {
+		t.Errorf("root after the last sweep: %q, want %q", got, want)
 	}
 }
 

@@ -295,6 +295,12 @@ func recordedInitPid(c *Container) int {
 		var rec struct {
 			Pid int `json:"pid"`
 		}
+		// create.json is a log of records, one a line: the last
+		// complete line is in force.
+		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+			data = data[:i]
+			data = data[bytes.LastIndexByte(data, '\n')+1:]
+		}
 		if json.Unmarshal(data, &rec) == nil && rec.Pid > 0 {
 			return rec.Pid
 		}

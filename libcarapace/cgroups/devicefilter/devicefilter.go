@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -54,12 +53,15 @@ const (
 	ctxMinor      = 8
 )
 
-// Registers of the generated program. R1 holds the context on entry.
+// Registers of the generated program. R1 holds the context on entry, R0
+// the result on exit.
 const (
-	regType    = asm.R2 // device type
-	regPending = asm.R3 // access bits not decided yet
-	regMajor   = asm.R4
-	regMinor   = asm.R5
+	regResult  = 0
+	regCtx     = 1
+	regType    = 2 // device type
+	regPending = 3 // access bits not decided yet
+	regMajor   = 4
+	regMinor   = 5
 )
 
 const (
@@ -138,7 +140,7 @@ func parseRule(d specs.LinuxDeviceCgroup) (rule, error) {
 // one matching everything ("a *:* rwm") are never reached and left out, as
 // are deny rules before the first allow rule, which decide nothing the
 // default would not.
-func Program(rules []specs.LinuxDeviceCgroup) (asm.Instructions, error) {
+func Program(rules []specs.LinuxDeviceCgroup) (Insns, error) {
 	parsed := make([]rule, 0, len(rules))
 	for i, d := range rules {
 		r, err := parseRule(d)
@@ -161,9 +163,9 @@ func Program(rules []specs.LinuxDeviceCgroup) (asm.Instructions, error) {
 
 	switch {
 	case len(parsed) == 0:
-		return asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}, nil
+		return Insns{movImm(regResult, 0), exit()}, nil
 	case len(parsed) == 1 && parsed[0].matchesAll():
-		return asm.Instructions{asm.Mov.Imm(asm.R0, 1), asm.Return()}, nil
+		return Insns{movImm(regResult, 1), exit()}, nil
 	}
 
 	var needType, needMajor, needMinor, needAllow bool
@@ -175,38 +177,38 @@ func Program(rules []specs.LinuxDeviceCgroup) (asm.Instructions, error) {
 	}
 
 	// Prologue: unpack struct bpf_cgroup_dev_ctx.
-	insns := asm.Instructions{
-		asm.LoadMem(regPending, asm.R1, ctxAccessType, asm.Word),
+	insns := Insns{
+		loadWord(regPending, regCtx, ctxAccessType),
 	}
 	if needType {
 		insns = append(insns,
-			asm.Mov.Reg32(regType, regPending),
-			asm.And.Imm32(regType, 0xffff),
+			mov32Reg(regType, regPending),
+			alu32Imm(aluAnd, regType, 0xffff),
 		)
 	}
 	if needMajor {
-		insns = append(insns, asm.LoadMem(regMajor, asm.R1, ctxMajor, asm.Word))
+		insns = append(insns, loadWord(regMajor, regCtx, ctxMajor))
 	}
 	if needMinor {
-		insns = append(insns, asm.LoadMem(regMinor, asm.R1, ctxMinor, asm.Word))
+		insns = append(insns, loadWord(regMinor, regCtx, ctxMinor))
 	}
 	insns = append(insns,
-		asm.RSh.Imm32(regPending, 16),
-		asm.JNE.Imm(regPending, 0, "rules"),
-		asm.Mov.Imm32(regPending, accNone),
+		alu32Imm(aluRsh, regPending, 16),
+		jumpImm(jmpNE, regPending, 0, "rules"),
+		alu32Imm(aluMov, regPending, accNone),
 	)
 	// The jump target "rules" is the first instruction after the prologue.
 	labelNext := "rules"
 
 	for i := len(parsed) - 1; i >= 0; i-- {
 		r := parsed[i]
-		var block asm.Instructions
+		var block Insns
 		next := fmt.Sprintf("rule%d", i-1)
 		if i == 0 {
 			next = labelDeny
 		}
 		if r.typ != 0 {
-			block = append(block, asm.JNE.Imm(regType, int32(r.typ), next))
+			block = append(block, jumpImm(jmpNE, regType, int32(r.typ), next))
 		}
 		if r.major != wildcard {
 			block = append(block, jumpIfNotEqual(regMajor, r.major, next))
@@ -217,25 +219,25 @@ func Program(rules []specs.LinuxDeviceCgroup) (asm.Instructions, error) {
 		mask := r.access | accNone
 		if r.allow {
 			block = append(block,
-				asm.And.Imm32(regPending, ^mask),
-				asm.JEq.Imm(regPending, 0, labelAllow),
+				alu32Imm(aluAnd, regPending, ^mask),
+				jumpImm(jmpEQ, regPending, 0, labelAllow),
 			)
 		} else {
-			block = append(block, asm.JSet.Imm(regPending, mask, labelDeny))
+			block = append(block, jumpImm(jmpSet, regPending, mask, labelDeny))
 		}
-		block[0] = block[0].WithSymbol(labelNext)
+		block[0].sym = labelNext
 		labelNext = next
 		insns = append(insns, block...)
 	}
 
 	insns = append(insns,
-		asm.Mov.Imm(asm.R0, 0).WithSymbol(labelDeny),
-		asm.Return(),
+		movImm(regResult, 0).at(labelDeny),
+		exit(),
 	)
 	if needAllow {
 		insns = append(insns,
-			asm.Mov.Imm(asm.R0, 1).WithSymbol(labelAllow),
-			asm.Return(),
+			movImm(regResult, 1).at(labelAllow),
+			exit(),
 		)
 	}
 	// Jump offsets are 16 bits wide; a jump to "allow" from the start of a
@@ -243,16 +245,19 @@ func Program(rules []specs.LinuxDeviceCgroup) (asm.Instructions, error) {
 	if len(insns) > math.MaxInt16 {
 		return nil, fmt.Errorf("too many device rules (%d): the program would have %d instructions", len(rules), len(insns))
 	}
+	if err := insns.resolve(); err != nil {
+		return nil, err
+	}
 	return insns, nil
 }
 
 // jumpIfNotEqual compares the 32-bit device number in reg with n.
-func jumpIfNotEqual(reg asm.Register, n int64, label string) asm.Instruction {
+func jumpIfNotEqual(reg uint8, n int64, label string) insn {
 	if n > math.MaxInt32 {
 		// The 64-bit comparison would sign-extend the immediate;
 		// compare the lower halves instead (Linux 5.1+). No real
 		// device has such a number anyway.
-		return asm.JNE.Imm32(reg, int32(uint32(n)), label)
+		return jump32Imm(jmpNE, reg, int32(uint32(n)), label)
 	}
-	return asm.JNE.Imm(reg, int32(n), label)
+	return jumpImm(jmpNE, reg, int32(n), label)
 }

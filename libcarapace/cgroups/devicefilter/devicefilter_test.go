@@ -3,6 +3,7 @@ package devicefilter
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -127,18 +128,34 @@ func devType(typ byte) uint32 {
 	return devChar
 }
 
-func run(t testing.TB, insns asm.Instructions, typ byte, major, minor int64, access string) bool {
+// decode reads the program back from the bytes the kernel is given, with
+// cilium/ebpf/asm (a decoder written by others: the tests only link it).
+func decode(t testing.TB, p Insns) asm.Instructions {
 	t.Helper()
-	ctx := [3]uint32{accessBits(access)<<16 | devType(typ), uint32(major), uint32(minor)}
-	syms := map[string]int{}
-	for i, ins := range insns {
-		if s := ins.Symbol(); s != "" {
-			if _, dup := syms[s]; dup {
-				t.Fatalf("duplicate symbol %q", s)
-			}
-			syms[s] = i
-		}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if bigEndian {
+		bo = binary.BigEndian
 	}
+	var insns asm.Instructions
+	r := bytes.NewReader(p.Marshal())
+	for r.Len() > 0 {
+		var ins asm.Instruction
+		if err := ins.Unmarshal(r, bo, "linux"); err != nil {
+			t.Fatalf("decode: %v\n%v", err, p)
+		}
+		insns = append(insns, ins)
+	}
+	if len(insns) != len(p) {
+		t.Fatalf("decoded %d instructions of %d", len(insns), len(p))
+	}
+	return insns
+}
+
+// run interprets the program, as the kernel would run it, for one request.
+func run(t testing.TB, p Insns, typ byte, major, minor int64, access string) bool {
+	t.Helper()
+	insns := decode(t, p)
+	ctx := [3]uint32{accessBits(access)<<16 | devType(typ), uint32(major), uint32(minor)}
 	var regs [11]uint64
 	var set [11]bool
 	set[asm.R1] = true
@@ -202,10 +219,7 @@ func run(t testing.TB, insns asm.Instructions, typ byte, major, minor int64, acc
 			if jop == asm.Exit {
 				return get(asm.R0) != 0
 			}
-			target, ok := syms[ins.Reference()]
-			if !ok || ins.Offset != -1 {
-				t.Fatalf("jump without a label %v", ins)
-			}
+			target := pc + 1 + int(ins.Offset)
 			if target <= pc {
 				t.Fatalf("backward jump %v", ins)
 			}
@@ -520,13 +534,53 @@ func TestVerifier(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-			Type: ebpf.CGroupDevice, Name: programName, License: "Apache", Instructions: insns,
-		})
+		prog, err := load(insns)
 		if err != nil {
 			t.Fatalf("%s: %v\n%v", tt.name, err, insns)
 		}
-		prog.Close()
+		unix.Close(prog)
+	}
+}
+
+// TestLoadInterrupted loads programs while their thread is signalled
+// without pause, as the Go runtime's preemption (SIGURG) does: a verifier
+// run that a signal interrupts fails with EAGAIN, which load must retry.
+func TestLoadInterrupted(t *testing.T) {
+	requireRoot(t)
+	insns, err := Program(dockerDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tids := make(chan int)
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		for range 300 {
+			fd, err := load(insns)
+			if err != nil {
+				errc <- err
+				close(done)
+				return
+			}
+			unix.Close(fd)
+		}
+		errc <- nil
+		close(done)
+	}()
+	tid := <-tids
+	for sent := 0; ; sent++ {
+		select {
+		case <-done:
+			if err := <-errc; err != nil {
+				t.Fatalf("load under signals (%d sent): %v", sent, err)
+			}
+			return
+		default:
+			unix.Tgkill(os.Getpid(), tid, unix.SIGURG)
+		}
 	}
 }
 
@@ -677,6 +731,14 @@ func ourPrograms(t *testing.T, dirPath string) (total, ours int) {
 		t.Fatal(err)
 	}
 	defer closeAll(mine)
+	// The count as cilium/ebpf's query, written by others, sees it.
+	res, err := link.QueryPrograms(link.QueryOptions{Target: fd, Attach: ebpf.AttachCGroupDevice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Programs) != len(all) {
+		t.Fatalf("attached: %d programs, cilium/ebpf's query: %d", len(all), len(res.Programs))
+	}
 	return len(all), len(mine)
 }
 
@@ -714,10 +776,12 @@ func TestAttachKernel(t *testing.T) {
 
 	// A program of someone else's (allowing everything) stays attached
 	// while ours is replaced, and both apply.
-	foreignInsns, err := Program([]specs.LinuxDeviceCgroup{allow("a", star, star, "rwm"), deny("c", 1, 3, "m")})
+	foreignProg, err := Program([]specs.LinuxDeviceCgroup{allow("a", star, star, "rwm"), deny("c", 1, 3, "m")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Loaded by cilium/ebpf, as another runtime's would be.
+	foreignInsns := decode(t, foreignProg)
 	foreign, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Type: ebpf.CGroupDevice, Name: "foreign", License: "Apache", Instructions: foreignInsns,
 	})
