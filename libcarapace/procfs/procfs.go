@@ -9,7 +9,6 @@ package procfs
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,22 +70,6 @@ func checked(fd int) (int, error) {
 
 // ReopenFD reopens the caller's descriptor fd with flags through the
 // procfs at root (its /proc/self/fd/<fd> magic link).
-//
-// self/fd is resolved with RESOLVE_NO_XDEV: should root be a /proc that
-// mounts can cover (Open's last fallback), a mount over /proc/self/fd or
-// /proc/self is refused rather than followed to a file of its own named
-// <fd>. The whole path cannot be resolved so: the magic link's jump to
-// fd's file always lands on another mount, which RESOLVE_NO_XDEV refuses
-// too (EXDEV). The last step is a plain openat in the checked directory;
-// a mount on the link itself the kernel refuses (move_mount: ENOENT).
 func ReopenFD(root, fd, flags int) (int, error) {
-	dir, err := unix.Openat2(root, "self/fd", &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return -1, fmt.Errorf("procfs: open self/fd: %w", err)
-	}
-	defer unix.Close(dir)
-	return unix.Openat(dir, strconv.Itoa(fd), flags|unix.O_CLOEXEC, 0)
+	return unix.Openat(root, fmt.Sprintf("self/fd/%d", fd), flags|unix.O_CLOEXEC, 0)
 }

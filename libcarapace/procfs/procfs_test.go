@@ -1,10 +1,7 @@
 package procfs
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 
@@ -68,69 +65,4 @@ func TestReopenFD(t *testing.T) {
 	if _, err := r.Read(b); err != nil || b[0] != 'x' {
 		t.Errorf("read %q, %v", b, err)
 	}
-}
-
-// TestReopenFDRefusesMountOverFdDir: where the handle is a /proc that
-// mounts can cover (Open's last fallback), a tmpfs over /proc/<pid>/fd
-// holding a file named like the descriptor must not be opened in its
-// place.
-func TestReopenFDRefusesMountOverFdDir(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts in a mount namespace of its own")
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	type outcome struct {
-		fd    int
-		err   error
-		setup error
-	}
-	done := make(chan outcome)
-	go func() {
-		// The thread gets a mount namespace of its own and is never
-		// unlocked: the Go runtime ends it with the goroutine.
-		runtime.LockOSThread()
-		fail := func(err error) { done <- outcome{setup: err} }
-		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-			fail(err)
-			return
-		}
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			fail(err)
-			return
-		}
-		fdDir := fmt.Sprintf("/proc/%d/fd", os.Getpid())
-		if err := unix.Mount("tmpfs", fdDir, "tmpfs", 0, ""); err != nil {
-			fail(err)
-			return
-		}
-		decoy := filepath.Join(fdDir, strconv.Itoa(int(w.Fd())))
-		if err := os.WriteFile(decoy, nil, 0o644); err != nil {
-			fail(err)
-			return
-		}
-		root, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			fail(err)
-			return
-		}
-		defer unix.Close(root)
-		fd, err := ReopenFD(root, int(w.Fd()), unix.O_WRONLY)
-		done <- outcome{fd: fd, err: err}
-	}()
-	o := <-done
-	if o.setup != nil {
-		t.Fatalf("setting up the mount over /proc/<pid>/fd: %v", o.setup)
-	}
-	if o.err == nil {
-		var st unix.Stat_t
-		_ = unix.Fstat(o.fd, &st)
-		unix.Close(o.fd)
-		t.Fatalf("ReopenFD opened the file mounted over /proc/<pid>/fd (mode %#o), not the pipe", st.Mode)
-	}
-	t.Logf("refused: %v", o.err)
 }
