@@ -521,16 +521,21 @@ func TestSeccompNotify(t *testing.T) {
 }
 
 // TestSeccompOldProfile: without no_new_privs the filter is loaded before
-// the runtime is done; a profile that predates close_range (runtime-tools',
-// older docker ones) must not break the run or an exec, and the runtime's
-// descriptors must still not reach the process (CVE-2024-21626).
+// the runtime is done; a profile that predates the syscalls of Linux 5.3+
+// (runtime-tools', docker's before 2020: no close_range, openat2,
+// faccessat2, clone3, pidfd_*, new mount API) must not break the run or an
+// exec, and the runtime's descriptors must still not reach the process
+// (CVE-2024-21626). An openat2 after the filter once made init exit
+// before start.
 func TestSeccompOldProfile(t *testing.T) {
 	requireCarapace(t)
 	t.Parallel()
 	profile := func(c *Container) {
 		c.Spec.Process.NoNewPrivileges = false
 		c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
-			Syscalls: []specs.LinuxSyscall{{Names: []string{"close_range"}, Action: specs.ActErrno}}}
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"close_range", "openat2", "faccessat2", "clone3",
+				"pidfd_open", "pidfd_send_signal", "pidfd_getfd", "open_tree", "move_mount", "fsopen", "fsconfig",
+				"fsmount", "mount_setattr"}, Action: specs.ActErrno}}}
 	}
 	script := "ls /proc/self/fd | tr '\\n' ' '"
 	check := func(what string, r result) {
