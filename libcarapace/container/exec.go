@@ -21,6 +21,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/console"
 	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/internal/flat"
+	"github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/process"
@@ -463,6 +464,9 @@ func applyExecCgroup(m *cgroups.Manager, subs map[string]string, pid int) error 
 // its first instruction. It becomes the process. It never returns.
 func ExecInit() {
 	runtime.LockOSThread()
+	// This thread execs the process: it gets the caller's timer slack,
+	// not the runtime's.
+	timerslack.Restore()
 	conn, _ := childStart(execEnv, 0)
 	if err := execSetup(conn); err != nil {
 		conn.SendError(err)

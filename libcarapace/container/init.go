@@ -17,6 +17,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
 	"github.com/carapace-oci/carapace/libcarapace/hooks"
 	"github.com/carapace-oci/carapace/libcarapace/internal/flat"
+	"github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/lsm"
 	"github.com/carapace-oci/carapace/libcarapace/process"
@@ -37,6 +38,9 @@ func IsInit() bool { return os.Getenv(initEnv) != "" }
 // belong to this thread, and it is the one that execs.
 func Init() {
 	runtime.LockOSThread()
+	// This thread execs the container's process: it gets the caller's
+	// timer slack, not the runtime's.
+	timerslack.Restore()
 	conn, fds := childStart(initEnv, 1)
 	fifoFD := fds[0]
 	fifo, err := setup(conn, fifoFD)

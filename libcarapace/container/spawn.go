@@ -11,6 +11,7 @@ import (
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
 	"github.com/carapace-oci/carapace/libcarapace/faultpoint"
+	"github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
 	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/namespaces"
 	"github.com/carapace-oci/carapace/libcarapace/sealexe"
@@ -223,14 +224,19 @@ func (sp *spawn) fork(opened []joinFile) (pid int, inCgroup bool, err error) {
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	path := fmt.Sprintf("/proc/self/fd/%d", syncFD+1)
 	args := []string{"carapace", "init"}
-	fork := func() (int, error) {
-		pid, err := syscall.ForkExec(path, args, attr)
-		if sys.UseCgroupFD && (err == unix.ENOSYS || sp.cgroupMayRefuse && (err == unix.EACCES || err == unix.EPERM)) {
-			// No clone3 (Linux < 5.7), or not allowed: fork, then move
-			// the child in.
-			sys.UseCgroupFD = false
+	fork := func() (pid int, err error) {
+		// The child's nsenter.c reads the caller's timer slack from
+		// its own: it forks from a thread that has it.
+		timerslack.Start(func() error {
 			pid, err = syscall.ForkExec(path, args, attr)
-		}
+			if sys.UseCgroupFD && (err == unix.ENOSYS || sp.cgroupMayRefuse && (err == unix.EACCES || err == unix.EPERM)) {
+				// No clone3 (Linux < 5.7), or not allowed: fork,
+				// then move the child in.
+				sys.UseCgroupFD = false
+				pid, err = syscall.ForkExec(path, args, attr)
+			}
+			return nil
+		})
 		return pid, err
 	}
 	if len(threadJoins) == 0 {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
 )
 
 // Kinds of hook, named as in config.json.
@@ -135,7 +137,11 @@ func runOne(h specs.Hook, stdin []byte, env []string, dir string) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// A hook that leaves a child holding its output must not hold us.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	// The hook gets the caller's timer slack, not the runtime's.
+	err := timerslack.Start(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil {
 		return nil
 	}

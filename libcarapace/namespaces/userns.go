@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
 )
 
 // HoldEnv names the role of a user namespace holder: the runtime's binary
@@ -125,7 +127,11 @@ func writeMap(pid int, kind string, own int, maps []specs.LinuxIDMapping) error 
 	cmd := exec.Command(path, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	err = timerslack.Start(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %s %s: %w: %s", field, tool, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return nil

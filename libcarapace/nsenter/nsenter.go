@@ -8,4 +8,13 @@
 package nsenter
 
 // #cgo CFLAGS: -Wall -O2
+// extern unsigned long carapace_host_timerslack;
 import "C"
+
+import "github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
+
+func init() {
+	// The caller's timer slack, from before nsenter.c raised this
+	// process's.
+	timerslack.SetHost(uint64(C.carapace_host_timerslack))
+}
