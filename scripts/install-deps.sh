@@ -16,7 +16,7 @@ pkgs=(busybox-static make gcc libc6-dev git ca-certificates iproute2 util-linux
 	# systemd image built once by debootstrap (run-in-vm.sh --systemd)
 	qemu-system-x86 xz-utils debootstrap e2fsprogs
 	# make bench, make bench-ci: the runtimes compared and perf stat
-	crun runc linux-perf)
+	crun runc linux-perf time)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
