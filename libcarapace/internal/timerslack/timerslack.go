@@ -29,9 +29,6 @@ var host atomic.Uint64
 // SetHost records the caller's timer slack; nsenter does, at start.
 func SetHost(ns uint64) { host.Store(ns) }
 
-// Host is the caller's timer slack in ns, 0 when not known.
-func Host() uint64 { return host.Load() }
-
 // Restore gives the calling thread the caller's timer slack, for good:
 // the caller locks the thread and execs from it.
 func Restore() error {
