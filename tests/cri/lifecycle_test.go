@@ -66,6 +66,11 @@ func TestOOMKilled(t *testing.T) {
 	id := p.run(t, "oom", containerSpec{Cmd: []string{"tail", "/dev/zero"},
 		Resources: map[string]any{"memory_limit_in_bytes": 32 << 20}})
 	st := c.waitExited(t, id, 30*time.Second)
+	// containerd sets the reason from the shim's OOM event, which races
+	// the exit event: until it comes, an exit of 137 reads "Error".
+	if st.ExitCode == 137 && st.Reason != "OOMKilled" {
+		harness.Eventually(10*time.Second, func() bool { st = c.inspect(t, id); return st.Reason == "OOMKilled" })
+	}
 	if st.Reason != "OOMKilled" || st.ExitCode != 137 {
 		t.Errorf("the container that outgrew its limit: exit code %d, reason %q; want 137 and OOMKilled\ncontainerd's errors about it:\n%s",
 			st.ExitCode, st.Reason, c.daemonErrors(id))
