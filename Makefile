@@ -8,7 +8,7 @@ BIN       := bin/carapace
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
 	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 
-.PHONY: all build test unit e2e clients cri critest critest-bin bench-cri validation soak test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-ci bench-systemd bench-docker lint clean
+.PHONY: all build test unit e2e clients cri critest critest-bin bench-cri validation soak test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-ci profile bench-systemd bench-docker lint clean
 
 all: build
 
@@ -135,6 +135,16 @@ bench: build
 BENCH_CI_MAX ?= cpu/run=2.2,wall/run=2.2,wall/cswd=2.0,wall/state=2.2,wall/exec=2.4,rss/sum=4
 bench-ci: build
 	scripts/bench.sh -ci -n 15 -t 0 -mounts '' -max '$(BENCH_CI_MAX)' $(BENCH_FLAGS) $(CURDIR)/$(BIN) $$(command -v crun)
+
+# Where the CPU time of a run goes, by process (CLI, init, container) and
+# by what it is spent on (page faults, system calls, the Go runtime's
+# start, package initialisers, JSON, allocation, ...), next to crun's:
+# perf record of 50 runs; scripts/bench/profile.go says how. The binary
+# keeps its symbols, which init, run from a sealed copy, cannot be
+# named from otherwise.
+profile:
+	CGO_ENABLED=1 $(GO) build $(subst -s -w ,,$(GOFLAGS_BUILD)) -o bin/carapace-prof .
+	scripts/bench.sh -profile 50 $(CURDIR)/bin/carapace-prof $$(command -v crun)
 
 # run's CPU time with and without --systemd-cgroup, next to runc's, in the
 # VM booted by systemd.

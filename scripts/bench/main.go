@@ -55,12 +55,13 @@ import (
 )
 
 var (
-	samples    = flag.Int("n", 15, "sample rounds for the sequential figures")
-	tputRounds = flag.Int("t", 3, "rounds of the throughput batches (0: skip)")
-	mountSizes = flag.String("mounts", "0,50,200", "extra tmpfs mounts per bundle for the per-mount figure (empty: skip)")
-	busybox    = flag.String("busybox", "/bin/busybox", "static busybox for the bundles' rootfs")
-	ciMode     = flag.Bool("ci", false, "check the first runtime's ratios to crun against -max and exit 1 when over")
-	maxRatios  = flag.String("max", "cpu/run=2.5,wall/run=2.5,wall/cswd=2.5,rss/sum=4", "limits for -ci: metric=ratio to crun, comma separated")
+	samples     = flag.Int("n", 15, "sample rounds for the sequential figures")
+	tputRounds  = flag.Int("t", 3, "rounds of the throughput batches (0: skip)")
+	profileRuns = flag.Int("profile", 0, "instead of the figures: record this many runs of each runtime with perf and print where their CPU time goes")
+	mountSizes  = flag.String("mounts", "0,50,200", "extra tmpfs mounts per bundle for the per-mount figure (empty: skip)")
+	busybox     = flag.String("busybox", "/bin/busybox", "static busybox for the bundles' rootfs")
+	ciMode      = flag.Bool("ci", false, "check the first runtime's ratios to crun against -max and exit 1 when over")
+	maxRatios   = flag.String("max", "cpu/run=2.5,wall/run=2.5,wall/cswd=2.5,rss/sum=4", "limits for -ci: metric=ratio to crun, comma separated")
 )
 
 type runtime struct {
@@ -153,6 +154,9 @@ func run(paths []string) error {
 				return fmt.Errorf("%s: warm-up run: %w%s", rt.name, err, b.lastErr())
 			}
 		}
+	}
+	if *profileRuns > 0 {
+		return b.profile(*profileRuns)
 	}
 	// Sleepers for state and exec.
 	sleepers := map[string]string{}
