@@ -52,6 +52,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 )
 
 var (
@@ -139,7 +140,13 @@ func run(paths []string) error {
 				k, v, _ := strings.Cut(kv, "=")
 				name += "-" + strings.ToLower(k[strings.LastIndex(k, "_")+1:])
 				if v != "1" {
-					name += "+" + v
+					// Names make container ids: letters, digits and _+.- only.
+					name += "+" + strings.Map(func(r rune) rune {
+						if strings.ContainsRune("_+.-", r) || unicode.IsLetter(r) || unicode.IsDigit(r) {
+							return r
+						}
+						return '-'
+					}, v)
 				}
 			}
 		}
