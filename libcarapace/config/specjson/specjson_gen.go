@@ -108,43 +108,12 @@ func decodeFreeBSD(d *decoder, v *specs.FreeBSD) bool {
 		}
 		switch string(key) {
 		case "devices":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceFreeBSDDevice(d, &v.Devices) {
 				return false
-			}
-			if d.null() {
-				v.Devices = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.FreeBSDDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.FreeBSDDevice))
-					if !decodeFreeBSDDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Devices = s1
 			}
 		case "jail":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrFreeBSDJail(d, &v.Jail) {
 				return false
-			}
-			if d.null() {
-				v.Jail = nil
-			} else {
-				p1 := new(specs.FreeBSDJail)
-				if !decodeFreeBSDJail(d, p1) {
-					return false
-				}
-				v.Jail = p1
 			}
 		default:
 			if d.folds(key, foldFreeBSD) || !d.skip() {
@@ -182,17 +151,8 @@ func decodeFreeBSDDevice(d *decoder, v *specs.FreeBSDDevice) bool {
 				return false
 			}
 		case "mode":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrFileMode(d, &v.Mode) {
 				return false
-			}
-			if d.null() {
-				v.Mode = nil
-			} else {
-				p1 := new(fs.FileMode)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Mode = p1
 			}
 		default:
 			if d.folds(key, foldFreeBSDDevice) || !d.skip() {
@@ -238,60 +198,16 @@ func decodeFreeBSDJail(d *decoder, v *specs.FreeBSDJail) bool {
 				return false
 			}
 		case "ip4Addr":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceString(d, &v.Ip4Addr) {
 				return false
-			}
-			if d.null() {
-				v.Ip4Addr = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Ip4Addr = s1
 			}
 		case "ip6":
 			if !once(&seen, 4) || !str(d, &v.Ip6) {
 				return false
 			}
 		case "ip6Addr":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceString(d, &v.Ip6Addr) {
 				return false
-			}
-			if d.null() {
-				v.Ip6Addr = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Ip6Addr = s1
 			}
 		case "vnet":
 			if !once(&seen, 6) || !str(d, &v.Vnet) {
@@ -302,30 +218,8 @@ func decodeFreeBSDJail(d *decoder, v *specs.FreeBSDJail) bool {
 				return false
 			}
 		case "vnetInterfaces":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodeSliceString(d, &v.VnetInterfaces) {
 				return false
-			}
-			if d.null() {
-				v.VnetInterfaces = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.VnetInterfaces = s1
 			}
 		case "sysvmsg":
 			if !once(&seen, 9) || !str(d, &v.SysVMsg) {
@@ -340,30 +234,12 @@ func decodeFreeBSDJail(d *decoder, v *specs.FreeBSDJail) bool {
 				return false
 			}
 		case "enforceStatfs":
-			if !once(&seen, 12) {
+			if !once(&seen, 12) || !decodePtrInt(d, &v.EnforceStatfs) {
 				return false
-			}
-			if d.null() {
-				v.EnforceStatfs = nil
-			} else {
-				p1 := new(int)
-				if !signed(d, p1) {
-					return false
-				}
-				v.EnforceStatfs = p1
 			}
 		case "allow":
-			if !once(&seen, 13) {
+			if !once(&seen, 13) || !decodePtrFreeBSDJailAllow(d, &v.Allow) {
 				return false
-			}
-			if d.null() {
-				v.Allow = nil
-			} else {
-				p1 := new(specs.FreeBSDJailAllow)
-				if !decodeFreeBSDJailAllow(d, p1) {
-					return false
-				}
-				v.Allow = p1
 			}
 		default:
 			if d.folds(key, foldFreeBSDJail) || !d.skip() {
@@ -409,30 +285,8 @@ func decodeFreeBSDJailAllow(d *decoder, v *specs.FreeBSDJailAllow) bool {
 				return false
 			}
 		case "mount":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceString(d, &v.Mount) {
 				return false
-			}
-			if d.null() {
-				v.Mount = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Mount = s1
 			}
 		case "quotas":
 			if !once(&seen, 4) || !boolean(d, &v.Quotas) {
@@ -490,108 +344,24 @@ func decodeHWConfig(d *decoder, v *specs.HWConfig) bool {
 				return false
 			}
 		case "vcpus":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint32(d, &v.VCPUs) {
 				return false
-			}
-			if d.null() {
-				v.VCPUs = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.VCPUs = p1
 			}
 		case "memory":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint64(d, &v.Memory) {
 				return false
-			}
-			if d.null() {
-				v.Memory = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Memory = p1
 			}
 		case "dtdevs":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceString(d, &v.DtDevs) {
 				return false
-			}
-			if d.null() {
-				v.DtDevs = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.DtDevs = s1
 			}
 		case "iomems":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodeSliceIOMems(d, &v.IOMems) {
 				return false
-			}
-			if d.null() {
-				v.IOMems = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.IOMems{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.IOMems))
-					if !decodeIOMems(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.IOMems = s1
 			}
 		case "irqs":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceUint32(d, &v.Irqs) {
 				return false
-			}
-			if d.null() {
-				v.Irqs = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []uint32{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(uint32))
-					if !unsigned(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Irqs = s1
 			}
 		default:
 			if d.folds(key, foldHWConfig) || !d.skip() {
@@ -629,69 +399,16 @@ func decodeHook(d *decoder, v *specs.Hook) bool {
 				return false
 			}
 		case "args":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceString(d, &v.Args) {
 				return false
-			}
-			if d.null() {
-				v.Args = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Args = s1
 			}
 		case "env":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceString(d, &v.Env) {
 				return false
-			}
-			if d.null() {
-				v.Env = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Env = s1
 			}
 		case "timeout":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrInt(d, &v.Timeout) {
 				return false
-			}
-			if d.null() {
-				v.Timeout = nil
-			} else {
-				p1 := new(int)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Timeout = p1
 			}
 		default:
 			if d.folds(key, foldHook) || !d.skip() {
@@ -725,160 +442,28 @@ func decodeHooks(d *decoder, v *specs.Hooks) bool {
 		}
 		switch string(key) {
 		case "prestart":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceHook(d, &v.Prestart) {
 				return false
-			}
-			if d.null() {
-				v.Prestart = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Hook{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Hook))
-					if !decodeHook(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Prestart = s1
 			}
 		case "createRuntime":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceHook(d, &v.CreateRuntime) {
 				return false
-			}
-			if d.null() {
-				v.CreateRuntime = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Hook{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Hook))
-					if !decodeHook(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.CreateRuntime = s1
 			}
 		case "createContainer":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceHook(d, &v.CreateContainer) {
 				return false
-			}
-			if d.null() {
-				v.CreateContainer = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Hook{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Hook))
-					if !decodeHook(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.CreateContainer = s1
 			}
 		case "startContainer":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceHook(d, &v.StartContainer) {
 				return false
-			}
-			if d.null() {
-				v.StartContainer = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Hook{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Hook))
-					if !decodeHook(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.StartContainer = s1
 			}
 		case "poststart":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodeSliceHook(d, &v.Poststart) {
 				return false
-			}
-			if d.null() {
-				v.Poststart = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Hook{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Hook))
-					if !decodeHook(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Poststart = s1
 			}
 		case "poststop":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceHook(d, &v.Poststop) {
 				return false
-			}
-			if d.null() {
-				v.Poststop = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Hook{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Hook))
-					if !decodeHook(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Poststop = s1
 			}
 		default:
 			if d.folds(key, foldHooks) || !d.skip() {
@@ -912,43 +497,16 @@ func decodeIOMems(d *decoder, v *specs.IOMems) bool {
 		}
 		switch string(key) {
 		case "firstGFN":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint64(d, &v.FirstGFN) {
 				return false
-			}
-			if d.null() {
-				v.FirstGFN = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.FirstGFN = p1
 			}
 		case "firstMFN":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint64(d, &v.FirstMFN) {
 				return false
-			}
-			if d.null() {
-				v.FirstMFN = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.FirstMFN = p1
 			}
 		case "nrMFNs":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint64(d, &v.NrMFNs) {
 				return false
-			}
-			if d.null() {
-				v.NrMFNs = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.NrMFNs = p1
 			}
 		default:
 			if d.folds(key, foldIOMems) || !d.skip() {
@@ -982,333 +540,72 @@ func decodeLinux(d *decoder, v *specs.Linux) bool {
 		}
 		switch string(key) {
 		case "uidMappings":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceLinuxIDMapping(d, &v.UIDMappings) {
 				return false
-			}
-			if d.null() {
-				v.UIDMappings = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxIDMapping{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxIDMapping))
-					if !decodeLinuxIDMapping(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.UIDMappings = s1
 			}
 		case "gidMappings":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceLinuxIDMapping(d, &v.GIDMappings) {
 				return false
-			}
-			if d.null() {
-				v.GIDMappings = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxIDMapping{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxIDMapping))
-					if !decodeLinuxIDMapping(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.GIDMappings = s1
 			}
 		case "sysctl":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeMapStringString(d, &v.Sysctl) {
 				return false
-			}
-			if d.null() {
-				v.Sysctl = nil
-			} else {
-				if !d.open('{') {
-					return false
-				}
-				m1 := map[string]string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, '}')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					k, ok := d.key()
-					if !ok {
-						return false
-					}
-					ks := string(k)
-					var e2 string
-					if !str(d, &e2) {
-						return false
-					}
-					m1[ks] = e2
-				}
-				v.Sysctl = m1
 			}
 		case "resources":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrLinuxResources(d, &v.Resources) {
 				return false
-			}
-			if d.null() {
-				v.Resources = nil
-			} else {
-				p1 := new(specs.LinuxResources)
-				if !decodeLinuxResources(d, p1) {
-					return false
-				}
-				v.Resources = p1
 			}
 		case "cgroupsPath":
 			if !once(&seen, 4) || !str(d, &v.CgroupsPath) {
 				return false
 			}
 		case "namespaces":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceLinuxNamespace(d, &v.Namespaces) {
 				return false
-			}
-			if d.null() {
-				v.Namespaces = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxNamespace{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxNamespace))
-					if !decodeLinuxNamespace(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Namespaces = s1
 			}
 		case "devices":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodeSliceLinuxDevice(d, &v.Devices) {
 				return false
-			}
-			if d.null() {
-				v.Devices = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxDevice))
-					if !decodeLinuxDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Devices = s1
 			}
 		case "netDevices":
-			if !once(&seen, 7) {
+			if !once(&seen, 7) || !decodeMapStringLinuxNetDevice(d, &v.NetDevices) {
 				return false
-			}
-			if d.null() {
-				v.NetDevices = nil
-			} else {
-				if !d.open('{') {
-					return false
-				}
-				m1 := map[string]specs.LinuxNetDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, '}')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					k, ok := d.key()
-					if !ok {
-						return false
-					}
-					ks := string(k)
-					var e2 specs.LinuxNetDevice
-					if !decodeLinuxNetDevice(d, &e2) {
-						return false
-					}
-					m1[ks] = e2
-				}
-				v.NetDevices = m1
 			}
 		case "seccomp":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodePtrLinuxSeccomp(d, &v.Seccomp) {
 				return false
-			}
-			if d.null() {
-				v.Seccomp = nil
-			} else {
-				p1 := new(specs.LinuxSeccomp)
-				if !decodeLinuxSeccomp(d, p1) {
-					return false
-				}
-				v.Seccomp = p1
 			}
 		case "rootfsPropagation":
 			if !once(&seen, 9) || !str(d, &v.RootfsPropagation) {
 				return false
 			}
 		case "maskedPaths":
-			if !once(&seen, 10) {
+			if !once(&seen, 10) || !decodeSliceString(d, &v.MaskedPaths) {
 				return false
-			}
-			if d.null() {
-				v.MaskedPaths = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.MaskedPaths = s1
 			}
 		case "readonlyPaths":
-			if !once(&seen, 11) {
+			if !once(&seen, 11) || !decodeSliceString(d, &v.ReadonlyPaths) {
 				return false
-			}
-			if d.null() {
-				v.ReadonlyPaths = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.ReadonlyPaths = s1
 			}
 		case "mountLabel":
 			if !once(&seen, 12) || !str(d, &v.MountLabel) {
 				return false
 			}
 		case "intelRdt":
-			if !once(&seen, 13) {
+			if !once(&seen, 13) || !decodePtrLinuxIntelRdt(d, &v.IntelRdt) {
 				return false
-			}
-			if d.null() {
-				v.IntelRdt = nil
-			} else {
-				p1 := new(specs.LinuxIntelRdt)
-				if !decodeLinuxIntelRdt(d, p1) {
-					return false
-				}
-				v.IntelRdt = p1
 			}
 		case "memoryPolicy":
-			if !once(&seen, 14) {
+			if !once(&seen, 14) || !decodePtrLinuxMemoryPolicy(d, &v.MemoryPolicy) {
 				return false
-			}
-			if d.null() {
-				v.MemoryPolicy = nil
-			} else {
-				p1 := new(specs.LinuxMemoryPolicy)
-				if !decodeLinuxMemoryPolicy(d, p1) {
-					return false
-				}
-				v.MemoryPolicy = p1
 			}
 		case "personality":
-			if !once(&seen, 15) {
+			if !once(&seen, 15) || !decodePtrLinuxPersonality(d, &v.Personality) {
 				return false
-			}
-			if d.null() {
-				v.Personality = nil
-			} else {
-				p1 := new(specs.LinuxPersonality)
-				if !decodeLinuxPersonality(d, p1) {
-					return false
-				}
-				v.Personality = p1
 			}
 		case "timeOffsets":
-			if !once(&seen, 16) {
+			if !once(&seen, 16) || !decodeMapStringLinuxTimeOffset(d, &v.TimeOffsets) {
 				return false
-			}
-			if d.null() {
-				v.TimeOffsets = nil
-			} else {
-				if !d.open('{') {
-					return false
-				}
-				m1 := map[string]specs.LinuxTimeOffset{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, '}')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					k, ok := d.key()
-					if !ok {
-						return false
-					}
-					ks := string(k)
-					var e2 specs.LinuxTimeOffset
-					if !decodeLinuxTimeOffset(d, &e2) {
-						return false
-					}
-					m1[ks] = e2
-				}
-				v.TimeOffsets = m1
 			}
 		default:
 			if d.folds(key, foldLinux) || !d.skip() {
@@ -1342,160 +639,32 @@ func decodeLinuxBlockIO(d *decoder, v *specs.LinuxBlockIO) bool {
 		}
 		switch string(key) {
 		case "weight":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint16(d, &v.Weight) {
 				return false
-			}
-			if d.null() {
-				v.Weight = nil
-			} else {
-				p1 := new(uint16)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Weight = p1
 			}
 		case "leafWeight":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint16(d, &v.LeafWeight) {
 				return false
-			}
-			if d.null() {
-				v.LeafWeight = nil
-			} else {
-				p1 := new(uint16)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.LeafWeight = p1
 			}
 		case "weightDevice":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceLinuxWeightDevice(d, &v.WeightDevice) {
 				return false
-			}
-			if d.null() {
-				v.WeightDevice = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxWeightDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxWeightDevice))
-					if !decodeLinuxWeightDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.WeightDevice = s1
 			}
 		case "throttleReadBpsDevice":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceLinuxThrottleDevice(d, &v.ThrottleReadBpsDevice) {
 				return false
-			}
-			if d.null() {
-				v.ThrottleReadBpsDevice = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxThrottleDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxThrottleDevice))
-					if !decodeLinuxThrottleDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.ThrottleReadBpsDevice = s1
 			}
 		case "throttleWriteBpsDevice":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodeSliceLinuxThrottleDevice(d, &v.ThrottleWriteBpsDevice) {
 				return false
-			}
-			if d.null() {
-				v.ThrottleWriteBpsDevice = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxThrottleDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxThrottleDevice))
-					if !decodeLinuxThrottleDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.ThrottleWriteBpsDevice = s1
 			}
 		case "throttleReadIOPSDevice":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceLinuxThrottleDevice(d, &v.ThrottleReadIOPSDevice) {
 				return false
-			}
-			if d.null() {
-				v.ThrottleReadIOPSDevice = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxThrottleDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxThrottleDevice))
-					if !decodeLinuxThrottleDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.ThrottleReadIOPSDevice = s1
 			}
 		case "throttleWriteIOPSDevice":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodeSliceLinuxThrottleDevice(d, &v.ThrottleWriteIOPSDevice) {
 				return false
-			}
-			if d.null() {
-				v.ThrottleWriteIOPSDevice = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxThrottleDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxThrottleDevice))
-					if !decodeLinuxThrottleDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.ThrottleWriteIOPSDevice = s1
 			}
 		default:
 			if d.folds(key, foldLinuxBlockIO) || !d.skip() {
@@ -1529,82 +698,28 @@ func decodeLinuxCPU(d *decoder, v *specs.LinuxCPU) bool {
 		}
 		switch string(key) {
 		case "shares":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint64(d, &v.Shares) {
 				return false
-			}
-			if d.null() {
-				v.Shares = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Shares = p1
 			}
 		case "quota":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrInt64(d, &v.Quota) {
 				return false
-			}
-			if d.null() {
-				v.Quota = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Quota = p1
 			}
 		case "burst":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint64(d, &v.Burst) {
 				return false
-			}
-			if d.null() {
-				v.Burst = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Burst = p1
 			}
 		case "period":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrUint64(d, &v.Period) {
 				return false
-			}
-			if d.null() {
-				v.Period = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Period = p1
 			}
 		case "realtimeRuntime":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodePtrInt64(d, &v.RealtimeRuntime) {
 				return false
-			}
-			if d.null() {
-				v.RealtimeRuntime = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.RealtimeRuntime = p1
 			}
 		case "realtimePeriod":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodePtrUint64(d, &v.RealtimePeriod) {
 				return false
-			}
-			if d.null() {
-				v.RealtimePeriod = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.RealtimePeriod = p1
 			}
 		case "cpus":
 			if !once(&seen, 6) || !str(d, &v.Cpus) {
@@ -1615,17 +730,8 @@ func decodeLinuxCPU(d *decoder, v *specs.LinuxCPU) bool {
 				return false
 			}
 		case "idle":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodePtrInt64(d, &v.Idle) {
 				return false
-			}
-			if d.null() {
-				v.Idle = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Idle = p1
 			}
 		default:
 			if d.folds(key, foldLinuxCPU) || !d.skip() {
@@ -1659,134 +765,24 @@ func decodeLinuxCapabilities(d *decoder, v *specs.LinuxCapabilities) bool {
 		}
 		switch string(key) {
 		case "bounding":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceString(d, &v.Bounding) {
 				return false
-			}
-			if d.null() {
-				v.Bounding = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Bounding = s1
 			}
 		case "effective":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceString(d, &v.Effective) {
 				return false
-			}
-			if d.null() {
-				v.Effective = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Effective = s1
 			}
 		case "inheritable":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceString(d, &v.Inheritable) {
 				return false
-			}
-			if d.null() {
-				v.Inheritable = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Inheritable = s1
 			}
 		case "permitted":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceString(d, &v.Permitted) {
 				return false
-			}
-			if d.null() {
-				v.Permitted = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Permitted = s1
 			}
 		case "ambient":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodeSliceString(d, &v.Ambient) {
 				return false
-			}
-			if d.null() {
-				v.Ambient = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Ambient = s1
 			}
 		default:
 			if d.folds(key, foldLinuxCapabilities) || !d.skip() {
@@ -1836,43 +832,16 @@ func decodeLinuxDevice(d *decoder, v *specs.LinuxDevice) bool {
 				return false
 			}
 		case "fileMode":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodePtrFileMode(d, &v.FileMode) {
 				return false
-			}
-			if d.null() {
-				v.FileMode = nil
-			} else {
-				p1 := new(fs.FileMode)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.FileMode = p1
 			}
 		case "uid":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodePtrUint32(d, &v.UID) {
 				return false
-			}
-			if d.null() {
-				v.UID = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.UID = p1
 			}
 		case "gid":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodePtrUint32(d, &v.GID) {
 				return false
-			}
-			if d.null() {
-				v.GID = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.GID = p1
 			}
 		default:
 			if d.folds(key, foldLinuxDevice) || !d.skip() {
@@ -1914,30 +883,12 @@ func decodeLinuxDeviceCgroup(d *decoder, v *specs.LinuxDeviceCgroup) bool {
 				return false
 			}
 		case "major":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrInt64(d, &v.Major) {
 				return false
-			}
-			if d.null() {
-				v.Major = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Major = p1
 			}
 		case "minor":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrInt64(d, &v.Minor) {
 				return false
-			}
-			if d.null() {
-				v.Minor = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Minor = p1
 			}
 		case "access":
 			if !once(&seen, 4) || !str(d, &v.Access) {
@@ -2100,30 +1051,8 @@ func decodeLinuxIntelRdt(d *decoder, v *specs.LinuxIntelRdt) bool {
 				return false
 			}
 		case "schemata":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceString(d, &v.Schemata) {
 				return false
-			}
-			if d.null() {
-				v.Schemata = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Schemata = s1
 			}
 		case "l3CacheSchema":
 			if !once(&seen, 2) || !str(d, &v.L3CacheSchema) {
@@ -2208,121 +1137,40 @@ func decodeLinuxMemory(d *decoder, v *specs.LinuxMemory) bool {
 		}
 		switch string(key) {
 		case "limit":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrInt64(d, &v.Limit) {
 				return false
-			}
-			if d.null() {
-				v.Limit = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Limit = p1
 			}
 		case "reservation":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrInt64(d, &v.Reservation) {
 				return false
-			}
-			if d.null() {
-				v.Reservation = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Reservation = p1
 			}
 		case "swap":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrInt64(d, &v.Swap) {
 				return false
-			}
-			if d.null() {
-				v.Swap = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Swap = p1
 			}
 		case "kernel":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrInt64(d, &v.Kernel) {
 				return false
-			}
-			if d.null() {
-				v.Kernel = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Kernel = p1
 			}
 		case "kernelTCP":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodePtrInt64(d, &v.KernelTCP) {
 				return false
-			}
-			if d.null() {
-				v.KernelTCP = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.KernelTCP = p1
 			}
 		case "swappiness":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodePtrUint64(d, &v.Swappiness) {
 				return false
-			}
-			if d.null() {
-				v.Swappiness = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Swappiness = p1
 			}
 		case "disableOOMKiller":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodePtrBool(d, &v.DisableOOMKiller) {
 				return false
-			}
-			if d.null() {
-				v.DisableOOMKiller = nil
-			} else {
-				p1 := new(bool)
-				if !boolean(d, p1) {
-					return false
-				}
-				v.DisableOOMKiller = p1
 			}
 		case "useHierarchy":
-			if !once(&seen, 7) {
+			if !once(&seen, 7) || !decodePtrBool(d, &v.UseHierarchy) {
 				return false
-			}
-			if d.null() {
-				v.UseHierarchy = nil
-			} else {
-				p1 := new(bool)
-				if !boolean(d, p1) {
-					return false
-				}
-				v.UseHierarchy = p1
 			}
 		case "checkBeforeUpdate":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodePtrBool(d, &v.CheckBeforeUpdate) {
 				return false
-			}
-			if d.null() {
-				v.CheckBeforeUpdate = nil
-			} else {
-				p1 := new(bool)
-				if !boolean(d, p1) {
-					return false
-				}
-				v.CheckBeforeUpdate = p1
 			}
 		default:
 			if d.folds(key, foldLinuxMemory) || !d.skip() {
@@ -2364,30 +1212,8 @@ func decodeLinuxMemoryPolicy(d *decoder, v *specs.LinuxMemoryPolicy) bool {
 				return false
 			}
 		case "flags":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceMemoryPolicyFlagType(d, &v.Flags) {
 				return false
-			}
-			if d.null() {
-				v.Flags = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.MemoryPolicyFlagType{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.MemoryPolicyFlagType))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Flags = s1
 			}
 		default:
 			if d.folds(key, foldLinuxMemoryPolicy) || !d.skip() {
@@ -2495,43 +1321,12 @@ func decodeLinuxNetwork(d *decoder, v *specs.LinuxNetwork) bool {
 		}
 		switch string(key) {
 		case "classID":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint32(d, &v.ClassID) {
 				return false
-			}
-			if d.null() {
-				v.ClassID = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.ClassID = p1
 			}
 		case "priorities":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceLinuxInterfacePriority(d, &v.Priorities) {
 				return false
-			}
-			if d.null() {
-				v.Priorities = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxInterfacePriority{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxInterfacePriority))
-					if !decodeLinuxInterfacePriority(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Priorities = s1
 			}
 		default:
 			if d.folds(key, foldLinuxNetwork) || !d.skip() {
@@ -2569,30 +1364,8 @@ func decodeLinuxPersonality(d *decoder, v *specs.LinuxPersonality) bool {
 				return false
 			}
 		case "flags":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceLinuxPersonalityFlag(d, &v.Flags) {
 				return false
-			}
-			if d.null() {
-				v.Flags = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxPersonalityFlag{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxPersonalityFlag))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Flags = s1
 			}
 		default:
 			if d.folds(key, foldLinuxPersonality) || !d.skip() {
@@ -2626,17 +1399,8 @@ func decodeLinuxPids(d *decoder, v *specs.LinuxPids) bool {
 		}
 		switch string(key) {
 		case "limit":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrInt64(d, &v.Limit) {
 				return false
-			}
-			if d.null() {
-				v.Limit = nil
-			} else {
-				p1 := new(int64)
-				if !signed(d, p1) {
-					return false
-				}
-				v.Limit = p1
 			}
 		default:
 			if d.folds(key, foldLinuxPids) || !d.skip() {
@@ -2670,30 +1434,12 @@ func decodeLinuxRdma(d *decoder, v *specs.LinuxRdma) bool {
 		}
 		switch string(key) {
 		case "hcaHandles":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint32(d, &v.HcaHandles) {
 				return false
-			}
-			if d.null() {
-				v.HcaHandles = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.HcaHandles = p1
 			}
 		case "hcaObjects":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint32(d, &v.HcaObjects) {
 				return false
-			}
-			if d.null() {
-				v.HcaObjects = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.HcaObjects = p1
 			}
 		default:
 			if d.folds(key, foldLinuxRdma) || !d.skip() {
@@ -2727,185 +1473,40 @@ func decodeLinuxResources(d *decoder, v *specs.LinuxResources) bool {
 		}
 		switch string(key) {
 		case "devices":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceLinuxDeviceCgroup(d, &v.Devices) {
 				return false
-			}
-			if d.null() {
-				v.Devices = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxDeviceCgroup{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxDeviceCgroup))
-					if !decodeLinuxDeviceCgroup(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Devices = s1
 			}
 		case "memory":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrLinuxMemory(d, &v.Memory) {
 				return false
-			}
-			if d.null() {
-				v.Memory = nil
-			} else {
-				p1 := new(specs.LinuxMemory)
-				if !decodeLinuxMemory(d, p1) {
-					return false
-				}
-				v.Memory = p1
 			}
 		case "cpu":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrLinuxCPU(d, &v.CPU) {
 				return false
-			}
-			if d.null() {
-				v.CPU = nil
-			} else {
-				p1 := new(specs.LinuxCPU)
-				if !decodeLinuxCPU(d, p1) {
-					return false
-				}
-				v.CPU = p1
 			}
 		case "pids":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrLinuxPids(d, &v.Pids) {
 				return false
-			}
-			if d.null() {
-				v.Pids = nil
-			} else {
-				p1 := new(specs.LinuxPids)
-				if !decodeLinuxPids(d, p1) {
-					return false
-				}
-				v.Pids = p1
 			}
 		case "blockIO":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodePtrLinuxBlockIO(d, &v.BlockIO) {
 				return false
-			}
-			if d.null() {
-				v.BlockIO = nil
-			} else {
-				p1 := new(specs.LinuxBlockIO)
-				if !decodeLinuxBlockIO(d, p1) {
-					return false
-				}
-				v.BlockIO = p1
 			}
 		case "hugepageLimits":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceLinuxHugepageLimit(d, &v.HugepageLimits) {
 				return false
-			}
-			if d.null() {
-				v.HugepageLimits = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxHugepageLimit{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxHugepageLimit))
-					if !decodeLinuxHugepageLimit(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.HugepageLimits = s1
 			}
 		case "network":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodePtrLinuxNetwork(d, &v.Network) {
 				return false
-			}
-			if d.null() {
-				v.Network = nil
-			} else {
-				p1 := new(specs.LinuxNetwork)
-				if !decodeLinuxNetwork(d, p1) {
-					return false
-				}
-				v.Network = p1
 			}
 		case "rdma":
-			if !once(&seen, 7) {
+			if !once(&seen, 7) || !decodeMapStringLinuxRdma(d, &v.Rdma) {
 				return false
-			}
-			if d.null() {
-				v.Rdma = nil
-			} else {
-				if !d.open('{') {
-					return false
-				}
-				m1 := map[string]specs.LinuxRdma{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, '}')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					k, ok := d.key()
-					if !ok {
-						return false
-					}
-					ks := string(k)
-					var e2 specs.LinuxRdma
-					if !decodeLinuxRdma(d, &e2) {
-						return false
-					}
-					m1[ks] = e2
-				}
-				v.Rdma = m1
 			}
 		case "unified":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodeMapStringString(d, &v.Unified) {
 				return false
-			}
-			if d.null() {
-				v.Unified = nil
-			} else {
-				if !d.open('{') {
-					return false
-				}
-				m1 := map[string]string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, '}')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					k, ok := d.key()
-					if !ok {
-						return false
-					}
-					ks := string(k)
-					var e2 string
-					if !str(d, &e2) {
-						return false
-					}
-					m1[ks] = e2
-				}
-				v.Unified = m1
 			}
 		default:
 			if d.folds(key, foldLinuxResources) || !d.skip() {
@@ -2943,69 +1544,16 @@ func decodeLinuxSeccomp(d *decoder, v *specs.LinuxSeccomp) bool {
 				return false
 			}
 		case "defaultErrnoRet":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint(d, &v.DefaultErrnoRet) {
 				return false
-			}
-			if d.null() {
-				v.DefaultErrnoRet = nil
-			} else {
-				p1 := new(uint)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.DefaultErrnoRet = p1
 			}
 		case "architectures":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceArch(d, &v.Architectures) {
 				return false
-			}
-			if d.null() {
-				v.Architectures = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Arch{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Arch))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Architectures = s1
 			}
 		case "flags":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceLinuxSeccompFlag(d, &v.Flags) {
 				return false
-			}
-			if d.null() {
-				v.Flags = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxSeccompFlag{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxSeccompFlag))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Flags = s1
 			}
 		case "listenerPath":
 			if !once(&seen, 4) || !str(d, &v.ListenerPath) {
@@ -3016,30 +1564,8 @@ func decodeLinuxSeccomp(d *decoder, v *specs.LinuxSeccomp) bool {
 				return false
 			}
 		case "syscalls":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodeSliceLinuxSyscall(d, &v.Syscalls) {
 				return false
-			}
-			if d.null() {
-				v.Syscalls = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxSyscall{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxSyscall))
-					if !decodeLinuxSyscall(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Syscalls = s1
 			}
 		default:
 			if d.folds(key, foldLinuxSeccomp) || !d.skip() {
@@ -3120,73 +1646,20 @@ func decodeLinuxSyscall(d *decoder, v *specs.LinuxSyscall) bool {
 		}
 		switch string(key) {
 		case "names":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceString(d, &v.Names) {
 				return false
-			}
-			if d.null() {
-				v.Names = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Names = s1
 			}
 		case "action":
 			if !once(&seen, 1) || !str(d, &v.Action) {
 				return false
 			}
 		case "errnoRet":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint(d, &v.ErrnoRet) {
 				return false
-			}
-			if d.null() {
-				v.ErrnoRet = nil
-			} else {
-				p1 := new(uint)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.ErrnoRet = p1
 			}
 		case "args":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceLinuxSeccompArg(d, &v.Args) {
 				return false
-			}
-			if d.null() {
-				v.Args = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxSeccompArg{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxSeccompArg))
-					if !decodeLinuxSeccompArg(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Args = s1
 			}
 		default:
 			if d.folds(key, foldLinuxSyscall) || !d.skip() {
@@ -3310,30 +1783,12 @@ func decodeLinuxWeightDevice(d *decoder, v *specs.LinuxWeightDevice) bool {
 				return false
 			}
 		case "weight":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint16(d, &v.Weight) {
 				return false
-			}
-			if d.null() {
-				v.Weight = nil
-			} else {
-				p1 := new(uint16)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Weight = p1
 			}
 		case "leafWeight":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrUint16(d, &v.LeafWeight) {
 				return false
-			}
-			if d.null() {
-				v.LeafWeight = nil
-			} else {
-				p1 := new(uint16)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.LeafWeight = p1
 			}
 		default:
 			if d.folds(key, foldLinuxWeightDevice) || !d.skip() {
@@ -3379,82 +1834,16 @@ func decodeMount(d *decoder, v *specs.Mount) bool {
 				return false
 			}
 		case "options":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceString(d, &v.Options) {
 				return false
-			}
-			if d.null() {
-				v.Options = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Options = s1
 			}
 		case "uidMappings":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodeSliceLinuxIDMapping(d, &v.UIDMappings) {
 				return false
-			}
-			if d.null() {
-				v.UIDMappings = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxIDMapping{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxIDMapping))
-					if !decodeLinuxIDMapping(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.UIDMappings = s1
 			}
 		case "gidMappings":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceLinuxIDMapping(d, &v.GIDMappings) {
 				return false
-			}
-			if d.null() {
-				v.GIDMappings = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxIDMapping{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxIDMapping))
-					if !decodeLinuxIDMapping(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.GIDMappings = s1
 			}
 		default:
 			if d.folds(key, foldMount) || !d.skip() {
@@ -3535,120 +1924,36 @@ func decodeProcess(d *decoder, v *specs.Process) bool {
 				return false
 			}
 		case "consoleSize":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrBox(d, &v.ConsoleSize) {
 				return false
-			}
-			if d.null() {
-				v.ConsoleSize = nil
-			} else {
-				p1 := new(specs.Box)
-				if !decodeBox(d, p1) {
-					return false
-				}
-				v.ConsoleSize = p1
 			}
 		case "user":
 			if !once(&seen, 2) || !decodeUser(d, &v.User) {
 				return false
 			}
 		case "args":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceString(d, &v.Args) {
 				return false
-			}
-			if d.null() {
-				v.Args = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Args = s1
 			}
 		case "commandLine":
 			if !once(&seen, 4) || !str(d, &v.CommandLine) {
 				return false
 			}
 		case "env":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceString(d, &v.Env) {
 				return false
-			}
-			if d.null() {
-				v.Env = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Env = s1
 			}
 		case "cwd":
 			if !once(&seen, 6) || !str(d, &v.Cwd) {
 				return false
 			}
 		case "capabilities":
-			if !once(&seen, 7) {
+			if !once(&seen, 7) || !decodePtrLinuxCapabilities(d, &v.Capabilities) {
 				return false
-			}
-			if d.null() {
-				v.Capabilities = nil
-			} else {
-				p1 := new(specs.LinuxCapabilities)
-				if !decodeLinuxCapabilities(d, p1) {
-					return false
-				}
-				v.Capabilities = p1
 			}
 		case "rlimits":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodeSlicePOSIXRlimit(d, &v.Rlimits) {
 				return false
-			}
-			if d.null() {
-				v.Rlimits = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.POSIXRlimit{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.POSIXRlimit))
-					if !decodePOSIXRlimit(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Rlimits = s1
 			}
 		case "noNewPrivileges":
 			if !once(&seen, 9) || !boolean(d, &v.NoNewPrivileges) {
@@ -3659,60 +1964,24 @@ func decodeProcess(d *decoder, v *specs.Process) bool {
 				return false
 			}
 		case "oomScoreAdj":
-			if !once(&seen, 11) {
+			if !once(&seen, 11) || !decodePtrInt(d, &v.OOMScoreAdj) {
 				return false
-			}
-			if d.null() {
-				v.OOMScoreAdj = nil
-			} else {
-				p1 := new(int)
-				if !signed(d, p1) {
-					return false
-				}
-				v.OOMScoreAdj = p1
 			}
 		case "scheduler":
-			if !once(&seen, 12) {
+			if !once(&seen, 12) || !decodePtrScheduler(d, &v.Scheduler) {
 				return false
-			}
-			if d.null() {
-				v.Scheduler = nil
-			} else {
-				p1 := new(specs.Scheduler)
-				if !decodeScheduler(d, p1) {
-					return false
-				}
-				v.Scheduler = p1
 			}
 		case "selinuxLabel":
 			if !once(&seen, 13) || !str(d, &v.SelinuxLabel) {
 				return false
 			}
 		case "ioPriority":
-			if !once(&seen, 14) {
+			if !once(&seen, 14) || !decodePtrLinuxIOPriority(d, &v.IOPriority) {
 				return false
-			}
-			if d.null() {
-				v.IOPriority = nil
-			} else {
-				p1 := new(specs.LinuxIOPriority)
-				if !decodeLinuxIOPriority(d, p1) {
-					return false
-				}
-				v.IOPriority = p1
 			}
 		case "execCPUAffinity":
-			if !once(&seen, 15) {
+			if !once(&seen, 15) || !decodePtrCPUAffinity(d, &v.ExecCPUAffinity) {
 				return false
-			}
-			if d.null() {
-				v.ExecCPUAffinity = nil
-			} else {
-				p1 := new(specs.CPUAffinity)
-				if !decodeCPUAffinity(d, p1) {
-					return false
-				}
-				v.ExecCPUAffinity = p1
 			}
 		default:
 			if d.folds(key, foldProcess) || !d.skip() {
@@ -3797,30 +2066,8 @@ func decodeScheduler(d *decoder, v *specs.Scheduler) bool {
 				return false
 			}
 		case "flags":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceLinuxSchedulerFlag(d, &v.Flags) {
 				return false
-			}
-			if d.null() {
-				v.Flags = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.LinuxSchedulerFlag{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.LinuxSchedulerFlag))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Flags = s1
 			}
 		case "runtime":
 			if !once(&seen, 4) || !unsigned(d, &v.Runtime) {
@@ -3878,56 +2125,16 @@ func decodeSolaris(d *decoder, v *specs.Solaris) bool {
 				return false
 			}
 		case "anet":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceSolarisAnet(d, &v.Anet) {
 				return false
-			}
-			if d.null() {
-				v.Anet = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.SolarisAnet{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.SolarisAnet))
-					if !decodeSolarisAnet(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Anet = s1
 			}
 		case "cappedCPU":
-			if !once(&seen, 4) {
+			if !once(&seen, 4) || !decodePtrSolarisCappedCPU(d, &v.CappedCPU) {
 				return false
-			}
-			if d.null() {
-				v.CappedCPU = nil
-			} else {
-				p1 := new(specs.SolarisCappedCPU)
-				if !decodeSolarisCappedCPU(d, p1) {
-					return false
-				}
-				v.CappedCPU = p1
 			}
 		case "cappedMemory":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodePtrSolarisCappedMemory(d, &v.CappedMemory) {
 				return false
-			}
-			if d.null() {
-				v.CappedMemory = nil
-			} else {
-				p1 := new(specs.SolarisCappedMemory)
-				if !decodeSolarisCappedMemory(d, p1) {
-					return false
-				}
-				v.CappedMemory = p1
 			}
 		default:
 			if d.folds(key, foldSolaris) || !d.skip() {
@@ -4098,30 +2305,12 @@ func decodeSpec(d *decoder, v *specs.Spec) bool {
 				return false
 			}
 		case "process":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrProcess(d, &v.Process) {
 				return false
-			}
-			if d.null() {
-				v.Process = nil
-			} else {
-				p1 := new(specs.Process)
-				if !decodeProcess(d, p1) {
-					return false
-				}
-				v.Process = p1
 			}
 		case "root":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrRoot(d, &v.Root) {
 				return false
-			}
-			if d.null() {
-				v.Root = nil
-			} else {
-				p1 := new(specs.Root)
-				if !decodeRoot(d, p1) {
-					return false
-				}
-				v.Root = p1
 			}
 		case "hostname":
 			if !once(&seen, 3) || !str(d, &v.Hostname) {
@@ -4132,153 +2321,40 @@ func decodeSpec(d *decoder, v *specs.Spec) bool {
 				return false
 			}
 		case "mounts":
-			if !once(&seen, 5) {
+			if !once(&seen, 5) || !decodeSliceMount(d, &v.Mounts) {
 				return false
-			}
-			if d.null() {
-				v.Mounts = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.Mount{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.Mount))
-					if !decodeMount(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Mounts = s1
 			}
 		case "hooks":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodePtrHooks(d, &v.Hooks) {
 				return false
-			}
-			if d.null() {
-				v.Hooks = nil
-			} else {
-				p1 := new(specs.Hooks)
-				if !decodeHooks(d, p1) {
-					return false
-				}
-				v.Hooks = p1
 			}
 		case "annotations":
-			if !once(&seen, 7) {
+			if !once(&seen, 7) || !decodeMapStringString(d, &v.Annotations) {
 				return false
-			}
-			if d.null() {
-				v.Annotations = nil
-			} else {
-				if !d.open('{') {
-					return false
-				}
-				m1 := map[string]string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, '}')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					k, ok := d.key()
-					if !ok {
-						return false
-					}
-					ks := string(k)
-					var e2 string
-					if !str(d, &e2) {
-						return false
-					}
-					m1[ks] = e2
-				}
-				v.Annotations = m1
 			}
 		case "linux":
-			if !once(&seen, 8) {
+			if !once(&seen, 8) || !decodePtrLinux(d, &v.Linux) {
 				return false
-			}
-			if d.null() {
-				v.Linux = nil
-			} else {
-				p1 := new(specs.Linux)
-				if !decodeLinux(d, p1) {
-					return false
-				}
-				v.Linux = p1
 			}
 		case "solaris":
-			if !once(&seen, 9) {
+			if !once(&seen, 9) || !decodePtrSolaris(d, &v.Solaris) {
 				return false
-			}
-			if d.null() {
-				v.Solaris = nil
-			} else {
-				p1 := new(specs.Solaris)
-				if !decodeSolaris(d, p1) {
-					return false
-				}
-				v.Solaris = p1
 			}
 		case "windows":
-			if !once(&seen, 10) {
+			if !once(&seen, 10) || !decodePtrWindows(d, &v.Windows) {
 				return false
-			}
-			if d.null() {
-				v.Windows = nil
-			} else {
-				p1 := new(specs.Windows)
-				if !decodeWindows(d, p1) {
-					return false
-				}
-				v.Windows = p1
 			}
 		case "vm":
-			if !once(&seen, 11) {
+			if !once(&seen, 11) || !decodePtrVM(d, &v.VM) {
 				return false
-			}
-			if d.null() {
-				v.VM = nil
-			} else {
-				p1 := new(specs.VM)
-				if !decodeVM(d, p1) {
-					return false
-				}
-				v.VM = p1
 			}
 		case "zos":
-			if !once(&seen, 12) {
+			if !once(&seen, 12) || !decodePtrZOS(d, &v.ZOS) {
 				return false
-			}
-			if d.null() {
-				v.ZOS = nil
-			} else {
-				p1 := new(specs.ZOS)
-				if !decodeZOS(d, p1) {
-					return false
-				}
-				v.ZOS = p1
 			}
 		case "freebsd":
-			if !once(&seen, 13) {
+			if !once(&seen, 13) || !decodePtrFreeBSD(d, &v.FreeBSD) {
 				return false
-			}
-			if d.null() {
-				v.FreeBSD = nil
-			} else {
-				p1 := new(specs.FreeBSD)
-				if !decodeFreeBSD(d, p1) {
-					return false
-				}
-				v.FreeBSD = p1
 			}
 		default:
 			if d.folds(key, foldSpec) || !d.skip() {
@@ -4320,43 +2396,12 @@ func decodeUser(d *decoder, v *specs.User) bool {
 				return false
 			}
 		case "umask":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint32(d, &v.Umask) {
 				return false
-			}
-			if d.null() {
-				v.Umask = nil
-			} else {
-				p1 := new(uint32)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Umask = p1
 			}
 		case "additionalGids":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceUint32(d, &v.AdditionalGids) {
 				return false
-			}
-			if d.null() {
-				v.AdditionalGids = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []uint32{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(uint32))
-					if !unsigned(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.AdditionalGids = s1
 			}
 		case "username":
 			if !once(&seen, 4) || !str(d, &v.Username) {
@@ -4406,17 +2451,8 @@ func decodeVM(d *decoder, v *specs.VM) bool {
 				return false
 			}
 		case "hwconfig":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodePtrHWConfig(d, &v.HwConfig) {
 				return false
-			}
-			if d.null() {
-				v.HwConfig = nil
-			} else {
-				p1 := new(specs.HWConfig)
-				if !decodeHWConfig(d, p1) {
-					return false
-				}
-				v.HwConfig = p1
 			}
 		default:
 			if d.folds(key, foldVM) || !d.skip() {
@@ -4454,30 +2490,8 @@ func decodeVMHypervisor(d *decoder, v *specs.VMHypervisor) bool {
 				return false
 			}
 		case "parameters":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceString(d, &v.Parameters) {
 				return false
-			}
-			if d.null() {
-				v.Parameters = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Parameters = s1
 			}
 		default:
 			if d.folds(key, foldVMHypervisor) || !d.skip() {
@@ -4554,30 +2568,8 @@ func decodeVMKernel(d *decoder, v *specs.VMKernel) bool {
 				return false
 			}
 		case "parameters":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceString(d, &v.Parameters) {
 				return false
-			}
-			if d.null() {
-				v.Parameters = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Parameters = s1
 			}
 		case "initrd":
 			if !once(&seen, 2) || !str(d, &v.InitRD) {
@@ -4615,78 +2607,21 @@ func decodeWindows(d *decoder, v *specs.Windows) bool {
 		}
 		switch string(key) {
 		case "layerFolders":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceString(d, &v.LayerFolders) {
 				return false
-			}
-			if d.null() {
-				v.LayerFolders = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.LayerFolders = s1
 			}
 		case "devices":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodeSliceWindowsDevice(d, &v.Devices) {
 				return false
-			}
-			if d.null() {
-				v.Devices = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.WindowsDevice{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.WindowsDevice))
-					if !decodeWindowsDevice(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Devices = s1
 			}
 		case "resources":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrWindowsResources(d, &v.Resources) {
 				return false
-			}
-			if d.null() {
-				v.Resources = nil
-			} else {
-				p1 := new(specs.WindowsResources)
-				if !decodeWindowsResources(d, p1) {
-					return false
-				}
-				v.Resources = p1
 			}
 		case "credentialSpec":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeAny(d, &v.CredentialSpec) {
 				return false
 			}
-			if !d.null() {
-				return false
-			}
-			v.CredentialSpec = nil
 		case "servicing":
 			if !once(&seen, 4) || !boolean(d, &v.Servicing) {
 				return false
@@ -4696,30 +2631,12 @@ func decodeWindows(d *decoder, v *specs.Windows) bool {
 				return false
 			}
 		case "hyperv":
-			if !once(&seen, 6) {
+			if !once(&seen, 6) || !decodePtrWindowsHyperV(d, &v.HyperV) {
 				return false
-			}
-			if d.null() {
-				v.HyperV = nil
-			} else {
-				p1 := new(specs.WindowsHyperV)
-				if !decodeWindowsHyperV(d, p1) {
-					return false
-				}
-				v.HyperV = p1
 			}
 		case "network":
-			if !once(&seen, 7) {
+			if !once(&seen, 7) || !decodePtrWindowsNetwork(d, &v.Network) {
 				return false
-			}
-			if d.null() {
-				v.Network = nil
-			} else {
-				p1 := new(specs.WindowsNetwork)
-				if !decodeWindowsNetwork(d, p1) {
-					return false
-				}
-				v.Network = p1
 			}
 		default:
 			if d.folds(key, foldWindows) || !d.skip() {
@@ -4792,69 +2709,20 @@ func decodeWindowsCPUResources(d *decoder, v *specs.WindowsCPUResources) bool {
 		}
 		switch string(key) {
 		case "count":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint64(d, &v.Count) {
 				return false
-			}
-			if d.null() {
-				v.Count = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Count = p1
 			}
 		case "shares":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint16(d, &v.Shares) {
 				return false
-			}
-			if d.null() {
-				v.Shares = nil
-			} else {
-				p1 := new(uint16)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Shares = p1
 			}
 		case "maximum":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint16(d, &v.Maximum) {
 				return false
-			}
-			if d.null() {
-				v.Maximum = nil
-			} else {
-				p1 := new(uint16)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Maximum = p1
 			}
 		case "affinity":
-			if !once(&seen, 3) {
+			if !once(&seen, 3) || !decodeSliceWindowsCPUGroupAffinity(d, &v.Affinity) {
 				return false
-			}
-			if d.null() {
-				v.Affinity = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.WindowsCPUGroupAffinity{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.WindowsCPUGroupAffinity))
-					if !decodeWindowsCPUGroupAffinity(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Affinity = s1
 			}
 		default:
 			if d.folds(key, foldWindowsCPUResources) || !d.skip() {
@@ -4962,17 +2830,8 @@ func decodeWindowsMemoryResources(d *decoder, v *specs.WindowsMemoryResources) b
 		}
 		switch string(key) {
 		case "limit":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint64(d, &v.Limit) {
 				return false
-			}
-			if d.null() {
-				v.Limit = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Limit = p1
 			}
 		default:
 			if d.folds(key, foldWindowsMemoryResources) || !d.skip() {
@@ -5006,60 +2865,16 @@ func decodeWindowsNetwork(d *decoder, v *specs.WindowsNetwork) bool {
 		}
 		switch string(key) {
 		case "endpointList":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceString(d, &v.EndpointList) {
 				return false
-			}
-			if d.null() {
-				v.EndpointList = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.EndpointList = s1
 			}
 		case "allowUnqualifiedDNSQuery":
 			if !once(&seen, 1) || !boolean(d, &v.AllowUnqualifiedDNSQuery) {
 				return false
 			}
 		case "DNSSearchList":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodeSliceString(d, &v.DNSSearchList) {
 				return false
-			}
-			if d.null() {
-				v.DNSSearchList = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []string{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(string))
-					if !str(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.DNSSearchList = s1
 			}
 		case "networkSharedContainerName":
 			if !once(&seen, 3) || !str(d, &v.NetworkSharedContainerName) {
@@ -5101,43 +2916,16 @@ func decodeWindowsResources(d *decoder, v *specs.WindowsResources) bool {
 		}
 		switch string(key) {
 		case "memory":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrWindowsMemoryResources(d, &v.Memory) {
 				return false
-			}
-			if d.null() {
-				v.Memory = nil
-			} else {
-				p1 := new(specs.WindowsMemoryResources)
-				if !decodeWindowsMemoryResources(d, p1) {
-					return false
-				}
-				v.Memory = p1
 			}
 		case "cpu":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrWindowsCPUResources(d, &v.CPU) {
 				return false
-			}
-			if d.null() {
-				v.CPU = nil
-			} else {
-				p1 := new(specs.WindowsCPUResources)
-				if !decodeWindowsCPUResources(d, p1) {
-					return false
-				}
-				v.CPU = p1
 			}
 		case "storage":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrWindowsStorageResources(d, &v.Storage) {
 				return false
-			}
-			if d.null() {
-				v.Storage = nil
-			} else {
-				p1 := new(specs.WindowsStorageResources)
-				if !decodeWindowsStorageResources(d, p1) {
-					return false
-				}
-				v.Storage = p1
 			}
 		default:
 			if d.folds(key, foldWindowsResources) || !d.skip() {
@@ -5171,43 +2959,16 @@ func decodeWindowsStorageResources(d *decoder, v *specs.WindowsStorageResources)
 		}
 		switch string(key) {
 		case "iops":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodePtrUint64(d, &v.Iops) {
 				return false
-			}
-			if d.null() {
-				v.Iops = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Iops = p1
 			}
 		case "bps":
-			if !once(&seen, 1) {
+			if !once(&seen, 1) || !decodePtrUint64(d, &v.Bps) {
 				return false
-			}
-			if d.null() {
-				v.Bps = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.Bps = p1
 			}
 		case "sandboxSize":
-			if !once(&seen, 2) {
+			if !once(&seen, 2) || !decodePtrUint64(d, &v.SandboxSize) {
 				return false
-			}
-			if d.null() {
-				v.SandboxSize = nil
-			} else {
-				p1 := new(uint64)
-				if !unsigned(d, p1) {
-					return false
-				}
-				v.SandboxSize = p1
 			}
 		default:
 			if d.folds(key, foldWindowsStorageResources) || !d.skip() {
@@ -5241,30 +3002,8 @@ func decodeZOS(d *decoder, v *specs.ZOS) bool {
 		}
 		switch string(key) {
 		case "namespaces":
-			if !once(&seen, 0) {
+			if !once(&seen, 0) || !decodeSliceZOSNamespace(d, &v.Namespaces) {
 				return false
-			}
-			if d.null() {
-				v.Namespaces = nil
-			} else {
-				if !d.open('[') {
-					return false
-				}
-				s1 := []specs.ZOSNamespace{}
-				for first := true; ; first = false {
-					more, ok := d.next(first, ']')
-					if !ok {
-						return false
-					}
-					if !more {
-						break
-					}
-					s1 = append(s1, *new(specs.ZOSNamespace))
-					if !decodeZOSNamespace(d, &s1[len(s1)-1]) {
-						return false
-					}
-				}
-				v.Namespaces = s1
 			}
 		default:
 			if d.folds(key, foldZOS) || !d.skip() {
@@ -5314,3 +3053,1374 @@ func decodeZOSNamespace(d *decoder, v *specs.ZOSNamespace) bool {
 }
 
 var foldZOSNamespace = []string{"type", "path"}
+
+func decodeAny(d *decoder, v *any) bool {
+	if !d.null() {
+		return false
+	}
+	*v = nil
+	return true
+}
+
+func decodeMapStringLinuxNetDevice(d *decoder, v *map[string]specs.LinuxNetDevice) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('{') {
+		return false
+	}
+	m := map[string]specs.LinuxNetDevice{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, '}')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		k, ok := d.key()
+		if !ok {
+			return false
+		}
+		ks := string(k)
+		var e specs.LinuxNetDevice
+		if !decodeLinuxNetDevice(d, &e) {
+			return false
+		}
+		m[ks] = e
+	}
+	*v = m
+	return true
+}
+
+func decodeMapStringLinuxRdma(d *decoder, v *map[string]specs.LinuxRdma) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('{') {
+		return false
+	}
+	m := map[string]specs.LinuxRdma{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, '}')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		k, ok := d.key()
+		if !ok {
+			return false
+		}
+		ks := string(k)
+		var e specs.LinuxRdma
+		if !decodeLinuxRdma(d, &e) {
+			return false
+		}
+		m[ks] = e
+	}
+	*v = m
+	return true
+}
+
+func decodeMapStringLinuxTimeOffset(d *decoder, v *map[string]specs.LinuxTimeOffset) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('{') {
+		return false
+	}
+	m := map[string]specs.LinuxTimeOffset{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, '}')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		k, ok := d.key()
+		if !ok {
+			return false
+		}
+		ks := string(k)
+		var e specs.LinuxTimeOffset
+		if !decodeLinuxTimeOffset(d, &e) {
+			return false
+		}
+		m[ks] = e
+	}
+	*v = m
+	return true
+}
+
+func decodeMapStringString(d *decoder, v *map[string]string) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('{') {
+		return false
+	}
+	m := map[string]string{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, '}')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		k, ok := d.key()
+		if !ok {
+			return false
+		}
+		ks := string(k)
+		var e string
+		if !str(d, &e) {
+			return false
+		}
+		m[ks] = e
+	}
+	*v = m
+	return true
+}
+
+func decodePtrBool(d *decoder, v **bool) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(bool)
+	if !boolean(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrBox(d *decoder, v **specs.Box) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Box)
+	if !decodeBox(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrCPUAffinity(d *decoder, v **specs.CPUAffinity) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.CPUAffinity)
+	if !decodeCPUAffinity(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrFileMode(d *decoder, v **fs.FileMode) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(fs.FileMode)
+	if !unsigned(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrFreeBSD(d *decoder, v **specs.FreeBSD) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.FreeBSD)
+	if !decodeFreeBSD(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrFreeBSDJail(d *decoder, v **specs.FreeBSDJail) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.FreeBSDJail)
+	if !decodeFreeBSDJail(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrFreeBSDJailAllow(d *decoder, v **specs.FreeBSDJailAllow) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.FreeBSDJailAllow)
+	if !decodeFreeBSDJailAllow(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrHWConfig(d *decoder, v **specs.HWConfig) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.HWConfig)
+	if !decodeHWConfig(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrHooks(d *decoder, v **specs.Hooks) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Hooks)
+	if !decodeHooks(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrInt(d *decoder, v **int) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(int)
+	if !signed(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrInt64(d *decoder, v **int64) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(int64)
+	if !signed(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinux(d *decoder, v **specs.Linux) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Linux)
+	if !decodeLinux(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxBlockIO(d *decoder, v **specs.LinuxBlockIO) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxBlockIO)
+	if !decodeLinuxBlockIO(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxCPU(d *decoder, v **specs.LinuxCPU) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxCPU)
+	if !decodeLinuxCPU(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxCapabilities(d *decoder, v **specs.LinuxCapabilities) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxCapabilities)
+	if !decodeLinuxCapabilities(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxIOPriority(d *decoder, v **specs.LinuxIOPriority) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxIOPriority)
+	if !decodeLinuxIOPriority(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxIntelRdt(d *decoder, v **specs.LinuxIntelRdt) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxIntelRdt)
+	if !decodeLinuxIntelRdt(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxMemory(d *decoder, v **specs.LinuxMemory) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxMemory)
+	if !decodeLinuxMemory(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxMemoryPolicy(d *decoder, v **specs.LinuxMemoryPolicy) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxMemoryPolicy)
+	if !decodeLinuxMemoryPolicy(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxNetwork(d *decoder, v **specs.LinuxNetwork) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxNetwork)
+	if !decodeLinuxNetwork(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxPersonality(d *decoder, v **specs.LinuxPersonality) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxPersonality)
+	if !decodeLinuxPersonality(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxPids(d *decoder, v **specs.LinuxPids) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxPids)
+	if !decodeLinuxPids(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxResources(d *decoder, v **specs.LinuxResources) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxResources)
+	if !decodeLinuxResources(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrLinuxSeccomp(d *decoder, v **specs.LinuxSeccomp) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.LinuxSeccomp)
+	if !decodeLinuxSeccomp(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrProcess(d *decoder, v **specs.Process) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Process)
+	if !decodeProcess(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrRoot(d *decoder, v **specs.Root) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Root)
+	if !decodeRoot(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrScheduler(d *decoder, v **specs.Scheduler) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Scheduler)
+	if !decodeScheduler(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrSolaris(d *decoder, v **specs.Solaris) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Solaris)
+	if !decodeSolaris(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrSolarisCappedCPU(d *decoder, v **specs.SolarisCappedCPU) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.SolarisCappedCPU)
+	if !decodeSolarisCappedCPU(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrSolarisCappedMemory(d *decoder, v **specs.SolarisCappedMemory) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.SolarisCappedMemory)
+	if !decodeSolarisCappedMemory(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrUint(d *decoder, v **uint) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(uint)
+	if !unsigned(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrUint16(d *decoder, v **uint16) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(uint16)
+	if !unsigned(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrUint32(d *decoder, v **uint32) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(uint32)
+	if !unsigned(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrUint64(d *decoder, v **uint64) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(uint64)
+	if !unsigned(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrVM(d *decoder, v **specs.VM) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.VM)
+	if !decodeVM(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindows(d *decoder, v **specs.Windows) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.Windows)
+	if !decodeWindows(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindowsCPUResources(d *decoder, v **specs.WindowsCPUResources) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.WindowsCPUResources)
+	if !decodeWindowsCPUResources(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindowsHyperV(d *decoder, v **specs.WindowsHyperV) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.WindowsHyperV)
+	if !decodeWindowsHyperV(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindowsMemoryResources(d *decoder, v **specs.WindowsMemoryResources) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.WindowsMemoryResources)
+	if !decodeWindowsMemoryResources(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindowsNetwork(d *decoder, v **specs.WindowsNetwork) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.WindowsNetwork)
+	if !decodeWindowsNetwork(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindowsResources(d *decoder, v **specs.WindowsResources) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.WindowsResources)
+	if !decodeWindowsResources(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrWindowsStorageResources(d *decoder, v **specs.WindowsStorageResources) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.WindowsStorageResources)
+	if !decodeWindowsStorageResources(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodePtrZOS(d *decoder, v **specs.ZOS) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	p := new(specs.ZOS)
+	if !decodeZOS(d, p) {
+		return false
+	}
+	*v = p
+	return true
+}
+
+func decodeSliceArch(d *decoder, v *[]specs.Arch) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.Arch{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.Arch))
+		if !str(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceFreeBSDDevice(d *decoder, v *[]specs.FreeBSDDevice) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.FreeBSDDevice{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.FreeBSDDevice))
+		if !decodeFreeBSDDevice(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceHook(d *decoder, v *[]specs.Hook) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.Hook{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.Hook))
+		if !decodeHook(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceIOMems(d *decoder, v *[]specs.IOMems) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.IOMems{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.IOMems))
+		if !decodeIOMems(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxDevice(d *decoder, v *[]specs.LinuxDevice) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxDevice{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxDevice))
+		if !decodeLinuxDevice(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxDeviceCgroup(d *decoder, v *[]specs.LinuxDeviceCgroup) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxDeviceCgroup{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxDeviceCgroup))
+		if !decodeLinuxDeviceCgroup(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxHugepageLimit(d *decoder, v *[]specs.LinuxHugepageLimit) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxHugepageLimit{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxHugepageLimit))
+		if !decodeLinuxHugepageLimit(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxIDMapping(d *decoder, v *[]specs.LinuxIDMapping) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxIDMapping{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxIDMapping))
+		if !decodeLinuxIDMapping(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxInterfacePriority(d *decoder, v *[]specs.LinuxInterfacePriority) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxInterfacePriority{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxInterfacePriority))
+		if !decodeLinuxInterfacePriority(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxNamespace(d *decoder, v *[]specs.LinuxNamespace) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxNamespace{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxNamespace))
+		if !decodeLinuxNamespace(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxPersonalityFlag(d *decoder, v *[]specs.LinuxPersonalityFlag) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxPersonalityFlag{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxPersonalityFlag))
+		if !str(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxSchedulerFlag(d *decoder, v *[]specs.LinuxSchedulerFlag) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxSchedulerFlag{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxSchedulerFlag))
+		if !str(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxSeccompArg(d *decoder, v *[]specs.LinuxSeccompArg) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxSeccompArg{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxSeccompArg))
+		if !decodeLinuxSeccompArg(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxSeccompFlag(d *decoder, v *[]specs.LinuxSeccompFlag) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxSeccompFlag{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxSeccompFlag))
+		if !str(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxSyscall(d *decoder, v *[]specs.LinuxSyscall) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxSyscall{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxSyscall))
+		if !decodeLinuxSyscall(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxThrottleDevice(d *decoder, v *[]specs.LinuxThrottleDevice) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxThrottleDevice{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxThrottleDevice))
+		if !decodeLinuxThrottleDevice(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceLinuxWeightDevice(d *decoder, v *[]specs.LinuxWeightDevice) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.LinuxWeightDevice{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.LinuxWeightDevice))
+		if !decodeLinuxWeightDevice(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceMemoryPolicyFlagType(d *decoder, v *[]specs.MemoryPolicyFlagType) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.MemoryPolicyFlagType{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.MemoryPolicyFlagType))
+		if !str(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceMount(d *decoder, v *[]specs.Mount) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.Mount{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.Mount))
+		if !decodeMount(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSlicePOSIXRlimit(d *decoder, v *[]specs.POSIXRlimit) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.POSIXRlimit{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.POSIXRlimit))
+		if !decodePOSIXRlimit(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceSolarisAnet(d *decoder, v *[]specs.SolarisAnet) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.SolarisAnet{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.SolarisAnet))
+		if !decodeSolarisAnet(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceString(d *decoder, v *[]string) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []string{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(string))
+		if !str(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceUint32(d *decoder, v *[]uint32) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []uint32{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(uint32))
+		if !unsigned(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceWindowsCPUGroupAffinity(d *decoder, v *[]specs.WindowsCPUGroupAffinity) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.WindowsCPUGroupAffinity{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.WindowsCPUGroupAffinity))
+		if !decodeWindowsCPUGroupAffinity(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceWindowsDevice(d *decoder, v *[]specs.WindowsDevice) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.WindowsDevice{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.WindowsDevice))
+		if !decodeWindowsDevice(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}
+
+func decodeSliceZOSNamespace(d *decoder, v *[]specs.ZOSNamespace) bool {
+	if d.null() {
+		*v = nil
+		return true
+	}
+	if !d.open('[') {
+		return false
+	}
+	s := []specs.ZOSNamespace{}
+	for first := true; ; first = false {
+		more, ok := d.next(first, ']')
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		s = append(s, *new(specs.ZOSNamespace))
+		if !decodeZOSNamespace(d, &s[len(s)-1]) {
+			return false
+		}
+	}
+	*v = s
+	return true
+}

@@ -32,7 +32,7 @@ var Roots = []reflect.Type{reflect.TypeFor[specs.Spec](), reflect.TypeFor[specs.
 
 // Generate returns the gofmt'ed source of specjson's generated file.
 func Generate() ([]byte, error) {
-	g := &generator{imports: map[string]string{}, done: map[reflect.Type]bool{}}
+	g := &generator{imports: map[string]string{}, done: map[reflect.Type]bool{}, helpers: map[string]reflect.Type{}}
 	for _, t := range Roots {
 		g.walk(t)
 	}
@@ -44,6 +44,25 @@ func Generate() ([]byte, error) {
 	var body bytes.Buffer
 	for _, t := range g.structs {
 		g.structFunc(&body, t)
+	}
+	// The helpers, in name order; writing one may queue another.
+	var helpers []reflect.Type
+	for len(g.pending) > 0 {
+		helpers = append(helpers, g.pending...)
+		next := g.pending
+		g.pending = nil
+		for _, t := range next {
+			g.helper(new(bytes.Buffer), t) // for what it queues
+		}
+	}
+	for _, t := range g.structs {
+		if _, ok := g.helpers[funcName(t)]; ok {
+			g.fail("%s is both a struct's decoder and a helper", funcName(t))
+		}
+	}
+	sort.Slice(helpers, func(i, j int) bool { return g.shapeName(helpers[i]) < g.shapeName(helpers[j]) })
+	for _, t := range helpers {
+		g.helper(&body, t)
 	}
 	if g.err != nil {
 		return nil, g.err
@@ -78,7 +97,8 @@ type generator struct {
 	done    map[reflect.Type]bool
 	structs []reflect.Type
 	err     error
-	tmp     int // numbers the generated locals
+	helpers map[string]reflect.Type // function name -> pointer, slice, map or interface type
+	pending []reflect.Type          // helpers to write
 }
 
 func (g *generator) fail(format string, args ...any) {
@@ -239,14 +259,8 @@ func (g *generator) structFunc(w *bytes.Buffer, t reflect.Type) {
 	w.WriteString("switch string(key) {\n")
 	for i, f := range fs {
 		fmt.Fprintf(w, "case %q:\n", f.name)
-		g.tmp = 0
-		ptr := "&v." + strings.Join(f.path, ".")
-		if c, ok := g.cond(ptr, f.typ); ok {
-			fmt.Fprintf(w, "if !once(&seen, %d) || !%s {\nreturn false\n}\n", i, c)
-			continue
-		}
-		fmt.Fprintf(w, "if !once(&seen, %d) {\nreturn false\n}\n", i)
-		g.value(w, ptr, f.typ)
+		c, _ := g.cond("&v."+strings.Join(f.path, "."), f.typ)
+		fmt.Fprintf(w, "if !once(&seen, %d) || !%s {\nreturn false\n}\n", i, c)
 	}
 	w.WriteString("default:\n")
 	fmt.Fprintf(w, "if d.folds(key, fold%s) || !d.skip() {\nreturn false\n}\n", t.Name())
@@ -261,54 +275,72 @@ func (g *generator) structFunc(w *bytes.Buffer, t reflect.Type) {
 	w.WriteString("}\n\n")
 }
 
-// value writes the statements that decode one JSON value into *ptr, a
-// Go expression of type *t, returning false from the enclosing function
-// when the fast path cannot take it.
-func (g *generator) value(w *bytes.Buffer, ptr string, t reflect.Type) {
-	deref := "*" + ptr
-	if strings.HasPrefix(ptr, "&") {
-		deref = ptr[1:]
+// helperName names the function decoding a pointer, slice, map or
+// interface type t, and queues it for writing.
+func (g *generator) helperName(t reflect.Type) string {
+	name := "decode" + g.shapeName(t)
+	if prev, ok := g.helpers[name]; ok {
+		if prev != t {
+			g.fail("%s and %s would both be decoded by %s", prev, t, name)
+		}
+		return name
 	}
-	if c, ok := g.cond(ptr, t); ok {
-		fmt.Fprintf(w, "if !%s {\nreturn false\n}\n", c)
-		return
+	g.helpers[name] = t
+	g.pending = append(g.pending, t)
+	return name
+}
+
+// shapeName spells t in a function name: SliceString, PtrLinuxSeccomp,
+// MapStringLinuxNetDevice.
+func (g *generator) shapeName(t reflect.Type) string {
+	switch {
+	case t.Name() != "":
+		return strings.ToUpper(t.Name()[:1]) + t.Name()[1:]
+	case t.Kind() == reflect.Pointer:
+		return "Ptr" + g.shapeName(t.Elem())
+	case t.Kind() == reflect.Slice:
+		return "Slice" + g.shapeName(t.Elem())
+	case t.Kind() == reflect.Map:
+		return "Map" + g.shapeName(t.Key()) + g.shapeName(t.Elem())
+	case t.Kind() == reflect.Interface:
+		return "Any"
 	}
+	g.fail("no name for %s", t)
+	return "?"
+}
+
+// helper writes the function helperName named for t.
+func (g *generator) helper(w *bytes.Buffer, t reflect.Type) {
+	fmt.Fprintf(w, "func %s(d *decoder, v *%s) bool {\n", g.helperName(t), g.typeName(t))
 	switch t.Kind() {
 	case reflect.Interface:
 		// Only null is taken (it sets nil, as encoding/json does);
 		// anything else goes to encoding/json.
-		fmt.Fprintf(w, "if !d.null() {\nreturn false\n}\n%s = nil\n", deref)
+		w.WriteString("if !d.null() {\nreturn false\n}\n*v = nil\nreturn true\n}\n\n")
 	case reflect.Pointer:
-		p := g.local("p")
-		fmt.Fprintf(w, "if d.null() {\n%s = nil\n} else {\n%s := new(%s)\n", deref, p, g.typeName(t.Elem()))
-		g.value(w, p, t.Elem())
-		fmt.Fprintf(w, "%s = %s\n}\n", deref, p)
+		c, _ := g.cond("p", t.Elem())
+		fmt.Fprintf(w, "if d.null() {\n*v = nil\nreturn true\n}\np := new(%s)\nif !%s {\nreturn false\n}\n*v = p\nreturn true\n}\n\n", g.typeName(t.Elem()), c)
 	case reflect.Slice:
-		s := g.local("s")
 		// [] gives an empty, non-nil slice, as with encoding/json.
-		fmt.Fprintf(w, "if d.null() {\n%s = nil\n} else {\nif !d.open('[') {\nreturn false\n}\n%s := %s{}\n", deref, s, g.typeName(t))
+		c, _ := g.cond("&s[len(s)-1]", t.Elem())
+		fmt.Fprintf(w, "if d.null() {\n*v = nil\nreturn true\n}\nif !d.open('[') {\nreturn false\n}\ns := %s{}\n", g.typeName(t))
 		fmt.Fprintf(w, "for first := true; ; first = false {\nmore, ok := d.next(first, ']')\nif !ok {\nreturn false\n}\nif !more {\nbreak\n}\n")
-		fmt.Fprintf(w, "%s = append(%s, *new(%s))\n", s, s, g.typeName(t.Elem()))
-		g.value(w, fmt.Sprintf("&%s[len(%s)-1]", s, s), t.Elem())
-		fmt.Fprintf(w, "}\n%s = %s\n}\n", deref, s)
+		fmt.Fprintf(w, "s = append(s, *new(%s))\nif !%s {\nreturn false\n}\n}\n*v = s\nreturn true\n}\n\n", g.typeName(t.Elem()), c)
 	case reflect.Map:
-		m, e := g.local("m"), g.local("e")
-		fmt.Fprintf(w, "if d.null() {\n%s = nil\n} else {\nif !d.open('{') {\nreturn false\n}\n%s := %s{}\n", deref, m, g.typeName(t))
-		fmt.Fprintf(w, "for first := true; ; first = false {\nmore, ok := d.next(first, '}')\nif !ok {\nreturn false\n}\nif !more {\nbreak\n}\n")
 		// The key is copied before the value is decoded: both may use
 		// the decoder's scratch buffer. Each value starts from zero and
 		// a repeated key replaces the earlier value, as with
 		// encoding/json.
-		fmt.Fprintf(w, "k, ok := d.key()\nif !ok {\nreturn false\n}\nks := %s(k)\nvar %s %s\n", g.typeName(t.Key()), e, g.typeName(t.Elem()))
-		g.value(w, "&"+e, t.Elem())
-		fmt.Fprintf(w, "%s[ks] = %s\n}\n%s = %s\n}\n", m, e, deref, m)
+		c, _ := g.cond("&e", t.Elem())
+		fmt.Fprintf(w, "if d.null() {\n*v = nil\nreturn true\n}\nif !d.open('{') {\nreturn false\n}\nm := %s{}\n", g.typeName(t))
+		fmt.Fprintf(w, "for first := true; ; first = false {\nmore, ok := d.next(first, '}')\nif !ok {\nreturn false\n}\nif !more {\nbreak\n}\n")
+		fmt.Fprintf(w, "k, ok := d.key()\nif !ok {\nreturn false\n}\nks := %s(k)\nvar e %s\nif !%s {\nreturn false\n}\nm[ks] = e\n}\n*v = m\nreturn true\n}\n\n", g.typeName(t.Key()), g.typeName(t.Elem()), c)
 	default:
 		g.fail("unsupported kind %s", t.Kind())
 	}
 }
 
-// cond is the call that decodes a value of a kind decoded by one
-// function (a struct, string, bool or integer) into *ptr.
+// cond is the call that decodes a value of type t into *ptr.
 func (g *generator) cond(ptr string, t reflect.Type) (string, bool) {
 	switch t.Kind() {
 	case reflect.Struct:
@@ -321,11 +353,9 @@ func (g *generator) cond(ptr string, t reflect.Type) (string, bool) {
 		return fmt.Sprintf("signed(d, %s)", ptr), true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return fmt.Sprintf("unsigned(d, %s)", ptr), true
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return fmt.Sprintf("%s(d, %s)", g.helperName(t), ptr), true
 	}
+	g.fail("unsupported kind %s", t.Kind())
 	return "", false
-}
-
-func (g *generator) local(prefix string) string {
-	g.tmp++
-	return fmt.Sprintf("%s%d", prefix, g.tmp)
 }
