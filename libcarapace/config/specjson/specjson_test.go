@@ -245,3 +245,31 @@ func FuzzFastDecode(f *testing.F) {
 		check(t, raw)
 	})
 }
+
+// BenchmarkSpec: the fast path next to encoding/json (warm: its type
+// tables built) on runc's spec and on runc's spec with docker's seccomp
+// profile.
+func BenchmarkSpec(b *testing.B) {
+	cfgs := realConfigs(b)
+	for _, name := range []string{"runc-spec.json", "runc-spec+docker-default.json"} {
+		raw := cfgs[name]
+		b.Run(name+"/specjson", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var s specs.Spec
+				if !specjson.Spec(raw, &s) {
+					b.Fatal("not taken")
+				}
+			}
+		})
+		b.Run(name+"/encoding-json", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var s specs.Spec
+				if err := json.Unmarshal(raw, &s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
