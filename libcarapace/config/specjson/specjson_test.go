@@ -14,13 +14,13 @@ import (
 
 	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/config/specjson"
-	"github.com/carapace-oci/carapace/libcarapace/config/specjson/internal/gen"
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast/gen"
 )
 
 // TestGeneratedUpToDate: specjson_gen.go is what the generator writes for
 // today's runtime-spec types (run go generate in this directory if not).
 func TestGeneratedUpToDate(t *testing.T) {
-	want, err := gen.Generate()
+	want, err := gen.Generate(gen.Configs["specjson"])
 	if err != nil {
 		t.Fatal(err)
 	}
