@@ -14,7 +14,7 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 )
 
-//go:generate go run ../../internal/jsonfast/gen/cmd -config specjson
+//go:generate go run -tags jsonfast_gen ../../internal/jsonfast/gen/cmd -config specjson
 
 // Spec decodes data into v, which must be zero, when it can do so exactly
 // as json.Unmarshal would. On false v holds a partial result: decode into

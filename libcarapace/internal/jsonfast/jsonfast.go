@@ -37,6 +37,10 @@ type Decoder struct {
 	depth int    // of skip
 }
 
+// New returns a decoder of data.
+func New(data []byte) *Decoder { return &Decoder{data: data} }
+
+// ws skips JSON's white space.
 func (d *Decoder) ws() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
@@ -47,9 +51,6 @@ func (d *Decoder) ws() {
 		}
 	}
 }
-
-// New returns a decoder of data.
-func New(data []byte) *Decoder { return &Decoder{data: data} }
 
 // End: only white space follows the value.
 func (d *Decoder) End() bool {
