@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
+	"github.com/carapace-oci/carapace/libcarapace/config"
 	"github.com/carapace-oci/carapace/libcarapace/container"
 )
 
@@ -80,8 +80,8 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 		if err != nil {
 			return nil, fmt.Errorf("--process: %w", err)
 		}
-		var p specs.Process
-		if err := json.Unmarshal(b, &p); err != nil {
+		p, err := config.ParseProcess(b)
+		if err != nil {
 			return nil, fmt.Errorf("--process %s: invalid process JSON: %w", f, err)
 		}
 		if c.Bool("tty") {
@@ -90,7 +90,7 @@ func execProcess(c *cli.Context, rt *container.Runtime, id string) (*specs.Proce
 		if c.NArg() > 1 {
 			p.Args = c.Args().Tail()
 		}
-		return &p, nil
+		return p, nil
 	}
 	st, err := rt.Load(id)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/libcarapace/config/specjson"
 )
 
 // Name is the file every error about the configuration is reported against.
@@ -110,12 +112,22 @@ func parse(raw []byte) (*specs.Spec, []string, error) {
 	return spec, warnings, nil
 }
 
+// unmarshal is the fallback decoder (a test counts its uses).
+var unmarshal = json.Unmarshal
+
 func decode(raw []byte) (*specs.Spec, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, &FieldError{Reason: "empty file"}
 	}
 	var spec specs.Spec
-	if err := json.Unmarshal(raw, &spec); err != nil {
+	// The generated decoder takes the common form without encoding/json's
+	// cold, per-process type tables; anything else (errors included) is
+	// decoded again, from zero, by encoding/json.
+	if specjson.Spec(raw, &spec) {
+		return &spec, nil
+	}
+	spec = specs.Spec{}
+	if err := unmarshal(raw, &spec); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
@@ -132,4 +144,18 @@ func decode(raw []byte) (*specs.Spec, error) {
 		}
 	}
 	return &spec, nil
+}
+
+// ParseProcess decodes a process JSON file (exec --process). Its errors
+// are encoding/json's, unwrapped: the caller names the file.
+func ParseProcess(raw []byte) (*specs.Process, error) {
+	var p specs.Process
+	if specjson.Process(raw, &p) {
+		return &p, nil
+	}
+	p = specs.Process{}
+	if err := unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carapace-oci/carapace/libcarapace/cgroups"
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 )
 
 // DefaultRoot is where state lives without --root.
@@ -455,6 +456,19 @@ func writeFile(dir, name string, v any) error {
 	return os.Rename(tmp, filepath.Join(dir, name))
 }
 
+//go:generate go run -tags jsonfast_gen ../internal/jsonfast/gen/cmd -config state
+
+// decodeFast decodes state.json with the generated decoders (state_gen.go)
+// when it can do so exactly as json.Unmarshal would: every verb after
+// create reads state.json, and encoding/json's cold tables for the spec
+// types in it (the process, resources, seccomp) cost each of them more
+// than the rest of the read. On false st is partial: decode it again from
+// zero with encoding/json.
+func decodeFast(b []byte, st *State) bool {
+	d := jsonfast.New(b)
+	return decodeState(d, st) && d.End()
+}
+
 // Load reads a container's state.
 func (s Store) Load(id string) (*State, error) {
 	if err := CheckID(id); err != nil {
@@ -468,8 +482,11 @@ func (s Store) Load(id string) (*State, error) {
 		return nil, err
 	}
 	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("container %q: corrupt state: %w", id, err)
+	if !decodeFast(b, &st) {
+		st = State{}
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("container %q: corrupt state: %w", id, err)
+		}
 	}
 	return &st, nil
 }
