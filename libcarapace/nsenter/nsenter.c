@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -54,6 +55,17 @@ static void raise_timerslack(void) {
 	carapace_host_timerslack = (unsigned long)cur;
 	if (cur < CARAPACE_TIMERSLACK)
 		prctl(PR_SET_TIMERSLACK, CARAPACE_TIMERSLACK, 0, 0, 0);
+}
+
+// one_malloc_arena keeps every thread on glibc's main malloc arena. The
+// Go runtime's threads are started through pthread_create (cgo), and each
+// frees its start record on its own thread: glibc then gives that thread
+// an arena of its own, a 128 MiB reservation trimmed with two munmaps and
+// an mprotect, under the mm lock the other threads' page faults need. Four
+// or five threads start in every process of the runtime, and the C code in
+// it allocates a few bytes, never concurrently.
+static void one_malloc_arena(void) {
+	mallopt(M_ARENA_MAX, 1);
 }
 
 // send writes one ipc frame: a 4-byte big-endian length, then JSON.
@@ -96,7 +108,10 @@ static const char *ns_name(long type) {
 	return "unknown";
 }
 
-__attribute__((constructor)) static void carapace_nsenter(void) {
+// enter_namespaces does the joins described at the top of this file. It
+// returns in the process that goes on into the Go runtime, and exits in
+// any other (a user namespace holder, the parent of a fork).
+static void enter_namespaces(void) {
 	if (getenv("_CARAPACE_USERNS_HOLD") != NULL) {
 		// A user namespace holder (namespaces.NewUserNS): it exists only
 		// while the runtime writes the namespace's maps, and goes when
@@ -169,4 +184,9 @@ __attribute__((constructor)) static void carapace_nsenter(void) {
 	snprintf(json, sizeof json, "{\"kind\":\"pid\",\"pid\":%ld}", pid);
 	send_frame(syncfd, json);
 	_exit(0);
+}
+
+__attribute__((constructor)) static void carapace_nsenter(void) {
+	one_malloc_arena();
+	enter_namespaces();
 }
