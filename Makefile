@@ -5,8 +5,18 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BIN       := bin/carapace
 # Static and stripped: no dynamic loader work at each of the runtime's
 # starts. cgo only for the nsenter constructor (user/time namespace joins).
-GOFLAGS_BUILD := -trimpath -tags netgo,osusergo,urfave_cli_no_docs \
-	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static"
+BUILD_TAGS := netgo,osusergo,urfave_cli_no_docs
+# The Go runtime's compiled-in GODEBUG: the //go:debug lines of package
+# main (as go build would set it), plus memprofilerate=0, which no
+# //go:debug line may set. The linker turns heap profiling off only once
+# schedinit has allocated for a while, and the first allocations are
+# sampled with a fixed seed: every start paid a stack walk and the
+# profiler's hash tables (57 page faults of 350 for --version). Read this
+# early, the setting keeps the profiler off from the first allocation; a
+# GODEBUG in the environment still overrides it.
+GODEBUG_DEFAULT = $(shell $(GO) list -tags $(BUILD_TAGS) -f '{{.DefaultGODEBUG}}' .),memprofilerate=0
+GOFLAGS_BUILD = -trimpath -tags $(BUILD_TAGS) \
+	-ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X runtime.godebugDefault=$(GODEBUG_DEFAULT) -linkmode external -extldflags -static"
 
 .PHONY: all build test unit e2e clients cri critest critest-bin bench-cri validation soak test-v2 test-systemd test-lsm vm-systemd-selftest demo bench bench-ci profile bench-systemd bench-docker lint clean
 
