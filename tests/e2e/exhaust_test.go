@@ -274,7 +274,7 @@ func TestExhaustMemoryLimit(t *testing.T) {
 }
 
 // TestExhaustCallerMemory: the runtime runs in a memory cgroup whose limit
-// (3 to 6 MiB) is reached during create; the container's cgroup is made
+// (1 to 6 MiB) is reached during create; the container's cgroup is made
 // under it. The OOM killer kills the biggest process: the runtime itself
 // (killed, it can say nothing: a non-zero exit, and delete --force removes
 // what it made), or init, which create then names with the limit. Either
@@ -287,7 +287,7 @@ func TestExhaustCallerMemory(t *testing.T) {
 		t.Skip("no memory controller")
 	}
 	failed := 0
-	for kib := 3 << 10; kib <= 6<<10; kib += 256 {
+	for kib := 1 << 10; kib <= 6<<10; kib += 256 {
 		k := raceContainer(c, kib)
 		if err := os.WriteFile(filepath.Join(dir, limitFile), []byte(strconv.Itoa(kib<<10)), 0o644); err != nil {
 			t.Fatal(err)
