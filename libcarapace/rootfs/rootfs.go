@@ -49,6 +49,10 @@ type Setup struct {
 	IDMapped map[int]int
 
 	root *securefs.Root
+	// rootDev and rootIno identify the rootfs directory, statted once:
+	// every mount checks its destination against it (checkNotRoot).
+	rootDev uint64
+	rootIno uint64
 }
 
 // Prepare runs in the container's mount namespace before pivot_root: it
@@ -84,6 +88,11 @@ func (s *Setup) Prepare() error {
 		return err
 	}
 	s.root = root
+	var st unix.Stat_t
+	if err := unix.Fstat(root.FD(), &st); err != nil {
+		return fmt.Errorf("stat rootfs %s: %w", s.Rootfs, err)
+	}
+	s.rootDev, s.rootIno = st.Dev, st.Ino
 	for i, m := range s.Spec.Mounts {
 		tree, idmapped := s.IDMapped[i]
 		if !idmapped {
@@ -186,7 +195,8 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 		return err
 	}
 	defer unix.Close(dfd)
-	if err := s.checkNotRoot(dfd, dst); err != nil {
+	dstStat, err := s.checkNotRoot(dfd, dst)
+	if err != nil {
 		return err
 	}
 	if err := checkNotIntoProc(dfd, dst); err != nil {
@@ -231,7 +241,7 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return mountCgroups(dfd, reopen, opts, s.CgroupNS, s.CgroupV2Dir, label)
 	case tmpfs:
-		return s.mountTmpfs(m, dfd, reopen, opts, !made)
+		return s.mountTmpfs(m, dfd, &dstStat, reopen, opts, !made)
 	default:
 		return fsMount(m.Source, m.Type, dfd, reopen, opts)
 	}
@@ -242,13 +252,9 @@ func (s *Setup) mount(m specs.Mount, tree int) error {
 // (createOpenMountpoint prepends mode=): an image's 0700 directory stays
 // 0700 rather than becoming the kernel's 1777. A mode= in the options
 // comes later in the data string and wins. With tmpcopyup, the tmpfs
-// starts with a copy of the directory's contents.
-func (s *Setup) mountTmpfs(m specs.Mount, dfd int, reopen func() (int, error), opts Options, existed bool) error {
+// starts with a copy of the directory's contents. st is dfd's stat.
+func (s *Setup) mountTmpfs(m specs.Mount, dfd int, st *unix.Stat_t, reopen func() (int, error), opts Options, existed bool) error {
 	if existed {
-		var st unix.Stat_t
-		if err := unix.Fstat(dfd, &st); err != nil {
-			return err
-		}
 		perm := st.Mode & (unix.S_ISUID | unix.S_ISGID | unix.S_ISVTX | 0o777)
 		opts.Data = append([]string{fmt.Sprintf("mode=%04o", perm)}, opts.Data...)
 	}
@@ -300,19 +306,17 @@ func (s *Setup) mkdir(dst string, resolve uint64) (fd int, made bool, err error)
 }
 
 // checkNotRoot refuses a destination that resolved to the rootfs itself
-// (a symlink to "/"), which would hide the whole image.
-func (s *Setup) checkNotRoot(fd int, dst string) error {
-	var a, b unix.Stat_t
-	if err := unix.Fstat(fd, &a); err != nil {
-		return err
+// (a symlink to "/"), which would hide the whole image. It returns the
+// destination's stat, for the mount to use.
+func (s *Setup) checkNotRoot(fd int, dst string) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return st, err
 	}
-	if err := unix.Fstat(s.root.FD(), &b); err != nil {
-		return err
+	if st.Dev == s.rootDev && st.Ino == s.rootIno {
+		return st, fmt.Errorf("destination %s resolves to the container's root (a symlink to /?)", dst)
 	}
-	if a.Dev == b.Dev && a.Ino == b.Ino {
-		return fmt.Errorf("destination %s resolves to the container's root (a symlink to /?)", dst)
-	}
-	return nil
+	return st, nil
 }
 
 // checkNotIntoProc refuses a destination that config validation let
