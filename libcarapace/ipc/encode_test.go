@@ -2,8 +2,10 @@ package ipc
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast/jsonfasttest"
 )
 
@@ -23,7 +25,8 @@ func TestEncodeMessage(t *testing.T) {
 }
 
 // FuzzEncodeMessage: for every Message, the generated encoder writes what
-// json.Marshal writes.
+// json.Marshal writes; and the generated decoder decodes as json.Unmarshal
+// does whatever it takes.
 func FuzzEncodeMessage(f *testing.F) {
 	f.Add([]byte(`{"kind":"error","error":"x<y","pid":3,"payload":{"a": 1}}`))
 	f.Add([]byte{0x80, 3, 0xff, '<', 9, 1, 2, 3, 4, 5, 6, 7, 8, 200, 7})
@@ -34,6 +37,18 @@ func FuzzEncodeMessage(f *testing.F) {
 		m = Message{}
 		if json.Unmarshal(data, &m) == nil {
 			jsonfasttest.Check(t, &m, appendMessage)
+		}
+		// What the generated decoder takes, encoding/json decodes to
+		// the same message.
+		var fast Message
+		if d := jsonfast.New(data); decodeMessage(d, &fast) && d.End() {
+			var slow Message
+			if err := json.Unmarshal(data, &slow); err != nil {
+				t.Fatalf("decodeMessage took %q, encoding/json fails: %v", data, err)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("decodeMessage and encoding/json differ on %q:\n%#v\n%#v", data, fast, slow)
+			}
 		}
 	})
 }

@@ -220,8 +220,13 @@ func (c *Conn) Recv() (Message, []int, error) {
 	if i := bytes.IndexByte(body, 0); i >= 0 {
 		body, m.Flat = body[:i], body[i+1:]
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		return m, nil, fmt.Errorf("decode message: %w", err)
+	// The generated decoder first (see Send); encoding/json, from zero,
+	// for what it does not take, and for the error.
+	if d := jsonfast.New(body); !decodeMessage(d, &m) || !d.End() {
+		m = Message{Flat: m.Flat}
+		if err := json.Unmarshal(body, &m); err != nil {
+			return m, nil, fmt.Errorf("decode message: %w", err)
+		}
 	}
 	return m, fds, nil
 }

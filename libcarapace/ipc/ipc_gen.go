@@ -8,6 +8,53 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 )
 
+func decodeMessage(d *jsonfast.Decoder, v *Message) bool {
+	if d.Null() {
+		return true
+	}
+	if !d.Open('{') {
+		return false
+	}
+	var seen uint64
+	for first := true; ; first = false {
+		more, ok := d.Next(first, '}')
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		key, ok := d.Key()
+		if !ok {
+			return false
+		}
+		switch string(key) {
+		case "kind":
+			if !jsonfast.Once(&seen, 0) || !jsonfast.Str(d, &v.Kind) {
+				return false
+			}
+		case "error":
+			if !jsonfast.Once(&seen, 1) || !jsonfast.Str(d, &v.Error) {
+				return false
+			}
+		case "pid":
+			if !jsonfast.Once(&seen, 2) || !jsonfast.Signed(d, &v.Pid) {
+				return false
+			}
+		case "payload":
+			if !jsonfast.Once(&seen, 3) || !jsonfast.Unmarshaler(d, &v.Payload) {
+				return false
+			}
+		default:
+			if d.Folds(key, foldMessage) || !d.Skip() {
+				return false
+			}
+		}
+	}
+}
+
+var foldMessage = []string{"kind", "error", "pid", "payload"}
+
 func appendMessage(e *jsonfast.Encoder, v *Message) {
 	e.Raw("{\"kind\":")
 	e.Str(string(v.Kind))

@@ -81,6 +81,7 @@ var Configs = map[string]Config{
 	"enctest": {Package: "enctest", PkgPath: enctestPath, Out: "enctest_gen.go", Stub: "jsonfast_gen",
 		Encode: []reflect.Type{reflect.TypeFor[enctest.Edge](), reflect.TypeFor[enctest.AllOmit](), reflect.TypeFor[enctest.Empty]()}},
 	"ipc": {Package: "ipc", PkgPath: ipcPath, Out: "ipc_gen.go", Stub: "jsonfast_gen",
+		Roots:  []reflect.Type{reflect.TypeFor[ipc.Message]()},
 		Encode: []reflect.Type{reflect.TypeFor[ipc.Message]()}},
 }
 
