@@ -16,25 +16,10 @@ import (
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
-// containerState is what `list --format json` and `state` print: runc's
-// fields in runc's order (runc's own tests match the JSON text of list
-// from "ociVersion" on; go-runc decodes both into its Container).
-type containerState struct {
-	OCIVersion  string            `json:"ociVersion"`
-	ID          string            `json:"id"`
-	Pid         int               `json:"pid"`
-	Status      string            `json:"status"`
-	Bundle      string            `json:"bundle"`
-	Rootfs      string            `json:"rootfs"`
-	Created     time.Time         `json:"created"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Owner       string            `json:"owner"`
-}
-
 // newContainerState is a container's state for list and state.
-func newContainerState(rt *container.Runtime, st *state.State) containerState {
+func newContainerState(rt *container.Runtime, st *state.State) state.Info {
 	oci := rt.Store.OCI(st)
-	return containerState{
+	return state.Info{
 		OCIVersion: oci.Version, ID: st.ID, Pid: oci.Pid, Status: string(oci.Status),
 		Bundle: st.Bundle, Rootfs: st.Rootfs, Created: st.Created,
 		Annotations: st.Annotations, Owner: owner(rt.Store.Dir(st.ID)),
@@ -82,7 +67,7 @@ var listCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		entries := make([]containerState, 0, len(sts))
+		entries := make([]state.Info, 0, len(sts))
 		for _, st := range sts {
 			entries = append(entries, newContainerState(rt, st))
 		}

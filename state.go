@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/carapace-oci/carapace/libcarapace/container"
+	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
 var stateCommand = &cli.Command{
@@ -18,8 +18,7 @@ var stateCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(newContainerState(rt, st))
+		info := newContainerState(rt, st)
+		return state.WriteInfo(os.Stdout, &info)
 	}),
 }

@@ -1,9 +1,9 @@
 package cgroups
 
 import (
-	"encoding/json"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/carapace-oci/carapace/libcarapace/internal/flat"
 )
 
 // Merge combines an update with the limits in force (linux.resources as
@@ -157,14 +157,18 @@ func upsert[T any](list []T, v T, same func(T) bool) []T {
 	return append(list, v)
 }
 
-// clone deep-copies src into dst: the stored resources must not share
-// pointers with the update being merged into them.
+// clone deep-copies src into dst (zero): the stored resources must not
+// share pointers with the update being merged into them. The flat
+// encoding copies field by field without the per-type tables a JSON round
+// trip builds, cold, in every update; it keeps an empty slice or map
+// empty where JSON's omitempty made it nil, which nothing here tells
+// apart (TestCloneMatchesJSON).
 func clone(src, dst *specs.LinuxResources) {
-	b, err := json.Marshal(src)
+	b, err := flat.Marshal(src)
 	if err == nil {
-		err = json.Unmarshal(b, dst)
+		err = flat.Unmarshal(b, dst)
 	}
 	if err != nil {
-		panic("cgroups: LinuxResources does not round-trip through JSON: " + err.Error())
+		panic("cgroups: LinuxResources does not round-trip through flat: " + err.Error())
 	}
 }

@@ -5,7 +5,6 @@ package hooks
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/carapace-oci/carapace/libcarapace/config/specjson"
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 	"github.com/carapace-oci/carapace/libcarapace/internal/timerslack"
 )
 
@@ -69,7 +70,7 @@ func RunIn(h *specs.Hooks, kind string, st specs.State, env []string, dir string
 	if len(list) == 0 {
 		return nil
 	}
-	in, err := json.Marshal(st)
+	in, err := marshalState(&st)
 	if err != nil {
 		return err
 	}
@@ -81,6 +82,12 @@ func RunIn(h *specs.Hooks, kind string, st specs.State, env []string, dir string
 	return nil
 }
 
+// marshalState is json.Marshal of a hook's stdin, through the generated
+// encoder (no encoding/json tables to build, cold, for specs.State).
+func marshalState(st *specs.State) ([]byte, error) {
+	return jsonfast.Marshal(st, specjson.AppendState)
+}
+
 // RunAll runs every hook of one kind, reporting each failure to warn and
 // going on: poststart and poststop failures must not stop the lifecycle.
 func RunAll(h *specs.Hooks, kind string, st specs.State, warn func(error)) {
@@ -88,7 +95,7 @@ func RunAll(h *specs.Hooks, kind string, st specs.State, warn func(error)) {
 	if len(list) == 0 {
 		return
 	}
-	in, err := json.Marshal(st)
+	in, err := marshalState(&st)
 	if err != nil {
 		warn(err)
 		return

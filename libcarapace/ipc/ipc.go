@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 )
 
 // Kind says what a message is.
@@ -45,6 +47,8 @@ type Message struct {
 	// in the flat encoding, which init decodes far faster than JSON.
 	Flat []byte `json:"-"`
 }
+
+//go:generate go run -tags jsonfast_gen ../internal/jsonfast/gen/cmd -config ipc
 
 // maxMessage bounds a frame; config.json files are far smaller.
 const maxMessage = 64 << 20
@@ -105,7 +109,9 @@ func (c *Conn) Close() error { return c.f.Close() }
 
 // Send writes a message, passing fds with it.
 func (c *Conn) Send(m Message, fds ...int) error {
-	body, err := json.Marshal(m)
+	// The generated encoder (ipc_gen.go) writes what json.Marshal writes,
+	// without encoding/json's tables, cold in both the runtime and init.
+	body, err := jsonfast.Marshal(&m, appendMessage)
 	if err != nil {
 		return err
 	}
@@ -214,8 +220,13 @@ func (c *Conn) Recv() (Message, []int, error) {
 	if i := bytes.IndexByte(body, 0); i >= 0 {
 		body, m.Flat = body[:i], body[i+1:]
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		return m, nil, fmt.Errorf("decode message: %w", err)
+	// The generated decoder first (see Send); encoding/json, from zero,
+	// for what it does not take, and for the error.
+	if d := jsonfast.New(body); !decodeMessage(d, &m) || !d.End() {
+		m = Message{Flat: m.Flat}
+		if err := json.Unmarshal(body, &m); err != nil {
+			return m, nil, fmt.Errorf("decode message: %w", err)
+		}
 	}
 	return m, fds, nil
 }

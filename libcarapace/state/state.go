@@ -343,7 +343,11 @@ func (s Store) Remove(id string) error {
 // a partial file. The container is in it from now on: the record of
 // create's progress goes.
 func (s Store) Save(st *State) error {
-	if err := s.write(st.ID, stateFile, st); err != nil {
+	b, err := jsonfast.Marshal(st, appendState)
+	if err == nil {
+		err = writeFile(s.Dir(st.ID), stateFile, b)
+	}
+	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
 	os.Remove(filepath.Join(s.Dir(st.ID), progressFile))
@@ -369,7 +373,7 @@ func (s Store) SaveProgress(id string, p *Progress) error {
 
 // appendRecord appends p to the log at path as one line, in one write.
 func appendRecord(path string, flags int, p *Progress) error {
-	b, err := json.Marshal(p)
+	b, err := jsonfast.Marshal(p, appendProgress)
 	if err != nil {
 		return err
 	}
@@ -436,18 +440,8 @@ func (s Store) readWith(id, name string, v any, pick func([]byte) []byte) (bool,
 	return true, nil
 }
 
-// write stores v as JSON in the container's directory with one write and
-// a rename.
-func (s Store) write(id, name string, v any) error {
-	return writeFile(s.Dir(id), name, v)
-}
-
-// writeFile stores v as JSON in dir/name with one write and a rename.
-func writeFile(dir, name string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+// writeFile stores b in dir/name with one write and a rename.
+func writeFile(dir, name string, b []byte) error {
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		os.Remove(tmp)
@@ -457,6 +451,11 @@ func writeFile(dir, name string, v any) error {
 }
 
 //go:generate go run -tags jsonfast_gen ../internal/jsonfast/gen/cmd -config state
+
+// State, Progress and Info are encoded by the generated encoders too
+// (appendState ... in state_gen.go), through jsonfast.Marshal, which
+// writes what json.Marshal writes: encoding/json's cold tables for the
+// spec types in State cost create more than the rest of its writes.
 
 // decodeFast decodes state.json with the generated decoders (state_gen.go)
 // when it can do so exactly as json.Unmarshal would: every verb after

@@ -385,3 +385,281 @@ func decodeSliceString(d *jsonfast.Decoder, v *[]string) bool {
 	*v = s
 	return true
 }
+
+func appendInfo(e *jsonfast.Encoder, v *Info) {
+	e.Raw("{\"ociVersion\":")
+	e.Str(v.OCIVersion)
+	e.Raw(",\"id\":")
+	e.Str(v.ID)
+	e.Raw(",\"pid\":")
+	e.Int(int64(v.Pid))
+	e.Raw(",\"status\":")
+	e.Str(v.Status)
+	e.Raw(",\"bundle\":")
+	e.Str(v.Bundle)
+	e.Raw(",\"rootfs\":")
+	e.Str(v.Rootfs)
+	e.Raw(",\"created\":")
+	e.Time(v.Created)
+	if len(v.Annotations) != 0 {
+		e.Raw(",\"annotations\":")
+		appendMapStringString(e, v.Annotations)
+	}
+	e.Raw(",\"owner\":")
+	e.Str(v.Owner)
+	e.Raw("}")
+}
+
+func appendManager(e *jsonfast.Encoder, v *cgroups.Manager) {
+	e.Raw("{\"mode\":")
+	e.Int(int64(v.Mode))
+	e.Raw(",\"dirs\":")
+	appendMapStringString(e, v.Dirs)
+	if len(v.Created) != 0 {
+		e.Raw(",\"created\":")
+		appendSliceString(e, v.Created)
+	}
+	if len(v.Unit) != 0 {
+		e.Raw(",\"unit\":")
+		e.Str(v.Unit)
+	}
+	if len(v.Slice) != 0 {
+		e.Raw(",\"slice\":")
+		e.Str(v.Slice)
+	}
+	if v.UserManager {
+		e.Raw(",\"userManager\":")
+		e.Bool(v.UserManager)
+	}
+	if v.Rootless {
+		e.Raw(",\"rootless\":")
+		e.Bool(v.Rootless)
+	}
+	if len(v.Skipped) != 0 {
+		e.Raw(",\"skipped\":")
+		appendMapStringString(e, v.Skipped)
+	}
+	e.Raw("}")
+}
+
+func appendProgress(e *jsonfast.Encoder, v *Progress) {
+	e.Byte('{')
+	more := false
+	if len(v.Bundle) != 0 {
+		e.Raw("\"bundle\":")
+		more = true
+		e.Str(v.Bundle)
+	}
+	e.Key(&more, "\"created\":")
+	e.Time(v.Created)
+	if v.Cgroup != nil {
+		e.Raw(",\"cgroup\":")
+		appendPtrManager(e, v.Cgroup)
+	}
+	if v.Pid != 0 {
+		e.Raw(",\"pid\":")
+		e.Int(int64(v.Pid))
+	}
+	if v.StartTime != 0 {
+		e.Raw(",\"startTime\":")
+		e.Uint(v.StartTime)
+	}
+	if v.Creator != 0 {
+		e.Raw(",\"creator\":")
+		e.Int(int64(v.Creator))
+	}
+	if v.CreatorStart != 0 {
+		e.Raw(",\"creatorStart\":")
+		e.Uint(v.CreatorStart)
+	}
+	e.Raw("}")
+}
+
+func appendState(e *jsonfast.Encoder, v *State) {
+	e.Raw("{\"ociVersion\":")
+	e.Str(v.OCIVersion)
+	e.Raw(",\"id\":")
+	e.Str(v.ID)
+	e.Raw(",\"pid\":")
+	e.Int(int64(v.Pid))
+	e.Raw(",\"startTime\":")
+	e.Uint(v.StartTime)
+	e.Raw(",\"bundle\":")
+	e.Str(v.Bundle)
+	e.Raw(",\"rootfs\":")
+	e.Str(v.Rootfs)
+	e.Raw(",\"created\":")
+	e.Time(v.Created)
+	if len(v.Annotations) != 0 {
+		e.Raw(",\"annotations\":")
+		appendMapStringString(e, v.Annotations)
+	}
+	if v.Hooks != nil {
+		e.Raw(",\"hooks\":")
+		appendPtrHooks(e, v.Hooks)
+	}
+	if v.Cgroup != nil {
+		e.Raw(",\"cgroup\":")
+		appendPtrManager(e, v.Cgroup)
+	}
+	if v.SharedPidNS {
+		e.Raw(",\"sharedPidNS\":")
+		e.Bool(v.SharedPidNS)
+	}
+	if v.Process != nil {
+		e.Raw(",\"process\":")
+		appendPtrProcess(e, v.Process)
+	}
+	if len(v.Namespaces) != 0 {
+		e.Raw(",\"namespaces\":")
+		appendSliceLinuxNamespaceType(e, v.Namespaces)
+	}
+	if len(v.Devices) != 0 {
+		e.Raw(",\"devices\":")
+		appendSliceLinuxDevice(e, v.Devices)
+	}
+	if v.Resources != nil {
+		e.Raw(",\"resources\":")
+		appendPtrLinuxResources(e, v.Resources)
+	}
+	if len(v.Owner) != 0 {
+		e.Raw(",\"owner\":")
+		e.Str(v.Owner)
+	}
+	if len(v.NotifySocket) != 0 {
+		e.Raw(",\"notifySocket\":")
+		e.Str(v.NotifySocket)
+	}
+	if v.Seccomp != nil {
+		e.Raw(",\"seccomp\":")
+		appendPtrLinuxSeccomp(e, v.Seccomp)
+	}
+	if v.Personality != nil {
+		e.Raw(",\"personality\":")
+		appendPtrLinuxPersonality(e, v.Personality)
+	}
+	if v.MemoryPolicy != nil {
+		e.Raw(",\"memoryPolicy\":")
+		appendPtrLinuxMemoryPolicy(e, v.MemoryPolicy)
+	}
+	e.Raw("}")
+}
+
+func appendMapStringString(e *jsonfast.Encoder, v map[string]string) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('{')
+	for i, k := range jsonfast.SortedKeys(v) {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(k)
+		e.Byte(':')
+		x := v[k]
+		e.Str(x)
+	}
+	e.Byte('}')
+}
+
+func appendPtrHooks(e *jsonfast.Encoder, v *specs.Hooks) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	specjson.AppendHooks(e, v)
+}
+
+func appendPtrLinuxMemoryPolicy(e *jsonfast.Encoder, v *specs.LinuxMemoryPolicy) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	specjson.AppendLinuxMemoryPolicy(e, v)
+}
+
+func appendPtrLinuxPersonality(e *jsonfast.Encoder, v *specs.LinuxPersonality) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	specjson.AppendLinuxPersonality(e, v)
+}
+
+func appendPtrLinuxResources(e *jsonfast.Encoder, v *specs.LinuxResources) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	specjson.AppendLinuxResources(e, v)
+}
+
+func appendPtrLinuxSeccomp(e *jsonfast.Encoder, v *specs.LinuxSeccomp) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	specjson.AppendLinuxSeccomp(e, v)
+}
+
+func appendPtrManager(e *jsonfast.Encoder, v *cgroups.Manager) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	appendManager(e, v)
+}
+
+func appendPtrProcess(e *jsonfast.Encoder, v *specs.Process) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	specjson.AppendProcess(e, v)
+}
+
+func appendSliceLinuxDevice(e *jsonfast.Encoder, v []specs.LinuxDevice) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		specjson.AppendLinuxDevice(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxNamespaceType(e *jsonfast.Encoder, v []specs.LinuxNamespaceType) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(string(v[i]))
+	}
+	e.Byte(']')
+}
+
+func appendSliceString(e *jsonfast.Encoder, v []string) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(v[i])
+	}
+	e.Byte(']')
+}

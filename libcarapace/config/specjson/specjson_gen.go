@@ -4487,3 +4487,1079 @@ func decodeSliceZOSNamespace(d *jsonfast.Decoder, v *[]specs.ZOSNamespace) bool 
 	*v = s
 	return true
 }
+
+// AppendBox appends a specs.Box as json.Marshal writes it.
+func AppendBox(e *jsonfast.Encoder, v *specs.Box) {
+	e.Raw("{\"height\":")
+	e.Uint(uint64(v.Height))
+	e.Raw(",\"width\":")
+	e.Uint(uint64(v.Width))
+	e.Raw("}")
+}
+
+// AppendCPUAffinity appends a specs.CPUAffinity as json.Marshal writes it.
+func AppendCPUAffinity(e *jsonfast.Encoder, v *specs.CPUAffinity) {
+	e.Byte('{')
+	more := false
+	if len(v.Initial) != 0 {
+		e.Raw("\"initial\":")
+		more = true
+		e.Str(v.Initial)
+	}
+	if len(v.Final) != 0 {
+		e.Key(&more, "\"final\":")
+		e.Str(v.Final)
+	}
+	e.Raw("}")
+}
+
+// AppendHook appends a specs.Hook as json.Marshal writes it.
+func AppendHook(e *jsonfast.Encoder, v *specs.Hook) {
+	e.Raw("{\"path\":")
+	e.Str(v.Path)
+	if len(v.Args) != 0 {
+		e.Raw(",\"args\":")
+		appendSliceString(e, v.Args)
+	}
+	if len(v.Env) != 0 {
+		e.Raw(",\"env\":")
+		appendSliceString(e, v.Env)
+	}
+	if v.Timeout != nil {
+		e.Raw(",\"timeout\":")
+		appendPtrInt(e, v.Timeout)
+	}
+	e.Raw("}")
+}
+
+// AppendHooks appends a specs.Hooks as json.Marshal writes it.
+func AppendHooks(e *jsonfast.Encoder, v *specs.Hooks) {
+	e.Byte('{')
+	more := false
+	if len(v.Prestart) != 0 {
+		e.Raw("\"prestart\":")
+		more = true
+		appendSliceHook(e, v.Prestart)
+	}
+	if len(v.CreateRuntime) != 0 {
+		e.Key(&more, "\"createRuntime\":")
+		appendSliceHook(e, v.CreateRuntime)
+	}
+	if len(v.CreateContainer) != 0 {
+		e.Key(&more, "\"createContainer\":")
+		appendSliceHook(e, v.CreateContainer)
+	}
+	if len(v.StartContainer) != 0 {
+		e.Key(&more, "\"startContainer\":")
+		appendSliceHook(e, v.StartContainer)
+	}
+	if len(v.Poststart) != 0 {
+		e.Key(&more, "\"poststart\":")
+		appendSliceHook(e, v.Poststart)
+	}
+	if len(v.Poststop) != 0 {
+		e.Key(&more, "\"poststop\":")
+		appendSliceHook(e, v.Poststop)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxBlockIO appends a specs.LinuxBlockIO as json.Marshal writes it.
+func AppendLinuxBlockIO(e *jsonfast.Encoder, v *specs.LinuxBlockIO) {
+	e.Byte('{')
+	more := false
+	if v.Weight != nil {
+		e.Raw("\"weight\":")
+		more = true
+		appendPtrUint16(e, v.Weight)
+	}
+	if v.LeafWeight != nil {
+		e.Key(&more, "\"leafWeight\":")
+		appendPtrUint16(e, v.LeafWeight)
+	}
+	if len(v.WeightDevice) != 0 {
+		e.Key(&more, "\"weightDevice\":")
+		appendSliceLinuxWeightDevice(e, v.WeightDevice)
+	}
+	if len(v.ThrottleReadBpsDevice) != 0 {
+		e.Key(&more, "\"throttleReadBpsDevice\":")
+		appendSliceLinuxThrottleDevice(e, v.ThrottleReadBpsDevice)
+	}
+	if len(v.ThrottleWriteBpsDevice) != 0 {
+		e.Key(&more, "\"throttleWriteBpsDevice\":")
+		appendSliceLinuxThrottleDevice(e, v.ThrottleWriteBpsDevice)
+	}
+	if len(v.ThrottleReadIOPSDevice) != 0 {
+		e.Key(&more, "\"throttleReadIOPSDevice\":")
+		appendSliceLinuxThrottleDevice(e, v.ThrottleReadIOPSDevice)
+	}
+	if len(v.ThrottleWriteIOPSDevice) != 0 {
+		e.Key(&more, "\"throttleWriteIOPSDevice\":")
+		appendSliceLinuxThrottleDevice(e, v.ThrottleWriteIOPSDevice)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxCPU appends a specs.LinuxCPU as json.Marshal writes it.
+func AppendLinuxCPU(e *jsonfast.Encoder, v *specs.LinuxCPU) {
+	e.Byte('{')
+	more := false
+	if v.Shares != nil {
+		e.Raw("\"shares\":")
+		more = true
+		appendPtrUint64(e, v.Shares)
+	}
+	if v.Quota != nil {
+		e.Key(&more, "\"quota\":")
+		appendPtrInt64(e, v.Quota)
+	}
+	if v.Burst != nil {
+		e.Key(&more, "\"burst\":")
+		appendPtrUint64(e, v.Burst)
+	}
+	if v.Period != nil {
+		e.Key(&more, "\"period\":")
+		appendPtrUint64(e, v.Period)
+	}
+	if v.RealtimeRuntime != nil {
+		e.Key(&more, "\"realtimeRuntime\":")
+		appendPtrInt64(e, v.RealtimeRuntime)
+	}
+	if v.RealtimePeriod != nil {
+		e.Key(&more, "\"realtimePeriod\":")
+		appendPtrUint64(e, v.RealtimePeriod)
+	}
+	if len(v.Cpus) != 0 {
+		e.Key(&more, "\"cpus\":")
+		e.Str(v.Cpus)
+	}
+	if len(v.Mems) != 0 {
+		e.Key(&more, "\"mems\":")
+		e.Str(v.Mems)
+	}
+	if v.Idle != nil {
+		e.Key(&more, "\"idle\":")
+		appendPtrInt64(e, v.Idle)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxCapabilities appends a specs.LinuxCapabilities as json.Marshal writes it.
+func AppendLinuxCapabilities(e *jsonfast.Encoder, v *specs.LinuxCapabilities) {
+	e.Byte('{')
+	more := false
+	if len(v.Bounding) != 0 {
+		e.Raw("\"bounding\":")
+		more = true
+		appendSliceString(e, v.Bounding)
+	}
+	if len(v.Effective) != 0 {
+		e.Key(&more, "\"effective\":")
+		appendSliceString(e, v.Effective)
+	}
+	if len(v.Inheritable) != 0 {
+		e.Key(&more, "\"inheritable\":")
+		appendSliceString(e, v.Inheritable)
+	}
+	if len(v.Permitted) != 0 {
+		e.Key(&more, "\"permitted\":")
+		appendSliceString(e, v.Permitted)
+	}
+	if len(v.Ambient) != 0 {
+		e.Key(&more, "\"ambient\":")
+		appendSliceString(e, v.Ambient)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxDevice appends a specs.LinuxDevice as json.Marshal writes it.
+func AppendLinuxDevice(e *jsonfast.Encoder, v *specs.LinuxDevice) {
+	e.Raw("{\"path\":")
+	e.Str(v.Path)
+	e.Raw(",\"type\":")
+	e.Str(v.Type)
+	e.Raw(",\"major\":")
+	e.Int(v.Major)
+	e.Raw(",\"minor\":")
+	e.Int(v.Minor)
+	if v.FileMode != nil {
+		e.Raw(",\"fileMode\":")
+		appendPtrFileMode(e, v.FileMode)
+	}
+	if v.UID != nil {
+		e.Raw(",\"uid\":")
+		appendPtrUint32(e, v.UID)
+	}
+	if v.GID != nil {
+		e.Raw(",\"gid\":")
+		appendPtrUint32(e, v.GID)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxDeviceCgroup appends a specs.LinuxDeviceCgroup as json.Marshal writes it.
+func AppendLinuxDeviceCgroup(e *jsonfast.Encoder, v *specs.LinuxDeviceCgroup) {
+	e.Raw("{\"allow\":")
+	e.Bool(v.Allow)
+	if len(v.Type) != 0 {
+		e.Raw(",\"type\":")
+		e.Str(v.Type)
+	}
+	if v.Major != nil {
+		e.Raw(",\"major\":")
+		appendPtrInt64(e, v.Major)
+	}
+	if v.Minor != nil {
+		e.Raw(",\"minor\":")
+		appendPtrInt64(e, v.Minor)
+	}
+	if len(v.Access) != 0 {
+		e.Raw(",\"access\":")
+		e.Str(v.Access)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxHugepageLimit appends a specs.LinuxHugepageLimit as json.Marshal writes it.
+func AppendLinuxHugepageLimit(e *jsonfast.Encoder, v *specs.LinuxHugepageLimit) {
+	e.Raw("{\"pageSize\":")
+	e.Str(v.Pagesize)
+	e.Raw(",\"limit\":")
+	e.Uint(v.Limit)
+	e.Raw("}")
+}
+
+// AppendLinuxIOPriority appends a specs.LinuxIOPriority as json.Marshal writes it.
+func AppendLinuxIOPriority(e *jsonfast.Encoder, v *specs.LinuxIOPriority) {
+	e.Raw("{\"class\":")
+	e.Str(string(v.Class))
+	e.Raw(",\"priority\":")
+	e.Int(int64(v.Priority))
+	e.Raw("}")
+}
+
+// AppendLinuxInterfacePriority appends a specs.LinuxInterfacePriority as json.Marshal writes it.
+func AppendLinuxInterfacePriority(e *jsonfast.Encoder, v *specs.LinuxInterfacePriority) {
+	e.Raw("{\"name\":")
+	e.Str(v.Name)
+	e.Raw(",\"priority\":")
+	e.Uint(uint64(v.Priority))
+	e.Raw("}")
+}
+
+// AppendLinuxMemory appends a specs.LinuxMemory as json.Marshal writes it.
+func AppendLinuxMemory(e *jsonfast.Encoder, v *specs.LinuxMemory) {
+	e.Byte('{')
+	more := false
+	if v.Limit != nil {
+		e.Raw("\"limit\":")
+		more = true
+		appendPtrInt64(e, v.Limit)
+	}
+	if v.Reservation != nil {
+		e.Key(&more, "\"reservation\":")
+		appendPtrInt64(e, v.Reservation)
+	}
+	if v.Swap != nil {
+		e.Key(&more, "\"swap\":")
+		appendPtrInt64(e, v.Swap)
+	}
+	if v.Kernel != nil {
+		e.Key(&more, "\"kernel\":")
+		appendPtrInt64(e, v.Kernel)
+	}
+	if v.KernelTCP != nil {
+		e.Key(&more, "\"kernelTCP\":")
+		appendPtrInt64(e, v.KernelTCP)
+	}
+	if v.Swappiness != nil {
+		e.Key(&more, "\"swappiness\":")
+		appendPtrUint64(e, v.Swappiness)
+	}
+	if v.DisableOOMKiller != nil {
+		e.Key(&more, "\"disableOOMKiller\":")
+		appendPtrBool(e, v.DisableOOMKiller)
+	}
+	if v.UseHierarchy != nil {
+		e.Key(&more, "\"useHierarchy\":")
+		appendPtrBool(e, v.UseHierarchy)
+	}
+	if v.CheckBeforeUpdate != nil {
+		e.Key(&more, "\"checkBeforeUpdate\":")
+		appendPtrBool(e, v.CheckBeforeUpdate)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxMemoryPolicy appends a specs.LinuxMemoryPolicy as json.Marshal writes it.
+func AppendLinuxMemoryPolicy(e *jsonfast.Encoder, v *specs.LinuxMemoryPolicy) {
+	e.Raw("{\"mode\":")
+	e.Str(string(v.Mode))
+	e.Raw(",\"nodes\":")
+	e.Str(v.Nodes)
+	if len(v.Flags) != 0 {
+		e.Raw(",\"flags\":")
+		appendSliceMemoryPolicyFlagType(e, v.Flags)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxNetwork appends a specs.LinuxNetwork as json.Marshal writes it.
+func AppendLinuxNetwork(e *jsonfast.Encoder, v *specs.LinuxNetwork) {
+	e.Byte('{')
+	more := false
+	if v.ClassID != nil {
+		e.Raw("\"classID\":")
+		more = true
+		appendPtrUint32(e, v.ClassID)
+	}
+	if len(v.Priorities) != 0 {
+		e.Key(&more, "\"priorities\":")
+		appendSliceLinuxInterfacePriority(e, v.Priorities)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxPersonality appends a specs.LinuxPersonality as json.Marshal writes it.
+func AppendLinuxPersonality(e *jsonfast.Encoder, v *specs.LinuxPersonality) {
+	e.Raw("{\"domain\":")
+	e.Str(string(v.Domain))
+	if len(v.Flags) != 0 {
+		e.Raw(",\"flags\":")
+		appendSliceLinuxPersonalityFlag(e, v.Flags)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxPids appends a specs.LinuxPids as json.Marshal writes it.
+func AppendLinuxPids(e *jsonfast.Encoder, v *specs.LinuxPids) {
+	e.Byte('{')
+	if v.Limit != nil {
+		e.Raw("\"limit\":")
+		appendPtrInt64(e, v.Limit)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxRdma appends a specs.LinuxRdma as json.Marshal writes it.
+func AppendLinuxRdma(e *jsonfast.Encoder, v *specs.LinuxRdma) {
+	e.Byte('{')
+	more := false
+	if v.HcaHandles != nil {
+		e.Raw("\"hcaHandles\":")
+		more = true
+		appendPtrUint32(e, v.HcaHandles)
+	}
+	if v.HcaObjects != nil {
+		e.Key(&more, "\"hcaObjects\":")
+		appendPtrUint32(e, v.HcaObjects)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxResources appends a specs.LinuxResources as json.Marshal writes it.
+func AppendLinuxResources(e *jsonfast.Encoder, v *specs.LinuxResources) {
+	e.Byte('{')
+	more := false
+	if len(v.Devices) != 0 {
+		e.Raw("\"devices\":")
+		more = true
+		appendSliceLinuxDeviceCgroup(e, v.Devices)
+	}
+	if v.Memory != nil {
+		e.Key(&more, "\"memory\":")
+		appendPtrLinuxMemory(e, v.Memory)
+	}
+	if v.CPU != nil {
+		e.Key(&more, "\"cpu\":")
+		appendPtrLinuxCPU(e, v.CPU)
+	}
+	if v.Pids != nil {
+		e.Key(&more, "\"pids\":")
+		appendPtrLinuxPids(e, v.Pids)
+	}
+	if v.BlockIO != nil {
+		e.Key(&more, "\"blockIO\":")
+		appendPtrLinuxBlockIO(e, v.BlockIO)
+	}
+	if len(v.HugepageLimits) != 0 {
+		e.Key(&more, "\"hugepageLimits\":")
+		appendSliceLinuxHugepageLimit(e, v.HugepageLimits)
+	}
+	if v.Network != nil {
+		e.Key(&more, "\"network\":")
+		appendPtrLinuxNetwork(e, v.Network)
+	}
+	if len(v.Rdma) != 0 {
+		e.Key(&more, "\"rdma\":")
+		appendMapStringLinuxRdma(e, v.Rdma)
+	}
+	if len(v.Unified) != 0 {
+		e.Key(&more, "\"unified\":")
+		appendMapStringString(e, v.Unified)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxSeccomp appends a specs.LinuxSeccomp as json.Marshal writes it.
+func AppendLinuxSeccomp(e *jsonfast.Encoder, v *specs.LinuxSeccomp) {
+	e.Raw("{\"defaultAction\":")
+	e.Str(string(v.DefaultAction))
+	if v.DefaultErrnoRet != nil {
+		e.Raw(",\"defaultErrnoRet\":")
+		appendPtrUint(e, v.DefaultErrnoRet)
+	}
+	if len(v.Architectures) != 0 {
+		e.Raw(",\"architectures\":")
+		appendSliceArch(e, v.Architectures)
+	}
+	if len(v.Flags) != 0 {
+		e.Raw(",\"flags\":")
+		appendSliceLinuxSeccompFlag(e, v.Flags)
+	}
+	if len(v.ListenerPath) != 0 {
+		e.Raw(",\"listenerPath\":")
+		e.Str(v.ListenerPath)
+	}
+	if len(v.ListenerMetadata) != 0 {
+		e.Raw(",\"listenerMetadata\":")
+		e.Str(v.ListenerMetadata)
+	}
+	if len(v.Syscalls) != 0 {
+		e.Raw(",\"syscalls\":")
+		appendSliceLinuxSyscall(e, v.Syscalls)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxSeccompArg appends a specs.LinuxSeccompArg as json.Marshal writes it.
+func AppendLinuxSeccompArg(e *jsonfast.Encoder, v *specs.LinuxSeccompArg) {
+	e.Raw("{\"index\":")
+	e.Uint(uint64(v.Index))
+	e.Raw(",\"value\":")
+	e.Uint(v.Value)
+	if v.ValueTwo != 0 {
+		e.Raw(",\"valueTwo\":")
+		e.Uint(v.ValueTwo)
+	}
+	e.Raw(",\"op\":")
+	e.Str(string(v.Op))
+	e.Raw("}")
+}
+
+// AppendLinuxSyscall appends a specs.LinuxSyscall as json.Marshal writes it.
+func AppendLinuxSyscall(e *jsonfast.Encoder, v *specs.LinuxSyscall) {
+	e.Raw("{\"names\":")
+	appendSliceString(e, v.Names)
+	e.Raw(",\"action\":")
+	e.Str(string(v.Action))
+	if v.ErrnoRet != nil {
+		e.Raw(",\"errnoRet\":")
+		appendPtrUint(e, v.ErrnoRet)
+	}
+	if len(v.Args) != 0 {
+		e.Raw(",\"args\":")
+		appendSliceLinuxSeccompArg(e, v.Args)
+	}
+	e.Raw("}")
+}
+
+// AppendLinuxThrottleDevice appends a specs.LinuxThrottleDevice as json.Marshal writes it.
+func AppendLinuxThrottleDevice(e *jsonfast.Encoder, v *specs.LinuxThrottleDevice) {
+	e.Raw("{\"major\":")
+	e.Int(v.LinuxBlockIODevice.Major)
+	e.Raw(",\"minor\":")
+	e.Int(v.LinuxBlockIODevice.Minor)
+	e.Raw(",\"rate\":")
+	e.Uint(v.Rate)
+	e.Raw("}")
+}
+
+// AppendLinuxWeightDevice appends a specs.LinuxWeightDevice as json.Marshal writes it.
+func AppendLinuxWeightDevice(e *jsonfast.Encoder, v *specs.LinuxWeightDevice) {
+	e.Raw("{\"major\":")
+	e.Int(v.LinuxBlockIODevice.Major)
+	e.Raw(",\"minor\":")
+	e.Int(v.LinuxBlockIODevice.Minor)
+	if v.Weight != nil {
+		e.Raw(",\"weight\":")
+		appendPtrUint16(e, v.Weight)
+	}
+	if v.LeafWeight != nil {
+		e.Raw(",\"leafWeight\":")
+		appendPtrUint16(e, v.LeafWeight)
+	}
+	e.Raw("}")
+}
+
+// AppendPOSIXRlimit appends a specs.POSIXRlimit as json.Marshal writes it.
+func AppendPOSIXRlimit(e *jsonfast.Encoder, v *specs.POSIXRlimit) {
+	e.Raw("{\"type\":")
+	e.Str(v.Type)
+	e.Raw(",\"hard\":")
+	e.Uint(v.Hard)
+	e.Raw(",\"soft\":")
+	e.Uint(v.Soft)
+	e.Raw("}")
+}
+
+// AppendProcess appends a specs.Process as json.Marshal writes it.
+func AppendProcess(e *jsonfast.Encoder, v *specs.Process) {
+	e.Byte('{')
+	more := false
+	if v.Terminal {
+		e.Raw("\"terminal\":")
+		more = true
+		e.Bool(v.Terminal)
+	}
+	if v.ConsoleSize != nil {
+		e.Key(&more, "\"consoleSize\":")
+		appendPtrBox(e, v.ConsoleSize)
+	}
+	e.Key(&more, "\"user\":")
+	AppendUser(e, &v.User)
+	if len(v.Args) != 0 {
+		e.Raw(",\"args\":")
+		appendSliceString(e, v.Args)
+	}
+	if len(v.CommandLine) != 0 {
+		e.Raw(",\"commandLine\":")
+		e.Str(v.CommandLine)
+	}
+	if len(v.Env) != 0 {
+		e.Raw(",\"env\":")
+		appendSliceString(e, v.Env)
+	}
+	e.Raw(",\"cwd\":")
+	e.Str(v.Cwd)
+	if v.Capabilities != nil {
+		e.Raw(",\"capabilities\":")
+		appendPtrLinuxCapabilities(e, v.Capabilities)
+	}
+	if len(v.Rlimits) != 0 {
+		e.Raw(",\"rlimits\":")
+		appendSlicePOSIXRlimit(e, v.Rlimits)
+	}
+	if v.NoNewPrivileges {
+		e.Raw(",\"noNewPrivileges\":")
+		e.Bool(v.NoNewPrivileges)
+	}
+	if len(v.ApparmorProfile) != 0 {
+		e.Raw(",\"apparmorProfile\":")
+		e.Str(v.ApparmorProfile)
+	}
+	if v.OOMScoreAdj != nil {
+		e.Raw(",\"oomScoreAdj\":")
+		appendPtrInt(e, v.OOMScoreAdj)
+	}
+	if v.Scheduler != nil {
+		e.Raw(",\"scheduler\":")
+		appendPtrScheduler(e, v.Scheduler)
+	}
+	if len(v.SelinuxLabel) != 0 {
+		e.Raw(",\"selinuxLabel\":")
+		e.Str(v.SelinuxLabel)
+	}
+	if v.IOPriority != nil {
+		e.Raw(",\"ioPriority\":")
+		appendPtrLinuxIOPriority(e, v.IOPriority)
+	}
+	if v.ExecCPUAffinity != nil {
+		e.Raw(",\"execCPUAffinity\":")
+		appendPtrCPUAffinity(e, v.ExecCPUAffinity)
+	}
+	e.Raw("}")
+}
+
+// AppendScheduler appends a specs.Scheduler as json.Marshal writes it.
+func AppendScheduler(e *jsonfast.Encoder, v *specs.Scheduler) {
+	e.Raw("{\"policy\":")
+	e.Str(string(v.Policy))
+	if v.Nice != 0 {
+		e.Raw(",\"nice\":")
+		e.Int(int64(v.Nice))
+	}
+	if v.Priority != 0 {
+		e.Raw(",\"priority\":")
+		e.Int(int64(v.Priority))
+	}
+	if len(v.Flags) != 0 {
+		e.Raw(",\"flags\":")
+		appendSliceLinuxSchedulerFlag(e, v.Flags)
+	}
+	if v.Runtime != 0 {
+		e.Raw(",\"runtime\":")
+		e.Uint(v.Runtime)
+	}
+	if v.Deadline != 0 {
+		e.Raw(",\"deadline\":")
+		e.Uint(v.Deadline)
+	}
+	if v.Period != 0 {
+		e.Raw(",\"period\":")
+		e.Uint(v.Period)
+	}
+	e.Raw("}")
+}
+
+// AppendState appends a specs.State as json.Marshal writes it.
+func AppendState(e *jsonfast.Encoder, v *specs.State) {
+	e.Raw("{\"ociVersion\":")
+	e.Str(v.Version)
+	e.Raw(",\"id\":")
+	e.Str(v.ID)
+	e.Raw(",\"status\":")
+	e.Str(string(v.Status))
+	if v.Pid != 0 {
+		e.Raw(",\"pid\":")
+		e.Int(int64(v.Pid))
+	}
+	e.Raw(",\"bundle\":")
+	e.Str(v.Bundle)
+	if len(v.Annotations) != 0 {
+		e.Raw(",\"annotations\":")
+		appendMapStringString(e, v.Annotations)
+	}
+	e.Raw("}")
+}
+
+// AppendUser appends a specs.User as json.Marshal writes it.
+func AppendUser(e *jsonfast.Encoder, v *specs.User) {
+	e.Raw("{\"uid\":")
+	e.Uint(uint64(v.UID))
+	e.Raw(",\"gid\":")
+	e.Uint(uint64(v.GID))
+	if v.Umask != nil {
+		e.Raw(",\"umask\":")
+		appendPtrUint32(e, v.Umask)
+	}
+	if len(v.AdditionalGids) != 0 {
+		e.Raw(",\"additionalGids\":")
+		appendSliceUint32(e, v.AdditionalGids)
+	}
+	if len(v.Username) != 0 {
+		e.Raw(",\"username\":")
+		e.Str(v.Username)
+	}
+	e.Raw("}")
+}
+
+func appendMapStringLinuxRdma(e *jsonfast.Encoder, v map[string]specs.LinuxRdma) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('{')
+	for i, k := range jsonfast.SortedKeys(v) {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(k)
+		e.Byte(':')
+		x := v[k]
+		AppendLinuxRdma(e, &x)
+	}
+	e.Byte('}')
+}
+
+func appendMapStringString(e *jsonfast.Encoder, v map[string]string) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('{')
+	for i, k := range jsonfast.SortedKeys(v) {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(k)
+		e.Byte(':')
+		x := v[k]
+		e.Str(x)
+	}
+	e.Byte('}')
+}
+
+func appendPtrBool(e *jsonfast.Encoder, v *bool) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Bool((*v))
+}
+
+func appendPtrBox(e *jsonfast.Encoder, v *specs.Box) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendBox(e, v)
+}
+
+func appendPtrCPUAffinity(e *jsonfast.Encoder, v *specs.CPUAffinity) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendCPUAffinity(e, v)
+}
+
+func appendPtrFileMode(e *jsonfast.Encoder, v *fs.FileMode) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Uint(uint64((*v)))
+}
+
+func appendPtrInt(e *jsonfast.Encoder, v *int) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Int(int64((*v)))
+}
+
+func appendPtrInt64(e *jsonfast.Encoder, v *int64) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Int((*v))
+}
+
+func appendPtrLinuxBlockIO(e *jsonfast.Encoder, v *specs.LinuxBlockIO) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxBlockIO(e, v)
+}
+
+func appendPtrLinuxCPU(e *jsonfast.Encoder, v *specs.LinuxCPU) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxCPU(e, v)
+}
+
+func appendPtrLinuxCapabilities(e *jsonfast.Encoder, v *specs.LinuxCapabilities) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxCapabilities(e, v)
+}
+
+func appendPtrLinuxIOPriority(e *jsonfast.Encoder, v *specs.LinuxIOPriority) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxIOPriority(e, v)
+}
+
+func appendPtrLinuxMemory(e *jsonfast.Encoder, v *specs.LinuxMemory) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxMemory(e, v)
+}
+
+func appendPtrLinuxNetwork(e *jsonfast.Encoder, v *specs.LinuxNetwork) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxNetwork(e, v)
+}
+
+func appendPtrLinuxPids(e *jsonfast.Encoder, v *specs.LinuxPids) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendLinuxPids(e, v)
+}
+
+func appendPtrScheduler(e *jsonfast.Encoder, v *specs.Scheduler) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	AppendScheduler(e, v)
+}
+
+func appendPtrUint(e *jsonfast.Encoder, v *uint) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Uint(uint64((*v)))
+}
+
+func appendPtrUint16(e *jsonfast.Encoder, v *uint16) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Uint(uint64((*v)))
+}
+
+func appendPtrUint32(e *jsonfast.Encoder, v *uint32) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Uint(uint64((*v)))
+}
+
+func appendPtrUint64(e *jsonfast.Encoder, v *uint64) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Uint((*v))
+}
+
+func appendSliceArch(e *jsonfast.Encoder, v []specs.Arch) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(string(v[i]))
+	}
+	e.Byte(']')
+}
+
+func appendSliceHook(e *jsonfast.Encoder, v []specs.Hook) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendHook(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxDeviceCgroup(e *jsonfast.Encoder, v []specs.LinuxDeviceCgroup) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxDeviceCgroup(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxHugepageLimit(e *jsonfast.Encoder, v []specs.LinuxHugepageLimit) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxHugepageLimit(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxInterfacePriority(e *jsonfast.Encoder, v []specs.LinuxInterfacePriority) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxInterfacePriority(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxPersonalityFlag(e *jsonfast.Encoder, v []specs.LinuxPersonalityFlag) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(string(v[i]))
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxSchedulerFlag(e *jsonfast.Encoder, v []specs.LinuxSchedulerFlag) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(string(v[i]))
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxSeccompArg(e *jsonfast.Encoder, v []specs.LinuxSeccompArg) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxSeccompArg(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxSeccompFlag(e *jsonfast.Encoder, v []specs.LinuxSeccompFlag) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(string(v[i]))
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxSyscall(e *jsonfast.Encoder, v []specs.LinuxSyscall) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxSyscall(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxThrottleDevice(e *jsonfast.Encoder, v []specs.LinuxThrottleDevice) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxThrottleDevice(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceLinuxWeightDevice(e *jsonfast.Encoder, v []specs.LinuxWeightDevice) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendLinuxWeightDevice(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceMemoryPolicyFlagType(e *jsonfast.Encoder, v []specs.MemoryPolicyFlagType) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(string(v[i]))
+	}
+	e.Byte(']')
+}
+
+func appendSlicePOSIXRlimit(e *jsonfast.Encoder, v []specs.POSIXRlimit) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		AppendPOSIXRlimit(e, &v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceString(e *jsonfast.Encoder, v []string) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Str(v[i])
+	}
+	e.Byte(']')
+}
+
+func appendSliceUint32(e *jsonfast.Encoder, v []uint32) {
+	if v == nil {
+		e.Null()
+		return
+	}
+	e.Byte('[')
+	for i := range v {
+		if i > 0 {
+			e.Byte(',')
+		}
+		e.Uint(uint64(v[i]))
+	}
+	e.Byte(']')
+}

@@ -16,6 +16,10 @@
 // json.Unmarshal of the same text succeeds with a reflect.DeepEqual value
 // (the fuzz targets of its users check that).
 //
+// The generated encoders (encode.go) are the other direction: they write
+// state.json, create.json, the ipc messages, the state verb's output and
+// the hooks' stdin exactly as json.Marshal would, without its tables.
+//
 // Its API is for generated code.
 package jsonfast
 

@@ -10,6 +10,9 @@
 // whatever it has no exact equivalent for: a TextUnmarshaler, a
 // ",string" option, a field name two fields share, a map with non-string
 // keys, floats, arrays.
+//
+// It also writes encoders, for the types of Config.Encode (see encode.go),
+// which write what json.Marshal writes, byte for byte.
 package gen
 
 import (
@@ -24,6 +27,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast/gen/enctest"
+	"github.com/carapace-oci/carapace/libcarapace/ipc"
 	"github.com/carapace-oci/carapace/libcarapace/state"
 )
 
@@ -31,6 +36,9 @@ const (
 	specsPath    = "github.com/opencontainers/runtime-spec/specs-go"
 	jsonfastPath = "github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 	specjsonPath = "github.com/carapace-oci/carapace/libcarapace/config/specjson"
+	statePath    = "github.com/carapace-oci/carapace/libcarapace/state"
+	ipcPath      = "github.com/carapace-oci/carapace/libcarapace/ipc"
+	enctestPath  = "github.com/carapace-oci/carapace/libcarapace/internal/jsonfast/gen/enctest"
 )
 
 // Config is one package's generated file.
@@ -40,11 +48,14 @@ type Config struct {
 	// Roots are the types decoded; every struct reachable from them gets a
 	// decoder, except those of an Extern package.
 	Roots []reflect.Type
-	// Export names the struct decoders Decode<Type>, for the Extern of
-	// another package.
+	// Encode are the types encoded; every struct reachable from them gets
+	// an encoder (see encode.go), except those of an Extern package.
+	Encode []reflect.Type
+	// Export names the struct decoders Decode<Type> and the encoders
+	// Append<Type>, for the Extern of another package.
 	Export bool
 	// Extern maps a package's path to the path of the package whose
-	// exported decoders decode its structs.
+	// exported decoders decode (and encoders encode) its structs.
 	Extern map[string]string
 	Out    string // file name, in the package's directory
 	// Stub, if set, is the build tag under which the generated file is
@@ -57,18 +68,31 @@ type Config struct {
 // Configs are the generated files, by the name go generate passes.
 var Configs = map[string]Config{
 	"specjson": {Package: "specjson", PkgPath: specjsonPath, Export: true, Out: "specjson_gen.go",
-		Roots: []reflect.Type{reflect.TypeFor[specs.Spec](), reflect.TypeFor[specs.Process]()}},
-	"state": {Package: "state", PkgPath: "github.com/carapace-oci/carapace/libcarapace/state", Out: "state_gen.go", Stub: "jsonfast_gen",
+		Roots: []reflect.Type{reflect.TypeFor[specs.Spec](), reflect.TypeFor[specs.Process]()},
+		// What state.State holds, and the hooks' stdin.
+		Encode: []reflect.Type{reflect.TypeFor[specs.State](), reflect.TypeFor[specs.Process](), reflect.TypeFor[specs.Hooks](),
+			reflect.TypeFor[specs.LinuxResources](), reflect.TypeFor[specs.LinuxDevice](), reflect.TypeFor[specs.LinuxSeccomp](),
+			reflect.TypeFor[specs.LinuxPersonality](), reflect.TypeFor[specs.LinuxMemoryPolicy]()}},
+	"state": {Package: "state", PkgPath: statePath, Out: "state_gen.go", Stub: "jsonfast_gen",
 		Roots:  []reflect.Type{reflect.TypeFor[state.State]()},
+		Encode: []reflect.Type{reflect.TypeFor[state.State](), reflect.TypeFor[state.Progress](), reflect.TypeFor[state.Info]()},
 		Extern: map[string]string{specsPath: specjsonPath}},
+	// The generator's own test types (gen/enctest).
+	"enctest": {Package: "enctest", PkgPath: enctestPath, Out: "enctest_gen.go", Stub: "jsonfast_gen",
+		Encode: []reflect.Type{reflect.TypeFor[enctest.Edge](), reflect.TypeFor[enctest.AllOmit](), reflect.TypeFor[enctest.Empty]()}},
+	"ipc": {Package: "ipc", PkgPath: ipcPath, Out: "ipc_gen.go", Stub: "jsonfast_gen",
+		Roots:  []reflect.Type{reflect.TypeFor[ipc.Message]()},
+		Encode: []reflect.Type{reflect.TypeFor[ipc.Message]()}},
 }
 
 // Generate returns the gofmt'ed source of c's generated file.
 func Generate(c Config) ([]byte, error) {
-	g := &generator{c: c, imports: map[string]string{jsonfastPath: "jsonfast"}, done: map[reflect.Type]bool{},
-		helpers: map[string]reflect.Type{}, funcs: map[string]reflect.Type{}}
+	g := newGenerator(c)
 	for _, t := range c.Roots {
 		g.walk(t)
+	}
+	for _, t := range c.Encode {
+		g.encWalk(t)
 	}
 	// An Extern decoder must exist: the type must be one its package
 	// generates for.
@@ -76,6 +100,13 @@ func Generate(c Config) ([]byte, error) {
 		if t.Kind() == reflect.Struct && g.extern(t) != "" {
 			if ec, ok := configByPath(g.extern(t)); !ok || !reaches(ec.Roots, t) {
 				g.fail("%s: %s has no decoder for it", t, g.extern(t))
+			}
+		}
+	}
+	for t := range g.encDone {
+		if t.Kind() == reflect.Struct && g.extern(t) != "" && !isLeaf(t) {
+			if ec, ok := configByPath(g.extern(t)); !ok || !encReaches(ec.Encode, t) {
+				g.fail("%s: %s has no encoder for it", t, g.extern(t))
 			}
 		}
 	}
@@ -109,6 +140,7 @@ func Generate(c Config) ([]byte, error) {
 	for _, t := range helpers {
 		g.helper(&body, t)
 	}
+	g.encoders(&body)
 	if g.err != nil {
 		return nil, g.err
 	}
@@ -148,6 +180,12 @@ func Generate(c Config) ([]byte, error) {
 	return src, nil
 }
 
+func newGenerator(c Config) *generator {
+	return &generator{c: c, imports: map[string]string{jsonfastPath: "jsonfast"}, done: map[reflect.Type]bool{},
+		helpers: map[string]reflect.Type{}, funcs: map[string]reflect.Type{},
+		encDone: map[reflect.Type]bool{}, encHelpers: map[string]reflect.Type{}, encFuncs: map[string]reflect.Type{}}
+}
+
 type generator struct {
 	c       Config
 	imports map[string]string // package path -> name used
@@ -157,6 +195,13 @@ type generator struct {
 	helpers map[string]reflect.Type // function name -> pointer, slice, map or interface type
 	funcs   map[string]reflect.Type // struct decoder name -> struct
 	pending []reflect.Type          // helpers to write
+
+	// The encoders' counterparts of the above.
+	encDone    map[reflect.Type]bool
+	encStructs []reflect.Type
+	encHelpers map[string]reflect.Type
+	encFuncs   map[string]reflect.Type
+	encPending []reflect.Type
 }
 
 func (g *generator) fail(format string, args ...any) {
@@ -225,6 +270,7 @@ type field struct {
 	name string   // JSON name
 	path []string // Go selector path from the struct
 	typ  reflect.Type
+	opts string // the tag's options, after the name
 }
 
 // fields are t's JSON fields as encoding/json sees them, in declaration
@@ -244,6 +290,11 @@ func (g *generator) fields(t reflect.Type) []field {
 				g.fail("%s.%s: the ,string option", t, sf.Name)
 			}
 			p := append(append([]string(nil), path...), sf.Name)
+			if sf.Anonymous && name != "" && !sf.IsExported() {
+				// encoding/json takes it as a field; nor does this.
+				g.fail("%s.%s: unexported embedded field with a name", t, sf.Name)
+				continue
+			}
 			if sf.Anonymous && name == "" {
 				if sf.Type.Kind() != reflect.Struct {
 					g.fail("%s.%s: embedded %s", t, sf.Name, sf.Type)
@@ -259,11 +310,14 @@ func (g *generator) fields(t reflect.Type) []field {
 				name = sf.Name
 			}
 			for _, c := range name {
-				if c >= 0x80 || c == '"' || c == '\\' {
+				// encoding/json takes the Go name for a tag name with
+				// other characters (isValidTag).
+				if c >= 0x80 || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+					strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c)) {
 					g.fail("%s.%s: field name %q", t, sf.Name, name)
 				}
 			}
-			out = append(out, field{name: name, path: p, typ: sf.Type})
+			out = append(out, field{name: name, path: p, typ: sf.Type, opts: opts})
 		}
 	}
 	add(t, nil)
