@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/format"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -83,6 +84,27 @@ var Configs = map[string]Config{
 	"ipc": {Package: "ipc", PkgPath: ipcPath, Out: "ipc_gen.go", Stub: "jsonfast_gen",
 		Roots:  []reflect.Type{reflect.TypeFor[ipc.Message]()},
 		Encode: []reflect.Type{reflect.TypeFor[ipc.Message]()}},
+}
+
+// CheckUpToDate reports, for a test in the generated package's directory,
+// whether the file Configs[name] writes holds what Generate writes today.
+func CheckUpToDate(name string) error {
+	c, ok := Configs[name]
+	if !ok {
+		return fmt.Errorf("no generated file named %q", name)
+	}
+	want, err := Generate(c)
+	if err != nil {
+		return err
+	}
+	got, err := os.ReadFile(c.Out)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%s is stale: run go generate in %s", c.Out, c.PkgPath)
+	}
+	return nil
 }
 
 // Generate returns the gofmt'ed source of c's generated file.
