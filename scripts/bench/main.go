@@ -34,6 +34,12 @@
 // carapace-onestart+unsealed), without a wrapper
 // script's extra exec.
 //
+// Binaries compared against each other should reach the page cache the
+// same way (all built in place, or all copied with cat > or cp): how the
+// file was written changes how many page faults running it takes (a file
+// the linker wrote faulted about 50 times less per start than a cp'd
+// copy of it, here).
+//
 // With -ci it checks the ratios of the first runtime (carapace) to crun
 // against the -max limits and exits 1 when one is over.
 package main
