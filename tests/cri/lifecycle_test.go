@@ -62,12 +62,14 @@ func TestOOMKilled(t *testing.T) {
 	c := requireNode(t)
 	p := c.runPod(t, podSpec{})
 	// tail keeps every byte of a file without newlines: it grows until
-	// the limit. It is the container's pid 1. It starts a second after
-	// the container does: containerd 1.6's shim (Debian 12's) watches
-	// the cgroup's OOM events only once start has returned (2.x from
-	// create on), and an OOM kill before that, tens of milliseconds in,
-	// is reported as "Error" whatever the runtime.
-	id := p.run(t, "oom", containerSpec{Cmd: []string{"sh", "-c", "sleep 1; exec tail /dev/zero"},
+	// the limit and the OOM killer kills it; sh exits with its status.
+	// It starts a second after the container does, and sh keeps the
+	// cgroup alive two seconds after: containerd 1.6's shim (Debian 12's)
+	// watches the cgroup's OOM events only once start has returned (2.x
+	// from create on), and on cgroup v1 drops an event it reads after
+	// the cgroup is gone; either way an OOM kill is then reported as
+	// "Error", whatever the runtime.
+	id := p.run(t, "oom", containerSpec{Cmd: []string{"sh", "-c", "sleep 1; tail /dev/zero; s=$?; sleep 2; exit $s"},
 		Resources: map[string]any{"memory_limit_in_bytes": 32 << 20}})
 	st := c.waitExited(t, id, 30*time.Second)
 	// containerd sets the reason from the shim's OOM event, which may
