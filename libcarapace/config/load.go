@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/carapace-oci/carapace/libcarapace/config/specjson"
+	"github.com/carapace-oci/carapace/libcarapace/internal/jsonfast"
 )
 
 // Name is the file every error about the configuration is reported against.
@@ -123,11 +124,7 @@ func decode(raw []byte) (*specs.Spec, error) {
 	// The generated decoder takes the common form without encoding/json's
 	// cold, per-process type tables; anything else (errors included) is
 	// decoded again, from zero, by encoding/json.
-	if specjson.Spec(raw, &spec) {
-		return &spec, nil
-	}
-	spec = specs.Spec{}
-	if err := unmarshal(raw, &spec); err != nil {
+	if err := jsonfast.Unmarshal(raw, &spec, specjson.Spec, unmarshal); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
@@ -150,11 +147,7 @@ func decode(raw []byte) (*specs.Spec, error) {
 // are encoding/json's, unwrapped: the caller names the file.
 func ParseProcess(raw []byte) (*specs.Process, error) {
 	var p specs.Process
-	if specjson.Process(raw, &p) {
-		return &p, nil
-	}
-	p = specs.Process{}
-	if err := unmarshal(raw, &p); err != nil {
+	if err := jsonfast.Unmarshal(raw, &p, specjson.Process, unmarshal); err != nil {
 		return nil, err
 	}
 	return &p, nil

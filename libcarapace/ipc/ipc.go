@@ -217,19 +217,20 @@ func (c *Conn) Recv() (Message, []int, error) {
 		}
 		got += n
 	}
+	var flat []byte
 	if i := bytes.IndexByte(body, 0); i >= 0 {
-		body, m.Flat = body[:i], body[i+1:]
+		body, flat = body[:i], body[i+1:]
 	}
-	// The generated decoder first (see Send); encoding/json, from zero,
-	// for what it does not take, and for the error.
-	if d := jsonfast.New(body); !decodeMessage(d, &m) || !d.End() {
-		m = Message{Flat: m.Flat}
-		if err := json.Unmarshal(body, &m); err != nil {
-			return m, nil, fmt.Errorf("decode message: %w", err)
-		}
+	// The generated decoder first (see Send), encoding/json for the rest.
+	err := jsonfast.Unmarshal(body, &m, takeMessage, json.Unmarshal)
+	m.Flat = flat
+	if err != nil {
+		return m, nil, fmt.Errorf("decode message: %w", err)
 	}
 	return m, fds, nil
 }
+
+func takeMessage(b []byte, m *Message) bool { return jsonfast.Take(b, m, decodeMessage) }
 
 // Expect receives a message and checks its kind; a peer's Error message
 // becomes an error.

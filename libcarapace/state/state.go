@@ -463,10 +463,7 @@ func writeFile(dir, name string, b []byte) error {
 // types in it (the process, resources, seccomp) cost each of them more
 // than the rest of the read. On false st is partial: decode it again from
 // zero with encoding/json.
-func decodeFast(b []byte, st *State) bool {
-	d := jsonfast.New(b)
-	return decodeState(d, st) && d.End()
-}
+func decodeFast(b []byte, st *State) bool { return jsonfast.Take(b, st, decodeState) }
 
 // Load reads a container's state.
 func (s Store) Load(id string) (*State, error) {
@@ -481,11 +478,8 @@ func (s Store) Load(id string) (*State, error) {
 		return nil, err
 	}
 	var st State
-	if !decodeFast(b, &st) {
-		st = State{}
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("container %q: corrupt state: %w", id, err)
-		}
+	if err := jsonfast.Unmarshal(b, &st, decodeFast, json.Unmarshal); err != nil {
+		return nil, fmt.Errorf("container %q: corrupt state: %w", id, err)
 	}
 	return &st, nil
 }

@@ -19,13 +19,7 @@ import (
 // Spec decodes data into v, which must be zero, when it can do so exactly
 // as json.Unmarshal would. On false v holds a partial result: decode into
 // a fresh value with encoding/json.
-func Spec(data []byte, v *specs.Spec) bool {
-	d := jsonfast.New(data)
-	return DecodeSpec(d, v) && d.End()
-}
+func Spec(data []byte, v *specs.Spec) bool { return jsonfast.Take(data, v, DecodeSpec) }
 
 // Process is Spec for a specs.Process (exec --process).
-func Process(data []byte, v *specs.Process) bool {
-	d := jsonfast.New(data)
-	return DecodeProcess(d, v) && d.End()
-}
+func Process(data []byte, v *specs.Process) bool { return jsonfast.Take(data, v, DecodeProcess) }

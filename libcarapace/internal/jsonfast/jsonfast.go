@@ -56,6 +56,26 @@ func (d *Decoder) ws() {
 	}
 }
 
+// Take reports whether the generated decoder dec decoded all of b into
+// *v exactly as encoding/json would; on false *v is partial.
+func Take[T any](b []byte, v *T, dec func(*Decoder, *T) bool) bool {
+	d := New(b)
+	return dec(d, v) && d.End()
+}
+
+// Unmarshal is json.Unmarshal of b into *v: take (a Take of a generated
+// decoder) first; what it does not take, errors included, is decoded
+// again from a zero *v by fallback (encoding/json's Unmarshal), whose
+// result and error are then the answer.
+func Unmarshal[T any](b []byte, v *T, take func([]byte, *T) bool, fallback func([]byte, any) error) error {
+	if take(b, v) {
+		return nil
+	}
+	var zero T
+	*v = zero
+	return fallback(b, v)
+}
+
 // End: only white space follows the value.
 func (d *Decoder) End() bool {
 	d.ws()
