@@ -50,13 +50,23 @@ func runCheck(t *testing.T, c *Container, global []string, args ...string) (chec
 	return rep, res
 }
 
-// checkLeftovers lists throwaway cgroups of check still there.
+// checkLeftovers lists throwaway cgroups of check still there whose
+// check has exited: one named after a live process belongs to a check
+// that a parallel test is running now (the name carries its pid).
 func checkLeftovers() []string {
 	var out []string
 	filepath.WalkDir("/sys/fs/cgroup", func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() && strings.HasPrefix(d.Name(), ".carapace-check-") {
-			out = append(out, p)
+		if err != nil || !d.IsDir() {
+			return nil
 		}
+		pid, ok := strings.CutPrefix(d.Name(), ".carapace-check-")
+		if !ok {
+			return nil
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			return nil
+		}
+		out = append(out, p)
 		return nil
 	})
 	return out
